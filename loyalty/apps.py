@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class LoyaltyConfig(AppConfig):
+    name = "loyalty"
+    verbose_name = "Loyalty"
+
+    def ready(self) -> None:
+        from loyalty.celery import ensure_broker_folders
+
+        ensure_broker_folders()

@@ -1,0 +1,114 @@
+from django.contrib import admin
+from rest_framework_api_key.admin import APIKeyModelAdmin
+from rest_framework_api_key.models import APIKey
+
+from members.admin_scoping import (
+    MerchantScopedAdmin,
+    MerchantScopedMixin,
+    MerchantScopedTabularInline,
+)
+from members.models import Account, Follow, Membership, Merchant, MerchantAPIKey, MerchantStaff, Shopper, Tier
+
+# The library's own key model has no merchant; Fanbase uses MerchantAPIKey only.
+admin.site.unregister(APIKey)
+
+
+class AccountInline(MerchantScopedTabularInline):
+    model = Account
+    fields = ["handle", "kind", "display_name", "staff"]
+
+
+class TierInline(MerchantScopedTabularInline):
+    model = Tier
+    fields = ["rank", "name", "min_spend_12m", "earn_multiplier"]
+
+
+@admin.register(Merchant)
+class MerchantAdmin(MerchantScopedAdmin):
+    list_display = ["slug", "name", "created_at"]
+    search_fields = ["slug", "name"]
+    inlines = [AccountInline, TierInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["slug"] if obj is not None and not request.user.is_superuser else []
+
+
+@admin.register(MerchantStaff)
+class MerchantStaffAdmin(MerchantScopedAdmin):
+    list_display = ["user", "merchant"]
+    search_fields = ["user__username"]
+    list_select_related = ["user", "merchant"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user" and not request.user.is_superuser:
+            # Staff may re-link only their own merchant's users; creating logins is a superuser's job.
+            from django.contrib.auth import get_user_model
+
+            kwargs["queryset"] = get_user_model().objects.filter(
+                merchant_staff__in=self.get_queryset(request)
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(MerchantAPIKey)
+class MerchantAPIKeyAdmin(MerchantScopedMixin, APIKeyModelAdmin):
+    list_display = [*APIKeyModelAdmin.list_display, "merchant"]
+    list_filter = [*APIKeyModelAdmin.list_filter]
+    show_full_result_count = False
+
+    def get_object(self, request, object_id, from_field=None):
+        from django.http import Http404
+
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404("No such object.")
+        return obj
+
+
+@admin.register(Shopper)
+class ShopperAdmin(MerchantScopedAdmin):
+    staff_can_edit = False
+    list_display = ["external_id", "display_name", "created_at"]
+    search_fields = ["external_id", "display_name"]
+    readonly_fields = ["user"]
+
+
+@admin.register(Account)
+class AccountAdmin(MerchantScopedAdmin):
+    list_display = ["handle", "kind", "display_name", "merchant"]
+    list_filter = ["kind"]
+    search_fields = ["handle", "display_name"]
+    list_select_related = ["merchant"]
+
+
+@admin.register(Follow)
+class FollowAdmin(MerchantScopedAdmin):
+    # Fans follow by themselves; staff read the list, the scoring jobs write it.
+    staff_can_edit = False
+    list_display = ["shopper", "account", "iron_fan", "score", "created_at"]
+    list_filter = ["iron_fan", ("account", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["shopper__external_id", "account__handle"]
+    list_select_related = ["shopper", "account"]
+    autocomplete_fields = ["shopper"]
+    readonly_fields = ["score", "score_at", "iron_fan", "iron_fan_since"]
+
+
+@admin.register(Tier)
+class TierAdmin(MerchantScopedAdmin):
+    list_display = ["name", "rank", "min_spend_12m", "earn_multiplier", "merchant"]
+    list_select_related = ["merchant"]
+
+
+@admin.register(Membership)
+class MembershipAdmin(MerchantScopedAdmin):
+    list_display = ["number", "shopper", "merchant", "tier", "status", "joined_at"]
+    list_filter = ["status", ("tier", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["shopper__external_id", "=number"]
+    list_select_related = ["shopper", "merchant", "tier"]
+    autocomplete_fields = ["shopper"]
+    readonly_fields = ["number", "joined_at", "left_at"]
+
+    def has_add_permission(self, request):
+        # A membership starts with the shopper joining (it numbers the card and,
+        # with the ledger, pays the join bonus); the admin edits existing ones only.
+        return False

@@ -1,0 +1,58 @@
+"""Base views for the two kinds of API caller, shared by every app's ``apis.py``."""
+
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from members.authentication import (
+    IsMerchantClient,
+    IsShopper,
+    MerchantApiKeyAuthentication,
+    ShopperTokenAuthentication,
+)
+from members.models import Merchant, Shopper
+from members.pagination import CursorPage
+
+
+class MerchantApi(APIView):
+    """A shop-system endpoint: every query is scoped to ``self.merchant``."""
+
+    authentication_classes = [MerchantApiKeyAuthentication]
+    permission_classes = [IsMerchantClient]
+
+    @property
+    def merchant(self) -> Merchant:
+        return self.request.user.merchant
+
+
+class ShopperApi(APIView):
+    """A shopper-app endpoint: every query is scoped to ``self.shopper``."""
+
+    authentication_classes = [ShopperTokenAuthentication]
+    permission_classes = [IsShopper]
+
+    @property
+    def shopper(self) -> Shopper:
+        return self.request.user.shopper
+
+
+class PublicApi(APIView):
+    authentication_classes: list = []
+    permission_classes: list = []
+
+
+def paginated_response(
+    view: APIView, request: Request, queryset, serializer_class, *, ordering="-id"
+) -> Response:
+    """One cursor page of ``queryset`` in the contract's ``{next, previous, results}`` shape."""
+    paginator = CursorPage()
+    paginator.ordering = ordering
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+def validated(serializer_class, request, *, data=None) -> dict:
+    """The request body checked by ``serializer_class``; a 400 in the contract's shape if not."""
+    serializer = serializer_class(data=request.data if data is None else data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

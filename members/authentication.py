@@ -1,0 +1,97 @@
+"""How the two kinds of API caller prove who they are.
+
+- A merchant's shop system: ``Authorization: Api-Key <key>``
+  (djangorestframework-api-key; hashed at rest, revocable in the admin).
+- A shopper app: ``Authorization: Token <token>`` (django-rest-knox; hashed at rest).
+
+Both are DRF authentication classes, so a missing or wrong credential is a 401 with
+a ``WWW-Authenticate`` header, and both resolve their principal in one query.
+"""
+
+import binascii
+from dataclasses import dataclass
+from hmac import compare_digest
+
+from django.utils import timezone
+from knox.auth import TokenAuthentication
+from knox.crypto import hash_token
+from knox.models import AuthToken
+from knox.settings import CONSTANTS
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.permissions import BasePermission
+
+from members.models import Merchant, MerchantAPIKey
+
+API_KEY_PREFIX = "Api-Key"
+
+
+@dataclass(frozen=True)
+class MerchantClient:
+    """The ``request.user`` of a merchant API call: the shop system of one merchant."""
+
+    merchant: Merchant
+    api_key_id: str
+
+    is_authenticated = True
+    is_anonymous = False
+
+
+class MerchantApiKeyAuthentication(BaseAuthentication):
+    def authenticate(self, request):
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].decode("latin-1").lower() != API_KEY_PREFIX.lower():
+            return None
+        if len(parts) != 2:
+            raise exceptions.AuthenticationFailed("Invalid Api-Key header: expected 'Api-Key <key>'.")
+        key = parts[1].decode("latin-1")
+        try:
+            api_key = MerchantAPIKey.objects.get_from_key(key)
+        except MerchantAPIKey.DoesNotExist:
+            raise exceptions.AuthenticationFailed("Invalid or revoked API key.") from None
+        if api_key.has_expired:
+            raise exceptions.AuthenticationFailed("This API key has expired.")
+        return MerchantClient(merchant=api_key.merchant, api_key_id=api_key.pk), api_key
+
+    def authenticate_header(self, request) -> str:
+        return API_KEY_PREFIX
+
+
+class ShopperTokenAuthentication(TokenAuthentication):
+    """knox's token check in one query, loading the shopper with the user.
+
+    knox's own ``authenticate_credentials`` also sweeps the user's other expired
+    tokens on every request; that sweep is a scheduled job's work, not a read's.
+    """
+
+    def authenticate_credentials(self, token: bytes):
+        token_str = token.decode("utf-8", errors="replace")
+        try:
+            digest = hash_token(token_str)
+        except (TypeError, binascii.Error, ValueError):
+            raise exceptions.AuthenticationFailed("Invalid token.") from None
+        candidates = AuthToken.objects.filter(
+            token_key=token_str[: CONSTANTS.TOKEN_KEY_LENGTH]
+        ).select_related("user__shopper")
+        for auth_token in candidates:
+            if not compare_digest(digest, auth_token.digest):
+                continue
+            if auth_token.expiry is not None and auth_token.expiry < timezone.now():
+                raise exceptions.AuthenticationFailed("Token has expired.")
+            return self.validate_user(auth_token)
+        raise exceptions.AuthenticationFailed("Invalid token.")
+
+
+class IsMerchantClient(BasePermission):
+    message = "This endpoint needs a merchant API key."
+
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.user, MerchantClient)
+
+
+class IsShopper(BasePermission):
+    message = "This endpoint needs a shopper token."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user is not None and user.is_authenticated and hasattr(user, "shopper"))

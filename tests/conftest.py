@@ -1,0 +1,77 @@
+import pytest
+from django.db import connection
+from knox.models import AuthToken
+from rest_framework.test import APIClient
+
+from tests.members.factories import MerchantAPIKeyFactory, MerchantFactory, ShopperFactory, UserFactory
+
+requires_postgres = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs PostgreSQL (set DATABASE_URL): row locks and real concurrency"
+)
+
+
+@pytest.fixture
+def api():
+    """An API client with no credentials."""
+    return APIClient()
+
+
+@pytest.fixture
+def merchant(db):
+    return MerchantFactory()
+
+
+@pytest.fixture
+def other_merchant(db):
+    return MerchantFactory()
+
+
+def merchant_client(merchant) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {MerchantAPIKeyFactory(merchant=merchant).plain_key}")
+    return client
+
+
+def shopper_client(shopper) -> APIClient:
+    if shopper.user is None:
+        shopper.user = UserFactory(username=shopper.external_id)
+        shopper.save(update_fields=["user"])
+    _, token = AuthToken.objects.create(user=shopper.user)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return client
+
+
+@pytest.fixture
+def merchant_api(merchant):
+    """An API client authenticated as ``merchant``'s shop system."""
+    return merchant_client(merchant)
+
+
+@pytest.fixture
+def other_merchant_api(other_merchant):
+    return merchant_client(other_merchant)
+
+
+@pytest.fixture
+def shopper(db):
+    return ShopperFactory()
+
+
+@pytest.fixture
+def shopper_api(shopper):
+    """An API client logged in as ``shopper``."""
+    return shopper_client(shopper)
+
+
+def assert_error(response, status: int, code: str, attr: str | None = None) -> None:
+    """The contract's error shape with the expected status and code (and field)."""
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert body["type"] in {"validation_error", "client_error"}
+    assert isinstance(body["errors"], list) and body["errors"]
+    codes = [(e["code"], e["attr"]) for e in body["errors"]]
+    if attr is None:
+        assert code in [c for c, _ in codes], codes
+    else:
+        assert (code, attr) in codes, codes

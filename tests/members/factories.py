@@ -1,0 +1,93 @@
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from members.models import Account, Follow, Merchant, MerchantAPIKey, MerchantStaff, Membership, Shopper, Tier
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.PostGenerationMethodCall("set_password", "pw-for-tests-1")
+
+
+class MerchantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Merchant
+
+    slug = factory.Sequence(lambda n: f"merchant-{n}")
+    name = factory.Sequence(lambda n: f"Merchant {n}")
+
+
+class MerchantStaffFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MerchantStaff
+
+    user = factory.SubFactory(UserFactory, is_staff=True)
+    merchant = factory.SubFactory(MerchantFactory)
+
+
+class MerchantAPIKeyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MerchantAPIKey
+
+    merchant = factory.SubFactory(MerchantFactory)
+    name = factory.Sequence(lambda n: f"key {n}")
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        api_key, key = model_class.objects.create_key(**kwargs)
+        api_key.plain_key = key
+        return api_key
+
+
+class ShopperFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Shopper
+
+    external_id = factory.Sequence(lambda n: f"platform-user-{n}")
+    display_name = factory.Sequence(lambda n: f"Shopper {n}")
+
+
+class AccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Account
+
+    merchant = factory.SubFactory(MerchantFactory)
+    handle = factory.Sequence(lambda n: f"koe-{n}")
+    kind = Account.Kind.KOE
+    display_name = factory.Sequence(lambda n: f"Employee {n}")
+
+
+class FollowFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Follow
+
+    shopper = factory.SubFactory(ShopperFactory)
+    account = factory.SubFactory(AccountFactory)
+
+
+class TierFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tier
+
+    merchant = factory.SubFactory(MerchantFactory)
+    name = factory.Sequence(lambda n: f"Tier {n}")
+    rank = factory.Sequence(lambda n: n + 1)
+    min_spend_12m = Decimal("0")
+    earn_multiplier = Decimal("1")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    shopper = factory.SubFactory(ShopperFactory)
+    merchant = factory.SubFactory(MerchantFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    joined_at = factory.LazyFunction(timezone.now)
