@@ -20,7 +20,7 @@ def database_problem() -> str | None:
 def broker_problem(timeout: int) -> str | None:
     try:
         with celery_app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=timeout)
+            conn.ensure_connection(max_retries=1, interval_start=0, timeout=timeout)
             # A channel proves the transport works, not only that a socket opened.
             conn.default_channel  # noqa: B018
     except Exception as exc:

@@ -54,15 +54,8 @@ class MerchantStaffAdmin(MerchantScopedAdmin):
 class MerchantAPIKeyAdmin(MerchantScopedMixin, APIKeyModelAdmin):
     list_display = [*APIKeyModelAdmin.list_display, "merchant"]
     list_filter = [*APIKeyModelAdmin.list_filter]
+    list_select_related = ["merchant"]
     show_full_result_count = False
-
-    def get_object(self, request, object_id, from_field=None):
-        from django.http import Http404
-
-        obj = super().get_object(request, object_id, from_field)
-        if obj is None:
-            raise Http404("No such object.")
-        return obj
 
 
 @admin.register(Shopper)
@@ -70,6 +63,8 @@ class ShopperAdmin(MerchantScopedAdmin):
     staff_can_edit = False
     list_display = ["external_id", "display_name", "created_at"]
     search_fields = ["external_id", "display_name"]
+    # The autocomplete of shoppers (memberships, follows) pages: it needs a stable order.
+    ordering = ["external_id"]
     readonly_fields = ["user"]
 
 

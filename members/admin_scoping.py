@@ -59,6 +59,15 @@ class MerchantScopedMixin:
     def get_queryset(self, request):
         return scope(super().get_queryset(request), request)
 
+    def get_object(self, request, object_id, from_field=None):
+        # Another merchant's row is "not found" (404) on the change, delete and history
+        # views, never the admin's redirect with a message. (ModelAdmin only; inlines
+        # have no object views.)
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404("No such object.")
+        return obj
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         related = db_field.remote_field.model
         if is_scoped(request) and has_merchant_scope(related):
@@ -86,7 +95,16 @@ class MerchantScopedMixin:
             return False
         if write and not self.staff_can_edit:
             return False
-        return obj is None or self.get_queryset(request).filter(pk=obj.pk).exists()
+        return obj is None or self._reaches(request, obj)
+
+    def _reaches(self, request, obj) -> bool:
+        """Is ``obj`` the staff's merchant's? An inline is asked about its *parent* row."""
+        model = type(obj)
+        if model is self.model:
+            return self.get_queryset(request).filter(pk=obj.pk).exists()
+        if not has_merchant_scope(model):
+            return False
+        return scope(model._default_manager.get_queryset(), request).filter(pk=obj.pk).exists()
 
     def has_module_permission(self, request):
         allowed = self._staff_may(request, write=False)
@@ -116,13 +134,6 @@ class MerchantScopedMixin:
 class MerchantScopedAdmin(MerchantScopedMixin, admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False  # no COUNT(*) over a large table on every page
-
-    def get_object(self, request, object_id, from_field=None):
-        # Another merchant's row is "not found", never a redirect that hints it exists.
-        obj = super().get_object(request, object_id, from_field)
-        if obj is None:
-            raise Http404("No such object.")
-        return obj
 
 
 class MerchantScopedTabularInline(MerchantScopedMixin, admin.TabularInline):

@@ -13,13 +13,14 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
 
+# ``\Z``, not ``$``: ``$`` also matches before a trailing newline, so "acme\n" would pass.
 HANDLE_VALIDATOR = RegexValidator(
-    r"^[a-z0-9][a-z0-9_.-]{1,49}$",
+    r"^[a-z0-9][a-z0-9_.-]{1,49}\Z",
     "Handles are 2-50 characters: lowercase letters, digits, '.', '_' or '-'.",
     code="invalid_handle",
 )
 SLUG_VALIDATOR = RegexValidator(
-    r"^[a-z0-9][a-z0-9-]{1,49}$",
+    r"^[a-z0-9][a-z0-9-]{1,49}\Z",
     "Slugs are 2-50 characters: lowercase letters, digits or '-'.",
     code="invalid_slug",
 )
@@ -31,7 +32,9 @@ class MerchantScopedQuerySet(models.QuerySet):
     merchant_path = "merchant"
 
     def for_merchant(self, merchant):
-        return self.filter(**{self.merchant_path: merchant})
+        # ``Merchant`` scopes by its own primary key, which takes the id, not an instance.
+        value = merchant.pk if self.merchant_path == "pk" else merchant
+        return self.filter(**{self.merchant_path: value})
 
 
 def scoped_manager(path: str) -> models.Manager:

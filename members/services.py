@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from knox.models import AuthToken
+from knox.settings import knox_settings
 
 from members import errors
 from members.models import Account, Follow, Membership, Merchant, MerchantAPIKey, MerchantStaff, Shopper, Tier
@@ -74,12 +75,18 @@ def shopper_register(*, username: str, password: str) -> tuple[Shopper, str]:
     except IntegrityError:  # a concurrent registration won the username
         raise errors.UsernameTaken(attr="username") from None
     if shopper is None:
-        shopper = Shopper.objects.create(user=user, external_id=username, display_name=username)
-    else:
+        try:
+            with transaction.atomic():
+                shopper = Shopper.objects.create(user=user, external_id=username, display_name=username)
+        except IntegrityError:
+            # A merchant's order created this shopper meanwhile: claim it like any other.
+            shopper = Shopper.objects.select_for_update().get(external_id=username)
+    if shopper.user_id is None:
         shopper.user = user
         shopper.save(update_fields=["user"])
-    _, token = AuthToken.objects.create(user=user)
-    return shopper, token
+    elif shopper.user_id != user.pk:
+        raise errors.UsernameTaken(attr="username")
+    return shopper, _token_issue(user=user)
 
 
 def shopper_token_create(*, username: str, password: str) -> str:
@@ -87,7 +94,21 @@ def shopper_token_create(*, username: str, password: str) -> str:
     user = authenticate(username=username, password=password)
     if user is None or not Shopper.objects.filter(user=user).exists():
         raise errors.InvalidCredentials()
-    _, token = AuthToken.objects.create(user=user)
+    return _token_issue(user=user)
+
+
+@transaction.atomic
+def _token_issue(*, user) -> str:
+    """A new token; past ``REST_KNOX["TOKEN_LIMIT_PER_USER"]`` live tokens, the oldest are revoked.
+
+    Tokens do not expire by time, so without the limit every login would add a row
+    for good. The newest devices keep working rather than the login being refused.
+    """
+    issued, token = AuthToken.objects.create(user=user)
+    limit = knox_settings.TOKEN_LIMIT_PER_USER
+    if limit is not None:
+        older = AuthToken.objects.filter(user=user).exclude(pk=issued.pk).order_by("-created", "-pk")
+        AuthToken.objects.filter(pk__in=list(older.values_list("pk", flat=True)[limit - 1 :])).delete()
     return token
 
 
@@ -217,8 +238,11 @@ def tier_create(
     except IntegrityError:  # a concurrent create took the name or the rank
         raise errors.TierNameTaken(attr="name") from None
     if min_spend_12m == 0:
-        # A new entry tier: members with no tier, or a lower entry tier, move into it.
+        # A tier that needs no spend may be the new entry tier (the one joins start in):
+        # members with no tier, or in a lower tier that needs no spend, move into the
+        # entry tier, which is this one unless a higher free tier exists.
+        entry = _entry_tier(merchant)
         Membership.objects.filter(merchant=merchant).filter(
-            Q(tier__isnull=True) | Q(tier__min_spend_12m=0, tier__rank__lt=rank)
-        ).update(tier=tier)
+            Q(tier__isnull=True) | Q(tier__min_spend_12m=0, tier__rank__lt=entry.rank)
+        ).update(tier=entry)
     return tier

@@ -1,12 +1,21 @@
 import pytest
+from django.apps import apps
 from django.db import connection
+from django.test import Client
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
-from tests.members.factories import MerchantAPIKeyFactory, MerchantFactory, ShopperFactory, UserFactory
+from tests.members.factories import (
+    MerchantAPIKeyFactory,
+    MerchantFactory,
+    MerchantStaffFactory,
+    ShopperFactory,
+    UserFactory,
+)
 
 requires_postgres = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="needs PostgreSQL (set DATABASE_URL): row locks and real concurrency"
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL (set DATABASE_URL): row locks and real concurrency",
 )
 
 
@@ -42,6 +51,13 @@ def shopper_client(shopper) -> APIClient:
     return client
 
 
+def staff_client(merchant) -> Client:
+    """A browser logged in to the admin as a staff user of ``merchant``."""
+    client = Client()
+    client.force_login(MerchantStaffFactory(merchant=merchant).user)
+    return client
+
+
 @pytest.fixture
 def merchant_api(merchant):
     """An API client authenticated as ``merchant``'s shop system."""
@@ -64,6 +80,16 @@ def shopper_api(shopper):
     return shopper_client(shopper)
 
 
+@pytest.fixture
+def other_shopper(db):
+    return ShopperFactory()
+
+
+@pytest.fixture
+def other_shopper_api(other_shopper):
+    return shopper_client(other_shopper)
+
+
 def assert_error(response, status: int, code: str, attr: str | None = None) -> None:
     """The contract's error shape with the expected status and code (and field)."""
     assert response.status_code == status, response.content
@@ -75,3 +101,8 @@ def assert_error(response, status: int, code: str, attr: str | None = None) -> N
         assert code in [c for c, _ in codes], codes
     else:
         assert (code, attr) in codes, codes
+
+
+def row_counts() -> dict:
+    """Rows per table of every installed model: equal before and after a request that writes nothing."""
+    return {model._meta.label: model._base_manager.count() for model in apps.get_models()}

@@ -4,7 +4,9 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from members.models import Account, Follow, Merchant, MerchantAPIKey, MerchantStaff, Membership, Shopper, Tier
+from members.models import Account, Follow, Membership, Merchant, MerchantAPIKey, MerchantStaff, Shopper, Tier
+
+USER_PASSWORD = "pw-for-tests-1"
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -13,7 +15,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         django_get_or_create = ["username"]
 
     username = factory.Sequence(lambda n: f"user{n}")
-    password = factory.PostGenerationMethodCall("set_password", "pw-for-tests-1")
+    password = factory.django.Password(USER_PASSWORD)
 
 
 class MerchantFactory(factory.django.DjangoModelFactory):
@@ -91,3 +93,11 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     merchant = factory.SubFactory(MerchantFactory)
     number = factory.Sequence(lambda n: n + 1)
     joined_at = factory.LazyFunction(timezone.now)
+
+
+def shopper_of_merchant(merchant) -> Shopper:
+    """A shopper in a merchant's scope: staff see the shoppers who follow or joined them."""
+    return FollowFactory(account__merchant=merchant).shopper
+
+
+MERCHANT_OBJECT_BUILDERS = {Shopper: shopper_of_merchant}

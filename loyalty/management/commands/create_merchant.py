@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from loyalty.services import merchant_onboard
+from loyalty.services.memberships import merchant_onboard
 from members.errors import DomainError
 
 

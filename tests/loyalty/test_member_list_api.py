@@ -1,0 +1,179 @@
+"""GET /api/v1/merchant/members: the merchant's members with their tier and iron-fan status."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from members.models import Membership
+from tests.conftest import assert_error, row_counts
+from tests.members.factories import AccountFactory, FollowFactory, MembershipFactory, TierFactory
+
+MEMBERS = "/api/v1/merchant/members"
+
+# The API key, the tier named by the filter, one page of members.
+MEMBER_LIST_QUERIES = 3
+
+
+def listed(response) -> list[str]:
+    assert response.status_code == 200, response.content
+    return [m["shopper"] for m in response.json()["results"]]
+
+
+def test_member_list_shows_active_members_newest_first(merchant_api, merchant):
+    tier = TierFactory(merchant=merchant, name="Fan")
+    first = MembershipFactory(merchant=merchant, tier=tier)
+    second = MembershipFactory(merchant=merchant)
+
+    response = merchant_api.get(MEMBERS)
+
+    assert listed(response) == [second.shopper.external_id, first.shopper.external_id]
+    row = response.json()["results"][1]
+    assert row["display_name"] == first.shopper.display_name
+    assert row["number"] == first.number
+    assert row["tier"] == "Fan"
+    assert row["iron_fan"] is False
+    assert row["joined_at"]
+    assert response.json()["next"] is None
+
+
+def test_member_list_leaves_out_members_who_left(merchant_api, merchant):
+    MembershipFactory(merchant=merchant, status=Membership.Status.LEFT)
+    stays = MembershipFactory(merchant=merchant)
+
+    assert listed(merchant_api.get(MEMBERS)) == [stays.shopper.external_id]
+
+
+def test_member_list_never_shows_another_merchants_members(merchant_api, merchant, other_merchant):
+    ours = MembershipFactory(merchant=merchant)
+    MembershipFactory(merchant=other_merchant)
+    MembershipFactory(merchant=other_merchant, shopper=ours.shopper)
+
+    response = merchant_api.get(MEMBERS)
+
+    assert listed(response) == [ours.shopper.external_id]
+    assert [m["number"] for m in response.json()["results"]] == [ours.number]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("true", ["fan"]), ("false", ["casual"]), (None, ["casual", "fan"])]
+)
+def test_member_list_filters_by_iron_fan(merchant_api, merchant, value, expected):
+    # given: an iron fan of one of the merchant's accounts, and a member who merely follows
+    account = AccountFactory(merchant=merchant)
+    fan = MembershipFactory(merchant=merchant, shopper__external_id="fan")
+    casual = MembershipFactory(merchant=merchant, shopper__external_id="casual")
+    FollowFactory(shopper=fan.shopper, account=account, iron_fan=True)
+    FollowFactory(shopper=casual.shopper, account=account, iron_fan=False)
+
+    response = merchant_api.get(MEMBERS, {} if value is None else {"iron_fan": value})
+
+    assert listed(response) == expected
+    assert {m["shopper"]: m["iron_fan"] for m in response.json()["results"]} == {
+        name: name == "fan" for name in expected
+    }
+
+
+def test_an_iron_fan_of_another_merchant_is_no_iron_fan_here(merchant_api, merchant, other_merchant):
+    member = MembershipFactory(merchant=merchant)
+    FollowFactory(shopper=member.shopper, account=AccountFactory(merchant=other_merchant), iron_fan=True)
+
+    assert listed(merchant_api.get(MEMBERS, {"iron_fan": "true"})) == []
+    assert merchant_api.get(MEMBERS).json()["results"][0]["iron_fan"] is False
+
+
+def test_member_list_filters_by_tier_name(merchant_api, merchant):
+    fan = TierFactory(merchant=merchant, name="Fan", rank=1)
+    gold = TierFactory(merchant=merchant, name="Gold", rank=3, min_spend_12m=Decimal("2000"))
+    MembershipFactory(merchant=merchant, tier=fan)
+    golden = MembershipFactory(merchant=merchant, tier=gold)
+
+    assert listed(merchant_api.get(MEMBERS, {"tier": "Gold"})) == [golden.shopper.external_id]
+
+
+def test_member_list_combines_both_filters(merchant_api, merchant):
+    gold = TierFactory(merchant=merchant, name="Gold")
+    account = AccountFactory(merchant=merchant)
+    golden_fan = MembershipFactory(merchant=merchant, tier=gold)
+    MembershipFactory(merchant=merchant, tier=gold)
+    FollowFactory(shopper=golden_fan.shopper, account=account, iron_fan=True)
+
+    response = merchant_api.get(MEMBERS, {"tier": "Gold", "iron_fan": "true"})
+
+    assert listed(response) == [golden_fan.shopper.external_id]
+
+
+def test_an_unknown_tier_is_400_tier_not_found(merchant_api, merchant):
+    MembershipFactory(merchant=merchant)
+
+    assert_error(merchant_api.get(MEMBERS, {"tier": "Platinum"}), 400, "tier_not_found", "tier")
+
+
+def test_another_merchants_tier_name_is_unknown_here(merchant_api, merchant, other_merchant):
+    TierFactory(merchant=other_merchant, name="Theirs")
+
+    assert_error(merchant_api.get(MEMBERS, {"tier": "Theirs"}), 400, "tier_not_found", "tier")
+
+
+@pytest.mark.parametrize(
+    ("params", "attr"),
+    [({"iron_fan": "maybe"}, "iron_fan"), ({"tier": "t" * 51}, "tier")],
+    ids=["iron-fan-maybe", "tier-too-long"],
+)
+def test_malformed_filters_are_400_and_write_nothing(merchant_api, merchant, params, attr):
+    MembershipFactory(merchant=merchant)
+    before = row_counts()
+
+    response = merchant_api.get(MEMBERS, params)
+
+    assert response.status_code == 400, response.content
+    assert response.json()["type"] == "validation_error"
+    assert attr in [e["attr"] for e in response.json()["errors"]]
+    assert row_counts() == before
+
+
+def test_an_empty_tier_parameter_is_no_tier_filter(merchant_api, merchant):
+    # As in an HTML form's query string, "?tier=" means the field was left empty.
+    member = MembershipFactory(merchant=merchant, tier=TierFactory(merchant=merchant))
+
+    assert listed(merchant_api.get(MEMBERS, {"tier": ""})) == [member.shopper.external_id]
+
+
+def test_member_list_pages_with_a_next_link(merchant_api, merchant):
+    MembershipFactory.create_batch(3, merchant=merchant)
+
+    first = merchant_api.get(MEMBERS, {"page_size": 2}).json()
+    second = merchant_api.get(first["next"]).json()
+
+    assert len(first["results"]) == 2
+    assert len(second["results"]) == 1
+    assert second["next"] is None
+
+
+@pytest.mark.parametrize("params", [{}, {"tier": "Fan", "iron_fan": "true"}], ids=["all", "filtered"])
+def test_member_list_query_count_does_not_grow_with_members(
+    merchant_api, merchant, django_assert_max_num_queries, params
+):
+    fan = TierFactory(merchant=merchant, name="Fan")
+    account = AccountFactory(merchant=merchant)
+
+    def add_members(count: int) -> None:
+        for membership in MembershipFactory.create_batch(count, merchant=merchant, tier=fan):
+            FollowFactory(shopper=membership.shopper, account=account, iron_fan=True)
+
+    add_members(3)
+    with django_assert_max_num_queries(MEMBER_LIST_QUERIES), CaptureQueriesContext(connection) as few:
+        assert len(listed(merchant_api.get(MEMBERS, params))) == 3
+
+    add_members(20)
+    with django_assert_max_num_queries(MEMBER_LIST_QUERIES), CaptureQueriesContext(connection) as many:
+        assert len(listed(merchant_api.get(MEMBERS, params))) == 23
+
+    assert len(many) == len(few)
+
+
+def test_a_forged_cursor_is_404_in_the_error_shape(merchant_api, merchant):
+    MembershipFactory(merchant=merchant)
+
+    assert_error(merchant_api.get(MEMBERS, {"cursor": "not-a-cursor"}), 404, "not_found")

@@ -1,0 +1,66 @@
+"""python manage.py seed_demo: the demo data for `make run`, loaded idempotently."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from members.models import Account, Follow, Membership, Merchant, MerchantAPIKey, MerchantStaff, Shopper
+from tests.conftest import row_counts
+
+pytestmark = pytest.mark.django_db
+
+
+def seed_demo() -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def printed_keys(output: str) -> list[str]:
+    return [line.rsplit("Api-Key ", 1)[1].strip() for line in output.splitlines() if "Api-Key " in line]
+
+
+def test_seed_demo_loads_two_merchants_with_accounts_staff_and_fans():
+    seed_demo()
+
+    merchants = list(Merchant.objects.all())
+    assert len(merchants) == 2
+    for merchant in merchants:
+        kinds = sorted(Account.objects.filter(merchant=merchant).values_list("kind", flat=True))
+        assert kinds == ["brand", "koe", "koe"]
+        assert MerchantStaff.objects.filter(merchant=merchant, user__is_staff=True).exists()
+        assert Membership.objects.filter(merchant=merchant).exists()
+        assert Follow.objects.filter(account__merchant=merchant).exists()
+    assert Shopper.objects.filter(user__isnull=False).count() >= 2
+
+
+def test_seed_demo_twice_adds_no_rows_but_fresh_keys():
+    seed_demo()
+    once = row_counts()
+    usable_once = MerchantAPIKey.objects.get_usable_keys().count()
+
+    output = seed_demo()
+
+    # then: the same rows, except that the demo keys were reissued and the old ones revoked
+    twice = row_counts()
+    keys = "members.MerchantAPIKey"
+    assert {k: v for k, v in twice.items() if k != keys} == {k: v for k, v in once.items() if k != keys}
+    assert twice[keys] == once[keys] + usable_once
+    assert MerchantAPIKey.objects.get_usable_keys().count() == usable_once == 2
+    for key in printed_keys(output):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+        assert client.get("/api/v1/merchant/accounts").status_code == 200
+
+
+def test_seed_demo_revokes_the_keys_it_printed_before():
+    first_keys = printed_keys(seed_demo())
+    seed_demo()
+
+    assert len(first_keys) == 2
+    for key in first_keys:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+        assert client.get("/api/v1/merchant/accounts").status_code == 401
