@@ -6,14 +6,21 @@ the previous demo keys are revoked).
 """
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
-from loyalty import services as loyalty_services
+from coupons.services.templates import coupon_template_create
+from loyalty.services.memberships import membership_enrol, merchant_onboard
+from loyalty.services.program import program_update
+from loyalty.services.purchases import OrderInput, OrderLineInput, purchase_record
 from members import services as members_services
-from members.models import Account, Follow, Merchant, MerchantAPIKey, MerchantStaff, Shopper, Tier
+from members.models import Account, Follow, Membership, Merchant, MerchantAPIKey, MerchantStaff, Shopper, Tier
+from storefront.models import Order, Product
+from storefront.services import product_create
 
 DEMO_PASSWORD = "fanbase-demo"
 DEMO_KEY_NAME = "demo"
@@ -24,6 +31,20 @@ MERCHANTS = [
 ]
 TIERS = [("Fan", 1, "0", "1.00"), ("Silver", 2, "500", "1.25"), ("Gold", 3, "2000", "1.50")]
 SHOPPERS = ["shopper1", "shopper2", "shopper3", "shopper4", "shopper5", "shopper6"]
+PRODUCTS = {
+    "acme-beauty": [
+        ("AB-LIP-01", "Velvet lipstick", "makeup", ["lipstick", "matte"], "89.00"),
+        ("AB-LIP-02", "Gloss duo", "makeup", ["lipstick", "gloss"], "119.00"),
+        ("AB-SKN-01", "Hydrating serum", "skincare", ["serum", "hydration"], "239.00"),
+        ("AB-SKN-02", "Daily sunscreen SPF50", "skincare", ["sunscreen"], "129.00"),
+    ],
+    "river-tea": [
+        ("RT-GRN-01", "Longjing green tea 100g", "tea", ["green-tea"], "68.00"),
+        ("RT-OOL-01", "Tieguanyin oolong 100g", "tea", ["oolong"], "88.00"),
+        ("RT-SET-01", "Travel tea set", "teaware", ["gift"], "199.00"),
+    ],
+}
+JOIN_BONUS_POINTS = 100
 
 
 @dataclass
@@ -44,7 +65,19 @@ def seed_demo() -> DemoLogins:
     for slug, name, koe_handles in MERCHANTS:
         merchant = Merchant.objects.filter(slug=slug).first()
         if merchant is None:
-            merchant = members_services.merchant_create(slug=slug, name=name)
+            merchant, _ = merchant_onboard(slug=slug, name=name, key_name=DEMO_KEY_NAME)
+            _seed_program(merchant)
+        for sku, title, category, tags, price in PRODUCTS[slug]:
+            if not Product.objects.filter(merchant=merchant, sku=sku).exists():
+                product_create(
+                    merchant=merchant,
+                    sku=sku,
+                    title=title,
+                    category=category,
+                    tags=tags,
+                    price=Decimal(price),
+                    published=True,
+                )
         staff_username = f"{slug}-staff"
         staff = MerchantStaff.objects.filter(user__username=staff_username).first()
         if staff is None:
@@ -88,10 +121,67 @@ def seed_demo() -> DemoLogins:
         for account in accounts[index % 3 :: 2]:
             members_services.follow_create(shopper=shopper, handle=account.handle)
         for merchant in merchants[: 1 + index % 2]:
-            loyalty_services.membership_enrol(shopper=shopper, merchant=merchant)
+            membership_enrol(shopper=shopper, merchant=merchant)
+    _seed_orders(merchants)
     # A few iron fans so the member list's filter has something to show before the
     # scoring job has run on real engagement.
     Follow.objects.filter(shopper__external_id__in=SHOPPERS[:2], account__kind=Account.Kind.KOE).update(
         iron_fan=True
     )
     return logins
+
+
+def _seed_orders(merchants: list[Merchant]) -> None:
+    """A purchase history: repeat buys make "frequently purchased" and due-again dates real."""
+    now = timezone.now()
+    for merchant in merchants:
+        products = list(Product.objects.filter(merchant=merchant).order_by("sku"))
+        members = Membership.objects.filter(merchant=merchant).select_related("shopper").order_by("number")
+        for membership in members:
+            for n in range(3):
+                external_id = f"demo-{membership.shopper.external_id}-{n}"
+                if Order.objects.filter(merchant=merchant, external_id=external_id).exists():
+                    continue
+                bought = [products[0], products[(membership.number + n) % len(products)]]
+                lines = {p.sku: OrderLineInput(sku=p.sku, quantity=1, unit_price=p.price) for p in bought}
+                purchase_record(
+                    merchant=merchant,
+                    order=OrderInput(
+                        external_id=external_id,
+                        shopper=membership.shopper.external_id,
+                        paid_at=now - timedelta(days=30 * (3 - n)),
+                        lines=tuple(lines.values()),
+                    ),
+                )
+
+
+def _seed_program(merchant: Merchant) -> None:
+    """A join bonus, a welcome coupon, a repurchase coupon and one to buy with points."""
+    welcome = coupon_template_create(
+        merchant=merchant, name="Welcome: 5 off", kind="fixed", value=Decimal("5"), valid_days=30
+    )
+    come_back = coupon_template_create(
+        merchant=merchant,
+        name="Come back: 10% off over 50",
+        kind="percent",
+        value=Decimal("10"),
+        max_discount=Decimal("30"),
+        min_spend=Decimal("50"),
+        valid_days=45,
+    )
+    coupon_template_create(
+        merchant=merchant,
+        name="20 off for 500 points",
+        kind="fixed",
+        value=Decimal("20"),
+        min_spend=Decimal("100"),
+        valid_days=60,
+        points_price=500,
+        per_member_limit=2,
+    )
+    program_update(
+        merchant=merchant,
+        join_bonus_points=JOIN_BONUS_POINTS,
+        join_coupon_template=welcome.pk,
+        repurchase_template=come_back.pk,
+    )

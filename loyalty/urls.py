@@ -2,15 +2,32 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from loyalty import apis
+from loyalty.apis import memberships, orders, program, shopper
 from loyalty.health import healthz
 from members.routing import slash_optional
 
 api_v1 = [
-    *slash_optional("me/memberships", apis.MembershipJoinApi.as_view(), "me-memberships"),
-    *slash_optional("me/memberships/<slug:merchant>", apis.MembershipLeaveApi.as_view(), "me-membership"),
-    *slash_optional("merchant/members", apis.MemberListApi.as_view(), "merchant-members"),
+    *slash_optional("me/wallet", shopper.WalletApi.as_view(), "me-wallet"),
+    *slash_optional("me/memberships", memberships.MembershipJoinApi.as_view(), "me-memberships"),
+    *slash_optional(
+        "me/memberships/<slug:merchant>", memberships.MembershipLeaveApi.as_view(), "me-membership"
+    ),
+    *slash_optional("me/memberships/<slug:merchant>/points", shopper.PointsLedgerApi.as_view(), "me-points"),
+    *slash_optional(
+        "me/frequently-purchased", shopper.FrequentlyPurchasedApi.as_view(), "me-frequently-purchased"
+    ),
+    *slash_optional("me/coupons/exchange", shopper.CouponExchangeApi.as_view(), "me-coupons-exchange"),
+    *slash_optional("merchant/members", memberships.MemberListApi.as_view(), "merchant-members"),
+    *slash_optional("merchant/program", program.ProgramApi.as_view(), "merchant-program"),
+    *slash_optional("merchant/orders", orders.OrderCreateApi.as_view(), "merchant-orders"),
+    *slash_optional(
+        "merchant/orders/<str:external_id>/refunds",
+        orders.RefundCreateApi.as_view(),
+        "merchant-order-refunds",
+    ),
     path("", include("members.urls")),
+    path("", include("storefront.urls")),
+    path("", include("coupons.urls")),
 ]
 
 urlpatterns = [

@@ -4,7 +4,8 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from loyalty import services
+from loyalty import selectors
+from loyalty.services.memberships import membership_enrol
 from members import selectors as members_selectors
 from members import services as members_services
 from members.api import MerchantApi, ShopperApi, paginated_response, validated
@@ -33,7 +34,7 @@ class MembershipJoinApi(ShopperApi):
     def post(self, request):
         data = validated(self.InputSerializer, request)
         merchant = members_selectors.merchant_get(slug=data["merchant"])
-        result = services.membership_enrol(shopper=self.shopper, merchant=merchant)
+        result = membership_enrol(shopper=self.shopper, merchant=merchant)
         code = status.HTTP_201_CREATED if result.joined else status.HTTP_200_OK
         return Response(MembershipOutput(result.membership).data, status=code)
 
@@ -53,6 +54,8 @@ class MemberOutput(serializers.Serializer):
     tier = serializers.CharField(source="tier.name", allow_null=True, default=None)
     joined_at = serializers.DateTimeField()
     iron_fan = serializers.BooleanField(source="is_iron_fan")
+    points_balance = serializers.IntegerField()
+    lifetime_points = serializers.IntegerField()
 
 
 class MemberListApi(MerchantApi):
@@ -72,5 +75,5 @@ class MemberListApi(MerchantApi):
     )
     def get(self, request):
         filters = validated(self.FilterSerializer, request, data=request.query_params)
-        members = members_selectors.member_list(merchant=self.merchant, **filters)
+        members = selectors.member_list(merchant=self.merchant, **filters)
         return paginated_response(self, request, members, MemberOutput)

@@ -1,0 +1,107 @@
+from django import forms
+from django.contrib import admin, messages
+
+from loyalty.errors import InsufficientPoints
+from loyalty.models import PointsAccount, PointsEntry, Program
+from loyalty.services.points import points_adjust
+from members.admin_scoping import MerchantScopedAdmin, MerchantScopedTabularInline
+
+
+@admin.register(Program)
+class ProgramAdmin(MerchantScopedAdmin):
+    list_display = ["merchant", "points_per_unit", "points_expiry_days", "join_bonus_points"]
+
+
+class PointsEntryInline(MerchantScopedTabularInline):
+    """The ledger, read-only: corrections are new entries (an adjustment), never edits."""
+
+    model = PointsEntry
+    fk_name = "account"
+    fields = ["created_at", "kind", "delta", "remaining", "expires_at", "reason", "order", "created_by"]
+    readonly_fields = fields
+    ordering = ["-id"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PointsAccount)
+class PointsAccountAdmin(MerchantScopedAdmin):
+    staff_can_edit = False
+    list_display = ["membership", "balance", "lifetime_earned", "updated_at"]
+    ordering = ["-id"]
+    search_fields = ["membership__shopper__external_id", "=membership__number"]
+    list_select_related = ["membership__shopper", "membership__merchant"]
+    readonly_fields = ["membership", "balance", "lifetime_earned", "join_bonus_at"]
+    inlines = [PointsEntryInline]
+
+    def has_add_permission(self, request):
+        return False
+
+
+class PointsAdjustmentForm(forms.ModelForm):
+    class Meta:
+        model = PointsEntry
+        fields = ["account", "delta", "reason"]
+        help_texts = {"delta": "Points to add (positive) or take away (negative)."}
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("Say why: the reason is kept in the member's ledger.")
+        return reason
+
+    def clean_delta(self):
+        delta = self.cleaned_data["delta"]
+        if delta == 0:
+            raise forms.ValidationError("An adjustment moves at least one point.")
+        return delta
+
+    def clean(self):
+        cleaned = super().clean()
+        account, delta = cleaned.get("account"), cleaned.get("delta")
+        if account is not None and delta is not None and delta < 0 and account.balance + delta < 0:
+            raise forms.ValidationError(f"The balance is {account.balance}; it cannot go below zero.")
+        return cleaned
+
+
+@admin.register(PointsEntry)
+class PointsEntryAdmin(MerchantScopedAdmin):
+    """The ledger. "Add" is how staff adjust points: an audited entry, with a reason."""
+
+    list_display = ["created_at", "account", "kind", "delta", "reason", "created_by"]
+    list_filter = ["kind"]
+    search_fields = ["account__membership__shopper__external_id", "reason"]
+    list_select_related = ["account__membership__shopper", "account__membership__merchant", "created_by"]
+    autocomplete_fields = ["account"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = PointsAdjustmentForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return [f.name for f in PointsEntry._meta.fields]
+
+    def has_change_permission(self, request, obj=None):
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        try:
+            entry = points_adjust(
+                account=obj.account, delta=obj.delta, reason=obj.reason, created_by=request.user
+            )
+        except InsufficientPoints as exc:
+            self.message_user(request, exc.detail, messages.ERROR)
+            raise
+        obj.pk = entry.pk
+        obj.__dict__.update(entry.__dict__)

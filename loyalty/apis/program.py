@@ -1,0 +1,50 @@
+from decimal import Decimal
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from loyalty import selectors
+from loyalty.services.program import program_update
+from members.api import MerchantApi, validated
+
+
+class ProgramOutput(serializers.Serializer):
+    points_per_unit = serializers.DecimalField(max_digits=8, decimal_places=2)
+    points_expiry_days = serializers.IntegerField(allow_null=True)
+    join_bonus_points = serializers.IntegerField()
+    join_coupon_template = serializers.IntegerField(source="join_coupon_template_id", allow_null=True)
+    repurchase_template = serializers.IntegerField(source="repurchase_template_id", allow_null=True)
+    repurchase_delay_days = serializers.IntegerField()
+
+
+class ProgramApi(MerchantApi):
+    class InputSerializer(serializers.Serializer):
+        points_per_unit = serializers.DecimalField(
+            max_digits=8, decimal_places=2, min_value=Decimal("0"), required=False
+        )
+        points_expiry_days = serializers.IntegerField(
+            min_value=1,
+            max_value=3650,
+            allow_null=True,
+            required=False,
+            help_text="null: points never expire.",
+        )
+        join_bonus_points = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False)
+        join_coupon_template = serializers.IntegerField(
+            min_value=1, allow_null=True, required=False, help_text="Template id issued on a first join."
+        )
+        repurchase_template = serializers.IntegerField(
+            min_value=1, allow_null=True, required=False, help_text="Template id issued after a first order."
+        )
+        repurchase_delay_days = serializers.IntegerField(min_value=0, max_value=365, required=False)
+
+    @extend_schema(responses=ProgramOutput, tags=["merchant"])
+    def get(self, request):
+        return Response(ProgramOutput(selectors.program_get(merchant=self.merchant)).data)
+
+    @extend_schema(request=InputSerializer, responses=ProgramOutput, tags=["merchant"])
+    def patch(self, request):
+        data = validated(self.InputSerializer, request)
+        program = program_update(merchant=self.merchant, **data)
+        return Response(ProgramOutput(program).data)

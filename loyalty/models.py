@@ -1,0 +1,130 @@
+"""The loyalty program and the points ledger.
+
+A points account's ``balance`` is always the sum of its entries' ``delta`` (the
+ledger is the truth; the balance is kept beside it, in the same transaction, so
+reads are one row). Positive entries are *lots*: ``remaining`` says how much of the
+lot is still unspent, and spending takes the lots that expire first. A refund may
+take back more than is left, which leaves the balance negative (a debt); new
+earnings pay the debt first, so the sum of ``remaining`` always equals
+``max(balance, 0)``.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+
+from coupons.models import CouponTemplate
+from members.models import Membership, Merchant, scoped_manager
+from storefront.models import Order, Refund
+
+
+class Program(models.Model):
+    merchant = models.OneToOneField(Merchant, on_delete=models.CASCADE, related_name="program")
+    # Points per currency unit of the order total after discounts (before the tier multiplier).
+    points_per_unit = models.DecimalField(
+        max_digits=8, decimal_places=2, default=Decimal("1"), validators=[MinValueValidator(Decimal("0"))]
+    )
+    # Days a lot of earned points stays spendable; null: points never expire.
+    points_expiry_days = models.PositiveIntegerField(null=True, blank=True, default=365)
+    join_bonus_points = models.PositiveIntegerField(default=0)
+    # Issued once, on a shopper's first join.
+    join_coupon_template = models.ForeignKey(
+        CouponTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Issued after a member's first purchase, at once or ``repurchase_delay_days`` later.
+    repurchase_template = models.ForeignKey(
+        CouponTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    repurchase_delay_days = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = scoped_manager("merchant")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(points_per_unit__gte=0), name="program_points_per_unit_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(points_expiry_days__isnull=True) | Q(points_expiry_days__gte=1),
+                name="program_expiry_days_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Program of {self.merchant}"
+
+
+class PointsAccount(models.Model):
+    membership = models.OneToOneField(Membership, on_delete=models.CASCADE, related_name="points_account")
+    balance = models.IntegerField(default=0)
+    lifetime_earned = models.PositiveIntegerField(default=0)
+    # Set once: the join bonus is paid on the first join only, even after leaving and rejoining.
+    join_bonus_at = models.DateTimeField(null=True, blank=True)
+    # The first order as a member: it issues the repurchase coupon, once.
+    first_order_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = scoped_manager("membership__merchant")
+
+    def __str__(self) -> str:
+        return f"Points of {self.membership}"
+
+
+class PointsEntry(models.Model):
+    class Kind(models.TextChoices):
+        EARN = "earn"
+        REDEEM = "redeem"
+        EXPIRE = "expire"
+        REVERSE = "reverse"
+        ADJUST = "adjust"
+        BONUS = "bonus"
+
+    account = models.ForeignKey(PointsAccount, on_delete=models.CASCADE, related_name="entries")
+    delta = models.IntegerField()
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    refund = models.ForeignKey(Refund, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # For an expiry: the lot it expired.
+    lot = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(max_length=200, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # Lots (delta > 0) only: how much of the lot is still unspent.
+    remaining = models.IntegerField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    objects = scoped_manager("account__membership__merchant")
+
+    class Meta:
+        verbose_name_plural = "points entries"
+        constraints = [
+            models.CheckConstraint(condition=~Q(delta=0), name="pointsentry_delta_non_zero"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["earn", "redeem", "expire", "reverse", "adjust", "bonus"]),
+                name="pointsentry_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=(Q(delta__gt=0, remaining__gte=0, remaining__lte=F("delta")))
+                | Q(delta__lt=0, remaining__isnull=True),
+                name="pointsentry_lot_remaining_in_range",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["account", "-id"], name="pointsentry_account_recent"),
+            # Open lots of an account, first to expire first; and the nightly expiry scan.
+            models.Index(
+                fields=["account", "expires_at", "id"],
+                condition=Q(remaining__gt=0),
+                name="pointsentry_open_lots",
+            ),
+            models.Index(fields=["expires_at"], condition=Q(remaining__gt=0), name="pointsentry_expiring"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.delta:+d} {self.kind}"

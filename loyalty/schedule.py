@@ -1,0 +1,11 @@
+"""What Celery beat runs and when (django-celery-beat copies it into its tables,
+where an operator can pause or retime an entry in the admin)."""
+
+from celery.schedules import crontab
+
+BEAT_SCHEDULE = {
+    "expire-points-nightly": {"task": "loyalty.expire_points", "schedule": crontab(hour=2, minute=15)},
+    "expire-coupons-nightly": {"task": "coupons.expire_coupons", "schedule": crontab(hour=2, minute=30)},
+    # Delayed repurchase coupons are promised per day; every 15 minutes keeps them on time.
+    "issue-due-coupons": {"task": "coupons.issue_due_coupons", "schedule": crontab(minute="*/15")},
+}

@@ -1,0 +1,92 @@
+"""Reads assembled at the top: the wallet, the points ledger, the member list."""
+
+from datetime import datetime
+
+from django.db.models import QuerySet
+from django.db.models.functions import Coalesce
+
+from coupons import selectors as coupon_selectors
+from coupons.rules import CartLine, in_scope
+from loyalty import errors
+from loyalty.models import PointsEntry, Program
+from members import selectors as members_selectors
+from members.models import Membership, Merchant, Shopper
+from storefront import selectors as storefront_selectors
+from storefront.models import PurchaseStat
+
+
+def program_get(*, merchant: Merchant) -> Program:
+    """The merchant's program; onboarding creates it, and a merchant made before it gets the defaults."""
+    program, _ = Program.objects.get_or_create(merchant=merchant)
+    return program
+
+
+def wallet(*, shopper: Shopper, now: datetime) -> list[Membership]:
+    """The shopper's active memberships with tier, balance, iron-fan flag and usable coupons.
+
+    Two queries whatever the number of memberships: the cards, and the coupon counts.
+    """
+    memberships = list(
+        Membership.objects.filter(shopper=shopper, status=Membership.Status.ACTIVE)
+        .select_related("merchant", "tier")
+        .annotate(**_points_columns())
+        .annotate(is_iron_fan=members_selectors.member_is_iron_fan())
+        .order_by("merchant__name", "id")
+    )
+    counts = coupon_selectors.usable_counts_by_merchant(shopper=shopper, now=now) if memberships else {}
+    for membership in memberships:
+        membership.usable_coupons = counts.get(membership.merchant_id, 0)
+    return memberships
+
+
+def frequently_purchased_details(*, shopper: Shopper, stats: list[PurchaseStat], now: datetime) -> None:
+    """Add ``due_again`` and the repurchase coupon that covers it to each row of a page.
+
+    At most three queries for the page: purchase times, usable repurchase coupons,
+    and the product lists of product-scoped templates.
+    """
+    due = storefront_selectors.purchase_due_again(shopper=shopper, stats=stats)
+    coupons = coupon_selectors.usable_repurchase_coupons(
+        shopper=shopper, merchant_ids={s.merchant_id for s in stats}, now=now
+    )
+    product_ids = coupon_selectors.template_product_ids(coupons=coupons)
+    for stat in stats:
+        stat.due_again = due.get(stat.product_id)
+        line = CartLine(
+            product_id=stat.product_id,
+            category_id=stat.product.category_id,
+            quantity=1,
+            unit_price=stat.product.price,
+        )
+        stat.coupon = next(
+            (
+                c
+                for c in coupons
+                if c.merchant_id == stat.merchant_id
+                and in_scope(c.template, line, product_ids.get(c.template_id, frozenset()))
+            ),
+            None,
+        )
+
+
+def points_entry_list(*, shopper: Shopper, merchant: Merchant) -> QuerySet[PointsEntry]:
+    """A member's ledger, newest first. Former members keep seeing their history."""
+    membership = Membership.objects.filter(shopper=shopper, merchant=merchant).only("pk").first()
+    if membership is None:
+        raise errors.NotAMember()
+    return PointsEntry.objects.filter(account__membership=membership)
+
+
+def member_list(*, merchant: Merchant, iron_fan: bool | None = None, tier: str | None = None) -> QuerySet:
+    return members_selectors.member_list(merchant=merchant, iron_fan=iron_fan, tier=tier).annotate(
+        **_points_columns()
+    )
+
+
+def _points_columns() -> dict:
+    """A membership's balance and lifetime points, 0 when its points account was never opened
+    (a membership from before the ledger): the contract's integers, never null."""
+    return {
+        "points_balance": Coalesce("points_account__balance", 0),
+        "lifetime_points": Coalesce("points_account__lifetime_earned", 0),
+    }

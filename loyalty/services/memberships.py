@@ -1,0 +1,57 @@
+"""Onboarding a merchant and joining a membership: flows across the apps."""
+
+import contextlib
+
+from django.db import transaction
+from django.utils import timezone
+
+from coupons.errors import NOT_ISSUABLE
+from coupons.models import Coupon
+from coupons.services.issuing import coupon_issue
+from loyalty.models import PointsAccount, Program
+from loyalty.services.points import _join_bonus
+from members import services as members_services
+from members.models import Membership, Merchant, Shopper
+from members.services import JoinResult
+
+
+def program_get_or_create(*, merchant_id: int) -> Program:
+    program, _ = Program.objects.get_or_create(merchant_id=merchant_id)
+    return program
+
+
+@transaction.atomic
+def merchant_onboard(*, slug: str, name: str, key_name: str = "shop system") -> tuple[Merchant, str]:
+    """A new merchant ready to integrate: brand account, loyalty program and a first API key."""
+    merchant = members_services.merchant_create(slug=slug, name=name)
+    Program.objects.create(merchant=merchant)
+    _, key = members_services.merchant_api_key_create(merchant=merchant, name=key_name)
+    return merchant, key
+
+
+@transaction.atomic
+def membership_enrol(*, shopper: Shopper, merchant: Merchant) -> JoinResult:
+    """Join (or rejoin) a membership, open its points account and pay the join bonus once."""
+    result = members_services.membership_join(shopper=shopper, merchant=merchant)
+    if result.joined:
+        account, _ = PointsAccount.objects.get_or_create(membership=result.membership)
+        if result.first_time:
+            now = timezone.now()
+            program = program_get_or_create(merchant_id=merchant.pk)
+            _join_bonus(account=account, program=program, now=now)
+            _join_coupon(program=program, membership=result.membership, now=now)
+    return result
+
+
+def _join_coupon(*, program: Program, membership: Membership, now) -> None:
+    """The welcome coupon of a first join; none when the template is out of stock or off.
+
+    The membership row was just created by this transaction: no one else can issue
+    to it before commit, which is the lock ``coupon_issue`` asks for.
+    """
+    if program.join_coupon_template is None:
+        return
+    with contextlib.suppress(*NOT_ISSUABLE):
+        coupon_issue(
+            template=program.join_coupon_template, membership=membership, source=Coupon.Source.JOIN, now=now
+        )

@@ -1,0 +1,204 @@
+"""The points ledger: every change is an entry, and the balance moves with it.
+
+Functions whose name starts with an underscore expect the caller to hold the points
+account's row lock (``points_account_lock``); the public ones take it themselves.
+Locks are always taken on the account row, so lots never need their own.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from loyalty.errors import InsufficientPoints
+from loyalty.models import PointsAccount, PointsEntry, Program
+from members.models import Membership
+
+Kind = PointsEntry.Kind
+# Kinds that count towards lifetime_earned (a reversal of earned points takes it back).
+EARNING_KINDS = {Kind.EARN, Kind.BONUS}
+
+
+def points_account_lock(*, account_id: int) -> PointsAccount:
+    return PointsAccount.objects.select_for_update(of=("self",)).get(pk=account_id)
+
+
+def points_account_get_or_create(*, membership: Membership) -> PointsAccount:
+    account, _ = PointsAccount.objects.get_or_create(membership=membership)
+    return account
+
+
+def lot_expiry(*, program: Program, now: datetime) -> datetime | None:
+    if program.points_expiry_days is None:
+        return None
+    return now + timedelta(days=program.points_expiry_days)
+
+
+# --- Credits and debits under the account lock ----------------------------------
+
+
+def _credit(
+    *,
+    account: PointsAccount,
+    points: int,
+    kind: str,
+    now: datetime,
+    expires_at: datetime | None,
+    reason: str = "",
+    order=None,
+    created_by=None,
+    first_order_at: datetime | None = None,
+) -> PointsEntry:
+    """Add a lot. A debt left by a refund is paid first: only the rest is spendable."""
+    assert points > 0, points
+    debt = max(0, -account.balance)
+    entry = PointsEntry.objects.create(
+        account=account,
+        delta=points,
+        kind=kind,
+        order=order,
+        reason=reason,
+        expires_at=expires_at,
+        remaining=max(0, points - debt),
+        created_by=created_by,
+        created_at=now,
+    )
+    earned = points if kind in EARNING_KINDS else 0
+    extra = {"first_order_at": first_order_at} if first_order_at else {}
+    PointsAccount.objects.filter(pk=account.pk).update(
+        balance=F("balance") + points, lifetime_earned=F("lifetime_earned") + earned, updated_at=now, **extra
+    )
+    account.balance += points
+    account.lifetime_earned += earned
+    return entry
+
+
+def _debit(
+    *,
+    account: PointsAccount,
+    points: int,
+    kind: str,
+    now: datetime,
+    allow_debt: bool = False,
+    reason: str = "",
+    order=None,
+    refund=None,
+    created_by=None,
+    lots_first: Iterable[int] = (),
+) -> PointsEntry:
+    """Take points from the lots that expire first (``lots_first`` before them).
+
+    Without ``allow_debt`` the balance never goes below zero; with it (a refund
+    taking back points already spent) the shortfall becomes a negative balance.
+    """
+    assert points > 0, points
+    available = max(account.balance, 0)
+    if points > available and not allow_debt:
+        raise InsufficientPoints(f"This needs {points} points; the balance is {account.balance}.")
+    _take_from_lots(account=account, points=min(points, available), lots_first=list(lots_first))
+    entry = PointsEntry.objects.create(
+        account=account,
+        delta=-points,
+        kind=kind,
+        order=order,
+        refund=refund,
+        reason=reason,
+        created_by=created_by,
+        created_at=now,
+    )
+    unearned = min(points, account.lifetime_earned) if kind == Kind.REVERSE else 0
+    PointsAccount.objects.filter(pk=account.pk).update(
+        balance=F("balance") - points, lifetime_earned=F("lifetime_earned") - unearned, updated_at=now
+    )
+    account.balance -= points
+    account.lifetime_earned -= unearned
+    return entry
+
+
+def _take_from_lots(*, account: PointsAccount, points: int, lots_first: list[int]) -> None:
+    if points <= 0:
+        return
+    open_lots = PointsEntry.objects.filter(account=account, remaining__gt=0)
+    preferred = list(open_lots.filter(pk__in=lots_first)) if lots_first else []
+    rest = open_lots.exclude(pk__in=lots_first).order_by(F("expires_at").asc(nulls_last=True), "id")
+    touched = []
+    for lot in [*preferred, *rest.iterator(chunk_size=100)]:
+        take = min(lot.remaining, points)
+        lot.remaining -= take
+        points -= take
+        touched.append(lot)
+        if points == 0:
+            break
+    # The balance says these lots hold enough; if they did not, the ledger is corrupt.
+    assert points == 0, f"points account {account.pk}: lots hold less than the balance"
+    PointsEntry.objects.bulk_update(touched, ["remaining"])
+
+
+# --- Public operations ------------------------------------------------------------
+
+
+@transaction.atomic
+def points_spend(
+    *, account: PointsAccount, points: int, reason: str, now: datetime | None = None
+) -> PointsEntry:
+    """Spend points (a redemption); refused when the balance is short."""
+    locked = points_account_lock(account_id=account.pk)
+    entry = _debit(account=locked, points=points, kind=Kind.REDEEM, reason=reason, now=now or timezone.now())
+    account.balance, account.lifetime_earned = locked.balance, locked.lifetime_earned
+    return entry
+
+
+@transaction.atomic
+def points_adjust(
+    *, account: PointsAccount, delta: int, reason: str, created_by=None, now: datetime | None = None
+) -> PointsEntry:
+    """A manual correction by merchant staff, with its reason and author on record.
+
+    A positive adjustment is a lot that expires like earned points; a negative one
+    spends lots and may not take the balance below zero.
+    """
+    if delta == 0:
+        raise ValueError("an adjustment moves at least one point")
+    if not reason.strip():
+        raise ValueError("an adjustment needs a reason")
+    now = now or timezone.now()
+    locked = points_account_lock(account_id=account.pk)
+    if delta > 0:
+        program = Program.objects.get(merchant_id=locked.membership.merchant_id)
+        entry = _credit(
+            account=locked,
+            points=delta,
+            kind=Kind.ADJUST,
+            reason=reason,
+            created_by=created_by,
+            now=now,
+            expires_at=lot_expiry(program=program, now=now),
+        )
+    else:
+        entry = _debit(
+            account=locked, points=-delta, kind=Kind.ADJUST, reason=reason, created_by=created_by, now=now
+        )
+    account.balance, account.lifetime_earned = locked.balance, locked.lifetime_earned
+    return entry
+
+
+def _join_bonus(*, account: PointsAccount, program: Program, now: datetime) -> PointsEntry | None:
+    """The join bonus, once per shopper and merchant: a rejoin does not pay it again."""
+    if program.join_bonus_points <= 0:
+        return None
+    claimed = PointsAccount.objects.filter(pk=account.pk, join_bonus_at__isnull=True).update(
+        join_bonus_at=now
+    )
+    if not claimed:
+        return None
+    account.join_bonus_at = now
+    return _credit(
+        account=account,
+        points=program.join_bonus_points,
+        kind=Kind.BONUS,
+        reason="join bonus",
+        now=now,
+        expires_at=lot_expiry(program=program, now=now),
+    )

@@ -1,0 +1,38 @@
+from django.db import transaction
+
+from coupons.errors import TemplateNotFound
+from coupons.models import CouponTemplate
+from loyalty.models import Program
+from members.models import Merchant
+
+UPDATABLE = {
+    "points_per_unit",
+    "points_expiry_days",
+    "join_bonus_points",
+    "join_coupon_template",
+    "repurchase_template",
+    "repurchase_delay_days",
+}
+TEMPLATE_FIELDS = {"join_coupon_template", "repurchase_template"}
+
+
+@transaction.atomic
+def program_update(*, merchant: Merchant, **changes) -> Program:
+    """Change the program's terms; coupon templates are given by id and must be the merchant's."""
+    unknown = set(changes) - UPDATABLE
+    if unknown:
+        raise TypeError(f"not updatable: {sorted(unknown)}")
+    for name in TEMPLATE_FIELDS & set(changes):
+        template_id = changes[name]
+        if template_id is None:
+            continue
+        template = CouponTemplate.objects.filter(merchant=merchant, pk=template_id).first()
+        if template is None:
+            raise TemplateNotFound(attr=name)
+        changes[name] = template
+    program, _ = Program.objects.select_for_update().get_or_create(merchant=merchant)
+    for name, value in changes.items():
+        setattr(program, name, value)
+    if changes:
+        program.save(update_fields=[*changes, "updated_at"])
+    return program

@@ -1,0 +1,362 @@
+"""The purchase pipeline: an order in, and everything it earns, in one transaction.
+
+``purchase_record`` is the only way an order enters Fanbase. A reader can follow an
+order from here to every row it writes:
+
+1. the shopper (created on first sight) and, for a member, the locked points account
+   and membership (one query, with tier and program);
+2. the products by sku (all of this merchant, or the order is refused);
+3. the coupons given, locked and checked (any rejection refuses the whole order);
+4. the repurchase coupon, on a member's first order (at once, or promised for later);
+5. the order and its lines, with the answer stored for replays; the coupons redeemed;
+6. points earned on the total after discounts:
+   ``floor(total * points_per_unit * tier multiplier)``, members only;
+7. the tier upgrade when the rolling 12-month spend reaches a higher tier;
+8. the "frequently purchased" statistics.
+
+Idempotency: ``(merchant, external_id)`` is unique. A replay of the same body returns
+the stored answer; another body under that id is a conflict. Two identical requests
+racing both try to insert; the loser fails on the unique constraint (or on its coupon,
+now used by the winner) and answers as a replay of the winner's order.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, F, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from coupons import errors as coupon_errors
+from coupons import rules as coupon_rules
+from coupons import selectors as coupon_selectors
+from coupons.models import Coupon
+from coupons.services.issuing import coupon_issue
+from coupons.services.redemption import coupons_redeem
+from coupons.services.scheduled import coupon_schedule
+from loyalty import errors
+from loyalty.models import PointsAccount, PointsEntry, Program
+from loyalty.services.memberships import program_get_or_create
+from loyalty.services.points import _credit, lot_expiry
+from members import services as members_services
+from members.errors import DomainError
+from members.models import Account, Membership, Merchant, Tier
+from storefront.models import Order, OrderLine, Product, PurchaseStat
+from storefront.selectors import products_by_sku
+
+ROLLING_SPEND_WINDOW = timedelta(days=365)
+# What the pipeline reads with the locked points account, in the same query.
+MEMBER_ROWS = (
+    "membership__shopper",
+    "membership__tier",
+    "membership__merchant__program__repurchase_template",
+)
+CENT = Decimal("0.01")
+# What the columns hold: money is numeric(12, 2), points are 32-bit integers. An order
+# beyond them is refused with a 400 rather than failing in the database with a 500.
+MAX_MONEY = Decimal("9999999999.99")
+MAX_POINTS = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class OrderLineInput:
+    sku: str
+    quantity: int
+    unit_price: Decimal
+
+
+@dataclass(frozen=True)
+class OrderInput:
+    external_id: str
+    shopper: str
+    lines: tuple[OrderLineInput, ...]
+    paid_at: datetime | None = None
+    via_account: str | None = None
+    coupon_codes: tuple[str, ...] = field(default_factory=tuple)
+
+    def fingerprint(self) -> str:
+        """A hash of the order as the merchant stated it; line order does not matter."""
+        canonical = {
+            "external_id": self.external_id,
+            "shopper": self.shopper,
+            "paid_at": self.paid_at.isoformat() if self.paid_at else None,
+            "via_account": self.via_account,
+            "lines": sorted(
+                [line.sku, line.quantity, str(line.unit_price.normalize())] for line in self.lines
+            ),
+            "coupon_codes": list(self.coupon_codes),
+        }
+        return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class PurchaseResult:
+    response: dict
+    created: bool
+
+
+def purchase_record(*, merchant: Merchant, order: OrderInput) -> PurchaseResult:
+    fingerprint = order.fingerprint()
+    try:
+        return _record(merchant=merchant, order=order, fingerprint=fingerprint)
+    except (IntegrityError, DomainError):
+        # A replay fails where the first run succeeded (its coupon is used now, its
+        # row exists): answer it from the stored order when there is one.
+        existing = Order.objects.filter(merchant=merchant, external_id=order.external_id).first()
+        if existing is None:
+            raise
+        return _replay(existing, fingerprint)
+
+
+def _replay(existing: Order, fingerprint: str) -> PurchaseResult:
+    if existing.payload_hash != fingerprint:
+        raise errors.OrderConflict(attr="external_id")
+    return PurchaseResult(response=existing.response, created=False)
+
+
+@transaction.atomic
+def _record(*, merchant: Merchant, order: OrderInput, fingerprint: str) -> PurchaseResult:
+    now = timezone.now()
+    paid_at = order.paid_at or now
+
+    account = _member_points_account(merchant=merchant, shopper_external_id=order.shopper)
+    if account is not None:
+        membership = account.membership
+        shopper = membership.shopper
+    else:
+        shopper = members_services.shopper_get_or_create(external_id=order.shopper)
+        account = _open_points_account(merchant=merchant, shopper_id=shopper.pk)
+        membership = account.membership if account is not None else None
+    products = products_by_sku(merchant=merchant, skus=[line.sku for line in order.lines])
+    via_account = _via_account(merchant=merchant, handle=order.via_account)
+    redeemed, subtotal, discount = _check_coupons(
+        merchant=merchant, order=order, shopper_id=shopper.pk, products=products, now=now
+    )
+    total = subtotal - discount
+    if subtotal > MAX_MONEY:
+        raise errors.OrderTooLarge(f"The subtotal {subtotal} exceeds {MAX_MONEY}.", attr="lines")
+
+    is_member = membership is not None and membership.status == Membership.Status.ACTIVE
+    program = _program(merchant=merchant, account=account)
+    points = points_for(total=total, program=program, tier=membership.tier) if is_member else 0
+    if is_member and points > MAX_POINTS - max(account.balance, account.lifetime_earned, 0):
+        raise errors.PointsOutOfRange(attr="lines")
+    first_order = is_member and account.first_order_at is None
+    issued = _repurchase_coupon(program=program, membership=membership, now=now) if first_order else None
+
+    response = {
+        "external_id": order.external_id,
+        "subtotal": str(subtotal),
+        "discount": str(discount),
+        "total": str(total),
+        "points_earned": points,
+        "coupons_redeemed": [coupon.code for coupon in redeemed],
+        "coupons_issued": [_issued_coupon_answer(issued)] if issued else [],
+    }
+    new_order = Order.objects.create(
+        merchant=merchant,
+        shopper=shopper,
+        external_id=order.external_id,
+        via_account=via_account,
+        subtotal=subtotal,
+        discount=discount,
+        total=total,
+        points_earned=points,
+        paid_at=paid_at,
+        payload_hash=fingerprint,
+        response=response,
+    )
+    OrderLine.objects.bulk_create(
+        OrderLine(
+            order=new_order, product=products[line.sku], quantity=line.quantity, unit_price=line.unit_price
+        )
+        for line in order.lines
+    )
+    coupons_redeem(coupons=redeemed, order=new_order, now=now)
+    if points > 0:
+        _credit(
+            account=account,
+            points=points,
+            kind=PointsEntry.Kind.EARN,
+            order=new_order,
+            reason=f"order {order.external_id}",
+            now=now,
+            expires_at=lot_expiry(program=program, now=now),
+            first_order_at=now if first_order else None,
+        )
+    elif first_order:
+        PointsAccount.objects.filter(pk=account.pk).update(first_order_at=now)
+    if is_member:
+        _upgrade_tier(membership=membership, now=now)
+    _record_purchase_stats(
+        shopper_id=shopper.pk, merchant_id=merchant.pk, order=order, products=products, at=paid_at
+    )
+    return PurchaseResult(response=response, created=True)
+
+
+def points_for(*, total: Decimal, program, tier: Tier | None) -> int:
+    multiplier = tier.earn_multiplier if tier is not None else Decimal("1")
+    return int((total * program.points_per_unit * multiplier).to_integral_value(rounding=ROUND_FLOOR))
+
+
+def _member_points_account(*, merchant: Merchant, shopper_external_id: str) -> PointsAccount | None:
+    """The shopper's points account and membership with this merchant, both locked.
+
+    The membership's lock is the one every coupon issue to this shopper takes, so the
+    repurchase coupon respects the per-member limit; the account's guards the ledger.
+    """
+    return (
+        PointsAccount.objects.select_for_update(of=("self", "membership"))
+        .select_related(*MEMBER_ROWS)
+        .filter(membership__merchant=merchant, membership__shopper__external_id=shopper_external_id)
+        .first()
+    )
+
+
+def _open_points_account(*, merchant: Merchant, shopper_id: int) -> PointsAccount | None:
+    """A member whose points account was never opened (a membership from before the
+    ledger, or made by hand) gets one now; a non-member gets none."""
+    membership = Membership.objects.filter(merchant=merchant, shopper_id=shopper_id).only("pk").first()
+    if membership is None:
+        return None
+    PointsAccount.objects.get_or_create(membership=membership)
+    return (
+        PointsAccount.objects.select_for_update(of=("self", "membership"))
+        .select_related(*MEMBER_ROWS)
+        .get(membership=membership)
+    )
+
+
+def _program(*, merchant: Merchant, account: PointsAccount | None) -> Program:
+    if account is not None:
+        try:
+            return account.membership.merchant.program
+        except Merchant.program.RelatedObjectDoesNotExist:
+            pass
+    return program_get_or_create(merchant_id=merchant.pk)
+
+
+def _via_account(*, merchant: Merchant, handle: str | None) -> Account | None:
+    if not handle:
+        return None
+    account = Account.objects.filter(merchant=merchant, handle=handle).first()
+    if account is None:
+        raise errors.UnknownViaAccount(attr="via_account")
+    return account
+
+
+def _check_coupons(
+    *, merchant: Merchant, order: OrderInput, shopper_id: int, products: dict[str, Product], now: datetime
+) -> tuple[list[Coupon], Decimal, Decimal]:
+    """Lock the order's coupons and apply the rules; any rejection refuses the order."""
+    coupons = coupon_selectors.coupons_by_code(merchant=merchant, codes=list(order.coupon_codes), lock=True)
+    lines = [
+        coupon_rules.CartLine(
+            product_id=products[line.sku].pk,
+            category_id=products[line.sku].category_id,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+        )
+        for line in order.lines
+    ]
+    evaluation = coupon_rules.evaluate(
+        codes=list(order.coupon_codes),
+        coupons=coupons,
+        template_products=coupon_selectors.template_product_ids(coupons=coupons.values()),
+        shopper_id=shopper_id,
+        lines=lines,
+        now=now,
+    )
+    if evaluation.rejected:
+        code, reason = evaluation.rejected[0]
+        reason.detail = f"{code}: {reason.detail}"
+        reason.attr = "coupon_codes"
+        raise reason
+    return [coupon for coupon, _ in evaluation.applied], evaluation.subtotal, evaluation.discount
+
+
+def _repurchase_coupon(*, program: Program, membership: Membership, now: datetime) -> Coupon | None:
+    """A member's first order earns a coupon for the next one, now or after a delay.
+
+    A coupon that cannot be issued (stock out, limit reached, template off) does not
+    refuse the order: the shopper simply gets none.
+    """
+    template = program.repurchase_template
+    if template is None:
+        return None
+    if program.repurchase_delay_days:
+        coupon_schedule(
+            template=template,
+            membership=membership,
+            source=Coupon.Source.REPURCHASE,
+            due_at=now + timedelta(days=program.repurchase_delay_days),
+        )
+        return None
+    try:
+        return coupon_issue(
+            template=template, membership=membership, source=Coupon.Source.REPURCHASE, now=now
+        )
+    except coupon_errors.NOT_ISSUABLE:
+        return None
+
+
+def _issued_coupon_answer(coupon: Coupon) -> dict:
+    return {"code": coupon.code, "template": coupon.template_id, "expires_at": coupon.expires_at.isoformat()}
+
+
+def _upgrade_tier(*, membership: Membership, now: datetime) -> None:
+    """Move the member up to the highest tier their rolling 12-month spend reaches.
+
+    One statement. The order's own points were earned at the tier it was placed in;
+    the new tier's multiplier applies from the next order. Tiers only go up here.
+    """
+    spend = (
+        Order.objects.filter(
+            merchant_id=membership.merchant_id,
+            shopper_id=membership.shopper_id,
+            paid_at__gte=now - ROLLING_SPEND_WINDOW,
+        )
+        .values("shopper_id")
+        .annotate(spend=Sum(F("total") - F("refunded_amount")))
+        .values("spend")
+    )
+    reached = Tier.objects.filter(
+        merchant_id=membership.merchant_id, min_spend_12m__lte=Coalesce(Subquery(spend), Decimal("0"))
+    ).order_by("-rank")
+    Membership.objects.filter(
+        Exists(reached),
+        Q(tier__isnull=True) | Q(tier__rank__lt=Subquery(reached.values("rank")[:1])),
+        pk=membership.pk,
+    ).update(tier=Subquery(reached.values("pk")[:1]))
+
+
+def _record_purchase_stats(
+    *, shopper_id: int, merchant_id: int, order: OrderInput, products, at: datetime
+) -> None:
+    """One upsert for all lines: count the purchase, add the quantity, keep the latest time."""
+    table = PurchaseStat._meta.db_table
+    latest, earliest = ("GREATEST", "LEAST") if connection.vendor == "postgresql" else ("MAX", "MIN")
+    at = connection.ops.adapt_datetimefield_value(at)
+    rows = [
+        (shopper_id, products[line.sku].pk, merchant_id, 1, line.quantity, at, at) for line in order.lines
+    ]
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {table}
+                (shopper_id, product_id, merchant_id, times_purchased, quantity,
+                 first_purchased_at, last_purchased_at)
+            VALUES {values}
+            ON CONFLICT (shopper_id, product_id) DO UPDATE SET
+                times_purchased = {table}.times_purchased + 1,
+                quantity = {table}.quantity + EXCLUDED.quantity,
+                first_purchased_at = {earliest}({table}.first_purchased_at, EXCLUDED.first_purchased_at),
+                last_purchased_at = {latest}({table}.last_purchased_at, EXCLUDED.last_purchased_at)
+            """,
+            [value for row in rows for value in row],
+        )

@@ -1,0 +1,16 @@
+"""Scheduled loyalty jobs: thin wrappers that call one service (safe to run twice)."""
+
+import logging
+
+from celery import shared_task
+
+from loyalty.services.expiry import points_expire_due
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="loyalty.expire_points", acks_late=True)
+def expire_points() -> dict:
+    result = points_expire_due()
+    logger.info("expired %s points in %s lots of %s accounts", result.points, result.lots, result.accounts)
+    return {"accounts": result.accounts, "lots": result.lots, "points": result.points}

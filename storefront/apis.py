@@ -1,0 +1,59 @@
+"""The merchant's catalog: products by sku."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from members.api import MerchantApi, validated
+from members.models import SLUG_VALIDATOR
+from storefront import services
+
+
+class ProductOutput(serializers.Serializer):
+    sku = serializers.CharField()
+    title = serializers.CharField()
+    category = serializers.CharField(source="category.slug", allow_null=True, default=None)
+    tags = serializers.ListField(child=serializers.CharField())
+    price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    published = serializers.SerializerMethodField()
+    published_at = serializers.DateTimeField(allow_null=True)
+
+    def get_published(self, product) -> bool:
+        return product.published_at is not None
+
+
+class ProductFields(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    category = serializers.CharField(
+        max_length=50,
+        allow_null=True,
+        required=False,
+        validators=[SLUG_VALIDATOR],
+        help_text="Slug; created on first use.",
+    )
+    tags = serializers.ListField(child=serializers.CharField(max_length=40), max_length=30, required=False)
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    published = serializers.BooleanField(required=False)
+
+
+class ProductCreateApi(MerchantApi):
+    class InputSerializer(ProductFields):
+        sku = serializers.CharField(max_length=64)
+
+    @extend_schema(request=InputSerializer, responses={201: ProductOutput}, tags=["merchant catalog"])
+    def post(self, request):
+        data = validated(self.InputSerializer, request)
+        product = services.product_create(merchant=self.merchant, **data)
+        return Response(ProductOutput(product).data, status=status.HTTP_201_CREATED)
+
+
+class ProductUpdateApi(MerchantApi):
+    class InputSerializer(ProductFields):
+        pass
+
+    @extend_schema(request=InputSerializer, responses=ProductOutput, tags=["merchant catalog"])
+    def patch(self, request, sku: str):
+        serializer = self.InputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        product = services.product_update(merchant=self.merchant, sku=sku, **serializer.validated_data)
+        return Response(ProductOutput(product).data)

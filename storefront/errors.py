@@ -1,0 +1,21 @@
+from members.errors import Conflict, DomainError, NotFound
+
+
+class ProductSkuTaken(Conflict):
+    code = "product_sku_taken"
+    default_detail = "This merchant already has a product with this sku."
+
+
+class ProductNotFound(NotFound):
+    code = "product_not_found"
+    default_detail = "No product of this merchant with this sku."
+
+
+class UnknownProduct(DomainError):
+    code = "unknown_sku"
+    default_detail = "No product with this sku."
+
+
+class DuplicateSku(DomainError):
+    code = "duplicate_sku"
+    default_detail = "Each sku may appear once per order; add the quantities together."

@@ -1,0 +1,192 @@
+"""Catalog, orders and refunds, and what the pipeline derives from them.
+
+Orders are written by the purchase pipeline (``loyalty.services.purchases``); this app
+owns the tables and the reads over them.
+"""
+
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+
+from members.models import SLUG_VALIDATOR, Account, Merchant, Shopper, scoped_manager
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+class Category(models.Model):
+    """Shared by all merchants: a shopper's preferences span merchants."""
+
+    slug = models.SlugField(max_length=50, unique=True, validators=[SLUG_VALIDATOR])
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["slug"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(models.Model):
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="products")
+    sku = models.CharField(max_length=64)
+    title = models.CharField(max_length=200)
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.PROTECT, related_name="products"
+    )
+    tags = models.JSONField(default=list, blank=True)
+    price = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0"))])
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = scoped_manager("merchant")
+
+    class Meta:
+        ordering = ["merchant_id", "sku"]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "sku"], name="product_unique_merchant_sku"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="product_price_non_negative"),
+        ]
+        indexes = [models.Index(fields=["merchant", "-published_at"], name="product_merchant_published")]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.sku})"
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        PAID = "paid"
+        PARTIALLY_REFUNDED = "partially_refunded"
+        REFUNDED = "refunded"
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="orders")
+    shopper = models.ForeignKey(Shopper, on_delete=models.PROTECT, related_name="orders")
+    external_id = models.CharField(max_length=100)
+    via_account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+    )
+    subtotal = models.DecimalField(**MONEY)
+    discount = models.DecimalField(**MONEY, default=Decimal("0"))
+    total = models.DecimalField(**MONEY)
+    refunded_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    points_earned = models.IntegerField(default=0)
+    points_reversed = models.IntegerField(default=0)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PAID)
+    paid_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Idempotency: the hash of the normalised request and the answer given to it.
+    payload_hash = models.CharField(max_length=64, editable=False)
+    response = models.JSONField(editable=False)
+
+    objects = scoped_manager("merchant")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "external_id"], name="order_unique_merchant_external_id"
+            ),
+            models.CheckConstraint(
+                condition=Q(total=F("subtotal") - F("discount")), name="order_total_consistent"
+            ),
+            models.CheckConstraint(
+                condition=Q(discount__gte=0, total__gte=0), name="order_amounts_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_amount__gte=0, refunded_amount__lte=F("total")),
+                name="order_refund_within_total",
+            ),
+        ]
+        indexes = [
+            # Rolling 12-month spend, first purchase and lapsed buyers of a merchant.
+            models.Index(fields=["merchant", "shopper", "paid_at"], name="order_merchant_shopper_paid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merchant.slug}/{self.external_id}"
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_lines")
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(**MONEY)
+    refunded_quantity = models.PositiveIntegerField(default=0)
+
+    objects = scoped_manager("order__merchant")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["order", "product"], name="orderline_unique_product"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="orderline_quantity_positive"),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="orderline_price_non_negative"),
+            models.CheckConstraint(
+                condition=Q(refunded_quantity__lte=F("quantity")), name="orderline_refund_within_quantity"
+            ),
+        ]
+        indexes = [models.Index(fields=["product", "order"], name="orderline_product_order")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.product_id}"
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.quantity * self.unit_price
+
+
+class Refund(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refunds")
+    external_id = models.CharField(max_length=100)
+    amount = models.DecimalField(**MONEY)
+    lines = models.JSONField()  # [{"sku", "quantity"}], as refunded
+    created_at = models.DateTimeField(auto_now_add=True)
+    payload_hash = models.CharField(max_length=64, editable=False)
+    response = models.JSONField(editable=False)
+
+    objects = scoped_manager("order__merchant")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["order", "external_id"], name="refund_unique_order_external_id"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="refund_amount_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"refund {self.external_id}"
+
+
+class PurchaseStat(models.Model):
+    """One row per shopper and product bought: "My frequently purchased goods"."""
+
+    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="purchase_stats")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="purchase_stats")
+    # Denormalised from the product so a shopper's list filters by merchant on one index.
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    times_purchased = models.PositiveIntegerField(default=0)
+    quantity = models.PositiveIntegerField(default=0)
+    first_purchased_at = models.DateTimeField()
+    last_purchased_at = models.DateTimeField()
+
+    objects = scoped_manager("merchant")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shopper", "product"], name="purchasestat_unique_shopper_product"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["shopper", "-times_purchased", "-last_purchased_at", "-id"],
+                name="purchasestat_frequent",
+            ),
+            models.Index(
+                fields=["shopper", "merchant", "-times_purchased", "-last_purchased_at", "-id"],
+                name="purchasestat_frequent_merchant",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shopper_id} bought {self.product_id} x{self.times_purchased}"

@@ -1,0 +1,59 @@
+"""Reads over the catalog and purchases."""
+
+from collections import defaultdict
+from datetime import datetime
+from itertools import pairwise
+from statistics import median
+
+from django.db.models import QuerySet
+
+from members.models import Merchant, Shopper
+from storefront import errors
+from storefront.models import OrderLine, Product, PurchaseStat
+
+
+def purchase_stat_list(*, shopper: Shopper, merchant: Merchant | None = None) -> QuerySet[PurchaseStat]:
+    """A shopper's frequently purchased goods: most often bought first, then most recent."""
+    stats = PurchaseStat.objects.filter(shopper=shopper).select_related(
+        "product__merchant", "product__category"
+    )
+    if merchant is not None:
+        stats = stats.filter(merchant=merchant)
+    return stats
+
+
+def purchase_due_again(*, shopper: Shopper, stats: list[PurchaseStat]) -> dict[int, datetime]:
+    """When each product bought at least twice is due again: last purchase + median interval.
+
+    One query for the whole page: the times the shopper bought these products.
+    """
+    repeat_ids = [s.product_id for s in stats if s.times_purchased >= 2]
+    if not repeat_ids:
+        return {}
+    times: dict[int, list[datetime]] = defaultdict(list)
+    rows = (
+        OrderLine.objects.filter(order__shopper=shopper, product_id__in=repeat_ids)
+        .order_by("product_id", "order__paid_at")
+        .values_list("product_id", "order__paid_at")
+    )
+    for product_id, paid_at in rows:
+        times[product_id].append(paid_at)
+    due = {}
+    for product_id, moments in times.items():
+        if len(moments) < 2:
+            continue
+        gaps = [later - earlier for earlier, later in pairwise(moments)]
+        due[product_id] = moments[-1] + median(gaps)
+    return due
+
+
+def products_by_sku(*, merchant: Merchant, skus: list[str]) -> dict[str, Product]:
+    """This merchant's products for the skus of an order or cart; any unknown sku refuses it."""
+    if len(set(skus)) != len(skus):
+        raise errors.DuplicateSku(attr="lines")
+    products = {p.sku: p for p in Product.objects.filter(merchant=merchant, sku__in=skus)}
+    missing = [sku for sku in skus if sku not in products]
+    if missing:
+        detail = f"No product of this merchant with sku {', '.join(missing)}."
+        raise errors.UnknownProduct(detail, attr="lines")
+    return products

@@ -1,0 +1,7 @@
+from members.routing import slash_optional
+from storefront import apis
+
+urlpatterns = [
+    *slash_optional("merchant/products", apis.ProductCreateApi.as_view(), "merchant-products"),
+    *slash_optional("merchant/products/<str:sku>", apis.ProductUpdateApi.as_view(), "merchant-product"),
+]
