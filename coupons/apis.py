@@ -1,0 +1,211 @@
+"""Coupon templates (merchant), cart validation (merchant), a shopper's coupons."""
+
+from decimal import Decimal
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from coupons import selectors
+from coupons.models import CouponTemplate
+from coupons.services.templates import coupon_template_create
+from members import selectors as members_selectors
+from members.api import MerchantApi, ShopperApi, paginated_response, validated
+from members.models import SLUG_VALIDATOR
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+MAX_COUPONS_PER_ORDER = 10
+
+
+class CouponCodesField(serializers.ListField):
+    """The codes of an order or cart: each once, in the order they are to apply."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("child", serializers.CharField(max_length=32))
+        kwargs.setdefault("max_length", MAX_COUPONS_PER_ORDER)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        codes = super().to_internal_value(data)
+        if len(set(codes)) != len(codes):
+            raise serializers.ValidationError(
+                "Each coupon code may be given once.", code="duplicate_coupon_code"
+            )
+        return codes
+
+
+class TemplateOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    value = serializers.DecimalField(**MONEY)
+    min_spend = serializers.DecimalField(**MONEY)
+    max_discount = serializers.DecimalField(**MONEY, allow_null=True)
+    scope = serializers.CharField()
+    category = serializers.CharField(source="category.slug", allow_null=True, default=None)
+    valid_days = serializers.IntegerField(allow_null=True)
+    valid_from = serializers.DateTimeField(allow_null=True)
+    valid_until = serializers.DateTimeField(allow_null=True)
+    per_member_limit = serializers.IntegerField()
+    stock = serializers.IntegerField(allow_null=True)
+    issued_count = serializers.IntegerField()
+    points_price = serializers.IntegerField(allow_null=True)
+    stackable = serializers.BooleanField()
+    active = serializers.BooleanField()
+
+
+class TemplateWithProductsOutput(TemplateOutput):
+    products = serializers.SerializerMethodField()
+
+    def get_products(self, template) -> list[str]:
+        if template.scope != CouponTemplate.Scope.PRODUCTS:
+            return []
+        # ``all()``, not ``values_list()``: the list prefetches the products, one query for the page.
+        return sorted(product.sku for product in template.products.all())
+
+
+class CouponTemplateListCreateApi(MerchantApi):
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=100)
+        kind = serializers.ChoiceField(choices=CouponTemplate.Kind.choices)
+        value = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"))
+        min_spend = serializers.DecimalField(**MONEY, min_value=Decimal("0"), default=Decimal("0"))
+        max_discount = serializers.DecimalField(
+            **MONEY, min_value=Decimal("0.01"), required=False, allow_null=True
+        )
+        scope = serializers.ChoiceField(
+            choices=CouponTemplate.Scope.choices, default=CouponTemplate.Scope.ALL
+        )
+        category = serializers.CharField(max_length=50, required=False, validators=[SLUG_VALIDATOR])
+        products = serializers.ListField(
+            child=serializers.CharField(max_length=64), required=False, allow_empty=False, max_length=500
+        )
+        valid_days = serializers.IntegerField(min_value=1, max_value=3650, required=False, allow_null=True)
+        valid_from = serializers.DateTimeField(required=False, allow_null=True)
+        valid_until = serializers.DateTimeField(required=False, allow_null=True)
+        per_member_limit = serializers.IntegerField(min_value=1, max_value=1000, default=1)
+        stock = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+        points_price = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+        stackable = serializers.BooleanField(default=False)
+
+        def validate(self, data):
+            if data["kind"] == CouponTemplate.Kind.PERCENT and data["value"] > 100:
+                raise serializers.ValidationError(
+                    {"value": "A percent discount is at most 100."}, code="invalid"
+                )
+            if data["kind"] == CouponTemplate.Kind.FIXED and data.get("max_discount") is not None:
+                raise serializers.ValidationError(
+                    {"max_discount": "Only a percent discount has a cap."}, code="invalid"
+                )
+            if data["scope"] == CouponTemplate.Scope.CATEGORY and not data.get("category"):
+                raise serializers.ValidationError(
+                    {"category": "A category scope needs a category."}, code="required"
+                )
+            if data["scope"] == CouponTemplate.Scope.PRODUCTS and not data.get("products"):
+                raise serializers.ValidationError(
+                    {"products": "A products scope needs skus."}, code="required"
+                )
+            window = data.get("valid_until") is not None
+            if (data.get("valid_days") is not None) == window:
+                raise serializers.ValidationError(
+                    {"valid_days": "Give either valid_days (from issue) or a window ending at valid_until."},
+                    code="invalid",
+                )
+            if data.get("valid_from") and not window:
+                raise serializers.ValidationError(
+                    {"valid_from": "valid_from goes with valid_until."}, code="invalid"
+                )
+            if window and data.get("valid_from") and data["valid_from"] >= data["valid_until"]:
+                raise serializers.ValidationError(
+                    {"valid_until": "Must be after valid_from."}, code="invalid"
+                )
+            if window and data["valid_until"] <= timezone.now():
+                raise serializers.ValidationError({"valid_until": "Must be in the future."}, code="invalid")
+            return data
+
+    @extend_schema(responses=TemplateWithProductsOutput(many=True), tags=["merchant coupons"])
+    def get(self, request):
+        templates = selectors.template_list(merchant=self.merchant).prefetch_related("products")
+        return paginated_response(self, request, templates, TemplateWithProductsOutput)
+
+    @extend_schema(
+        request=InputSerializer, responses={201: TemplateWithProductsOutput}, tags=["merchant coupons"]
+    )
+    def post(self, request):
+        data = validated(self.InputSerializer, request)
+        template = coupon_template_create(merchant=self.merchant, **data)
+        return Response(TemplateWithProductsOutput(template).data, status=status.HTTP_201_CREATED)
+
+
+class CartLineInput(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.IntegerField(min_value=1, max_value=100_000)
+    unit_price = serializers.DecimalField(**MONEY, min_value=0)
+
+
+class RejectedOutput(serializers.Serializer):
+    code = serializers.CharField()
+    reason = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class ValidationOutput(serializers.Serializer):
+    subtotal = serializers.DecimalField(**MONEY)
+    discount = serializers.DecimalField(**MONEY)
+    total = serializers.DecimalField(**MONEY)
+    applied = serializers.ListField(child=serializers.CharField())
+    rejected = RejectedOutput(many=True)
+
+
+class CouponValidateApi(MerchantApi):
+    class InputSerializer(serializers.Serializer):
+        shopper = serializers.CharField(max_length=150)
+        lines = serializers.ListField(child=CartLineInput(), allow_empty=False, max_length=200)
+        coupon_codes = CouponCodesField()
+
+    @extend_schema(
+        request=InputSerializer,
+        responses=ValidationOutput,
+        tags=["merchant coupons"],
+        description="A dry run of the order's coupon rules: what would apply and why the rest would not. "
+        "Writes nothing.",
+    )
+    def post(self, request):
+        data = validated(self.InputSerializer, request)
+        result = selectors.cart_validate(merchant=self.merchant, **data)
+        return Response(ValidationOutput(result).data)
+
+
+class CouponOutput(serializers.Serializer):
+    code = serializers.CharField()
+    merchant = serializers.CharField(source="merchant.slug")
+    state = serializers.CharField()
+    source = serializers.CharField()
+    issued_at = serializers.DateTimeField()
+    valid_from = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField()
+    redeemed_at = serializers.DateTimeField(allow_null=True)
+    template = TemplateOutput()
+
+
+class MyCouponListApi(ShopperApi):
+    class FilterSerializer(serializers.Serializer):
+        merchant = serializers.SlugField(max_length=50, required=False)
+        state = serializers.ChoiceField(choices=["usable", "redeemed", "expired"], required=False)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("merchant", str, description="Only this merchant's coupons (slug)."),
+            OpenApiParameter("state", str, enum=["usable", "redeemed", "expired"]),
+        ],
+        responses=CouponOutput(many=True),
+        tags=["shopper"],
+    )
+    def get(self, request):
+        filters = validated(self.FilterSerializer, request, data=request.query_params)
+        merchant = members_selectors.merchant_get(slug=filters["merchant"]) if "merchant" in filters else None
+        coupons = selectors.coupon_list(
+            shopper=self.shopper, now=timezone.now(), merchant=merchant, state=filters.get("state")
+        )
+        return paginated_response(self, request, coupons, CouponOutput)

@@ -1,0 +1,94 @@
+"""Coupon errors. The ``coupon_*`` codes double as rejection reasons in
+``POST /api/v1/merchant/coupons/validate``: never rename one."""
+
+from members.errors import Conflict, DomainError, NotFound
+
+
+class CouponRejected(DomainError):
+    """A coupon that cannot be used in this order; ``code`` says why."""
+
+
+class CouponNotFound(CouponRejected):
+    code = "coupon_not_found"
+    default_detail = "No coupon of this merchant with this code."
+
+
+class CouponNotOwned(CouponRejected):
+    code = "coupon_not_owned"
+    default_detail = "This coupon belongs to another shopper."
+
+
+class CouponExpired(CouponRejected):
+    code = "coupon_expired"
+    default_detail = "This coupon has expired."
+
+
+class CouponNotStarted(CouponRejected):
+    code = "coupon_not_started"
+    default_detail = "This coupon cannot be used yet."
+
+
+class CouponRedeemed(CouponRejected):
+    code = "coupon_redeemed"
+    default_detail = "This coupon has already been used."
+
+
+class CouponVoid(CouponRejected):
+    code = "coupon_void"
+    default_detail = "This coupon was cancelled by the merchant."
+
+
+class CouponMinSpend(CouponRejected):
+    code = "coupon_min_spend"
+    default_detail = "The products this coupon applies to do not reach its minimum spend."
+
+
+class CouponOutOfScope(CouponRejected):
+    code = "coupon_out_of_scope"
+    default_detail = "No product in this order is covered by this coupon."
+
+
+class CouponNotStackable(CouponRejected):
+    code = "coupon_not_stackable"
+    default_detail = "Only one coupon per order, unless every coupon used together is stackable."
+
+
+class CouponOutOfStock(Conflict):
+    code = "coupon_out_of_stock"
+    default_detail = "All coupons of this kind have been given out."
+
+
+class CouponLimitReached(Conflict):
+    code = "coupon_limit_reached"
+    default_detail = "This shopper already holds as many unused coupons of this kind as allowed."
+
+
+class NotAMember(DomainError):
+    code = "not_a_member"
+    default_detail = "Coupons are issued to members of the merchant only."
+
+
+class TemplateNotFound(NotFound):
+    code = "coupon_template_not_found"
+    default_detail = "No coupon template of this merchant with this id."
+
+
+class TemplateNotExchangeable(DomainError):
+    code = "coupon_template_not_exchangeable"
+    default_detail = "This coupon cannot be bought with points."
+
+
+class TemplateInactive(DomainError):
+    code = "coupon_template_inactive"
+    default_detail = "This coupon template is switched off."
+
+
+class UnknownTemplateProduct(DomainError):
+    code = "unknown_sku"
+    default_detail = "No product of this merchant with this sku."
+
+
+# Why an automatic coupon (join, repurchase) is not issued; the flow that asked goes on.
+# ``NotAMember`` too: a program's template of another merchant (set by a superuser) must not
+# refuse the order or the join.
+NOT_ISSUABLE = (CouponOutOfStock, CouponLimitReached, CouponRejected, TemplateInactive, NotAMember)

@@ -1,0 +1,204 @@
+"""Coupon templates (the terms) and issued coupons (one per shopper, with a code).
+
+A template's ``issued_count`` only moves through a guarded ``UPDATE`` (``issued_count
+< stock``), so a stock is never exceeded however many issue at once; the database
+checks it again (``coupontemplate_stock_not_exceeded``).
+"""
+
+from django.db import models
+from django.db.models import F, Q
+
+from members.models import Merchant, Shopper, scoped_manager
+from storefront.models import MONEY, Category, Order, Product
+
+# 32 symbols, no 0/O nor 1/I (without them an upper-case L is unambiguous): read aloud, typed on a phone.
+CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+CODE_LENGTH = 12  # 32**12 = 2**60 codes: unguessable, and collisions are negligible
+
+
+class CouponTemplate(models.Model):
+    class Kind(models.TextChoices):
+        FIXED = "fixed", "Fixed amount off"
+        PERCENT = "percent", "Percent off"
+
+    class Scope(models.TextChoices):
+        ALL = "all", "All products"
+        CATEGORY = "category", "One category"
+        PRODUCTS = "products", "Listed products"
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="coupon_templates")
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # Money off for ``fixed``; percent off (1-100) for ``percent``.
+    value = models.DecimalField(**MONEY)
+    min_spend = models.DecimalField(
+        **MONEY, default=0, help_text="Spend on the products in scope needed to use it."
+    )
+    max_discount = models.DecimalField(**MONEY, null=True, blank=True, help_text="Cap of a percent discount.")
+    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.ALL)
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    products = models.ManyToManyField(Product, blank=True, related_name="+")
+    # Validity: ``valid_days`` from issue, or a fixed window ``valid_from``..``valid_until``.
+    valid_days = models.PositiveIntegerField(null=True, blank=True)
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    per_member_limit = models.PositiveIntegerField(
+        default=1, help_text="How many unused coupons of this template one shopper may hold."
+    )
+    stock = models.PositiveIntegerField(
+        null=True, blank=True, help_text="How many may ever be issued; empty: no limit."
+    )
+    issued_count = models.PositiveIntegerField(default=0, editable=False)
+    points_price = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Points a member pays to exchange for it; empty: not exchangeable."
+    )
+    stackable = models.BooleanField(
+        default=False, help_text="May be used with other stackable coupons in one order."
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = scoped_manager("merchant")
+
+    class Meta:
+        ordering = ["merchant_id", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["fixed", "percent"]), name="coupontemplate_kind_valid"
+            ),
+            models.CheckConstraint(condition=Q(value__gt=0), name="coupontemplate_value_positive"),
+            models.CheckConstraint(
+                condition=Q(kind="fixed") | Q(value__lte=100), name="coupontemplate_percent_at_most_100"
+            ),
+            models.CheckConstraint(
+                condition=Q(min_spend__gte=0), name="coupontemplate_min_spend_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_discount__isnull=True) | Q(max_discount__gt=0),
+                name="coupontemplate_max_discount_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(scope__in=["all", "category", "products"]), name="coupontemplate_scope_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(scope="category") | Q(category__isnull=False),
+                name="coupontemplate_category_scope_has_category",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_days__isnull=False, valid_until__isnull=True)
+                | Q(valid_days__isnull=True, valid_until__isnull=False),
+                name="coupontemplate_one_validity_rule",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_days__isnull=True) | Q(valid_days__gte=1),
+                name="coupontemplate_valid_days_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True) | Q(valid_until__gt=F("valid_from")),
+                name="coupontemplate_window_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(per_member_limit__gte=1), name="coupontemplate_limit_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(stock__isnull=True) | Q(issued_count__lte=F("stock")),
+                name="coupontemplate_stock_not_exceeded",
+            ),
+            models.CheckConstraint(
+                condition=Q(points_price__isnull=True) | Q(points_price__gte=1),
+                name="coupontemplate_points_price_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Coupon(models.Model):
+    class State(models.TextChoices):
+        ISSUED = "issued"
+        REDEEMED = "redeemed"
+        EXPIRED = "expired"
+        VOID = "void"
+
+    class Source(models.TextChoices):
+        JOIN = "join"
+        REPURCHASE = "repurchase"
+        CAMPAIGN = "campaign"
+        EXCHANGE = "exchange"
+        MANUAL = "manual"
+
+    template = models.ForeignKey(CouponTemplate, on_delete=models.PROTECT, related_name="coupons")
+    # Denormalised from the template: the merchant's coupon lists and expiry use one index.
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="coupons")
+    code = models.CharField(max_length=32, unique=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ISSUED)
+    source = models.CharField(max_length=12, choices=Source.choices)
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="coupons")
+    issued_at = models.DateTimeField()
+    valid_from = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+    redeemed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = scoped_manager("merchant")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=["issued", "redeemed", "expired", "void"]), name="coupon_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(source__in=["join", "repurchase", "campaign", "exchange", "manual"]),
+                name="coupon_source_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="redeemed") | Q(redeemed_at__isnull=False), name="coupon_redeemed_has_time"
+            ),
+        ]
+        indexes = [
+            # A shopper's coupons by state, soonest to expire first; the wallet's usable count.
+            models.Index(fields=["shopper", "state", "expires_at"], name="coupon_shopper_state"),
+            # The per-member limit: unused coupons of one template held by one shopper.
+            models.Index(fields=["template", "shopper", "state"], name="coupon_template_shopper"),
+            # The expiry job: issued coupons past their date.
+            models.Index(fields=["expires_at"], condition=Q(state="issued"), name="coupon_issued_expiry"),
+            models.Index(fields=["order"], condition=Q(order__isnull=False), name="coupon_order"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class ScheduledCoupon(models.Model):
+    """A coupon promised for later (a repurchase coupon with a delay); the beat job issues it."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="+")
+    template = models.ForeignKey(CouponTemplate, on_delete=models.CASCADE, related_name="scheduled")
+    source = models.CharField(max_length=12, choices=Coupon.Source.choices)
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    due_at = models.DateTimeField()
+    # Set when handled: the coupon issued, or why none was (stock out, limit, left).
+    handled_at = models.DateTimeField(null=True, blank=True)
+    coupon = models.OneToOneField(Coupon, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    outcome = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = scoped_manager("merchant")
+
+    class Meta:
+        constraints = [
+            # One delayed repurchase coupon per member and merchant, however often it is asked.
+            models.UniqueConstraint(
+                fields=["merchant", "shopper", "source"],
+                condition=Q(source="repurchase"),
+                name="scheduledcoupon_one_repurchase",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["due_at"], condition=Q(handled_at__isnull=True), name="scheduledcoupon_due")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template} for {self.shopper} at {self.due_at:%Y-%m-%d}"

@@ -1,0 +1,120 @@
+"""Coupon reads: coupons by code for a cart, a shopper's coupons, usable counts."""
+
+from datetime import datetime
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from coupons import rules
+from coupons.models import Coupon, CouponTemplate
+from members.models import Merchant, Shopper
+from storefront.selectors import products_by_sku
+
+
+def coupons_by_code(*, merchant: Merchant, codes: list[str], lock: bool = False) -> dict[str, Coupon]:
+    """The merchant's coupons with these codes, with their templates; locked for an order."""
+    if not codes:
+        return {}
+    coupons = Coupon.objects.filter(merchant=merchant, code__in=codes).select_related("template")
+    if lock:
+        coupons = coupons.select_for_update(of=("self",)).order_by("pk")
+    return {c.code: c for c in coupons}
+
+
+def template_product_ids(*, coupons) -> dict[int, frozenset[int]]:
+    """Product lists of the ``products``-scoped templates among ``coupons`` (a query only if any)."""
+    template_ids = {c.template_id for c in coupons if c.template.scope == CouponTemplate.Scope.PRODUCTS}
+    if not template_ids:
+        return {}
+    pairs = CouponTemplate.products.through.objects.filter(coupontemplate_id__in=template_ids).values_list(
+        "coupontemplate_id", "product_id"
+    )
+    found: dict[int, set[int]] = {tid: set() for tid in template_ids}
+    for template_id, product_id in pairs:
+        found[template_id].add(product_id)
+    return {tid: frozenset(ids) for tid, ids in found.items()}
+
+
+def usable_q(now: datetime) -> Q:
+    return Q(state=Coupon.State.ISSUED, expires_at__gt=now) & (
+        Q(valid_from__isnull=True) | Q(valid_from__lte=now)
+    )
+
+
+def coupon_list(
+    *, shopper: Shopper, now: datetime, merchant: Merchant | None = None, state: str | None = None
+):
+    """A shopper's coupons with their terms. ``usable``: can be used now; ``expired``
+    includes issued ones past their date that the nightly job has not marked yet."""
+    coupons = Coupon.objects.filter(shopper=shopper).select_related("template__category", "merchant")
+    if merchant is not None:
+        coupons = coupons.filter(merchant=merchant)
+    if state == "usable":
+        coupons = coupons.filter(usable_q(now))
+    elif state == "redeemed":
+        coupons = coupons.filter(state=Coupon.State.REDEEMED)
+    elif state == "expired":
+        coupons = coupons.filter(
+            Q(state=Coupon.State.EXPIRED) | Q(state=Coupon.State.ISSUED, expires_at__lte=now)
+        )
+    return coupons
+
+
+def usable_counts_by_merchant(*, shopper: Shopper, now: datetime) -> dict[int, int]:
+    rows = Coupon.objects.filter(usable_q(now), shopper=shopper).values("merchant_id").annotate(n=Count("id"))
+    return {row["merchant_id"]: row["n"] for row in rows}
+
+
+def usable_repurchase_coupons(*, shopper: Shopper, merchant_ids: set[int], now: datetime) -> list[Coupon]:
+    """Usable coupons the shopper got for buying again, soonest to expire first."""
+    if not merchant_ids:
+        return []
+    return list(
+        Coupon.objects.filter(
+            usable_q(now), shopper=shopper, merchant_id__in=merchant_ids, source=Coupon.Source.REPURCHASE
+        )
+        # Shown with their terms and merchant beside the products: no query per coupon.
+        .select_related("template__category", "merchant")
+        .order_by("expires_at", "id")
+    )
+
+
+def template_list(*, merchant: Merchant) -> QuerySet[CouponTemplate]:
+    return CouponTemplate.objects.for_merchant(merchant).select_related("category")
+
+
+def cart_lines(*, lines: list[dict], products: dict) -> list[rules.CartLine]:
+    return [
+        rules.CartLine(
+            product_id=products[line["sku"]].pk,
+            category_id=products[line["sku"]].category_id,
+            quantity=line["quantity"],
+            unit_price=line["unit_price"],
+        )
+        for line in lines
+    ]
+
+
+def cart_validate(*, merchant: Merchant, shopper: str, lines: list[dict], coupon_codes: list[str]) -> dict:
+    """The coupon rules of an order as a dry run: reads only, whatever the outcome."""
+    products = products_by_sku(merchant=merchant, skus=[line["sku"] for line in lines])
+    shopper_id = Shopper.objects.filter(external_id=shopper).values_list("pk", flat=True).first()
+    coupons = coupons_by_code(merchant=merchant, codes=coupon_codes)
+    evaluation = rules.evaluate(
+        codes=list(coupon_codes),
+        coupons=coupons,
+        template_products=template_product_ids(coupons=coupons.values()),
+        shopper_id=shopper_id,
+        lines=cart_lines(lines=lines, products=products),
+        now=timezone.now(),
+    )
+    return {
+        "subtotal": evaluation.subtotal,
+        "discount": evaluation.discount,
+        "total": evaluation.total,
+        "applied": [coupon.code for coupon, _ in evaluation.applied],
+        "rejected": [
+            {"code": code, "reason": reason.code, "detail": reason.detail}
+            for code, reason in evaluation.rejected
+        ],
+    }

@@ -1,0 +1,95 @@
+"""Coupons promised for later (delayed repurchase coupons) and the job that issues them."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from coupons import errors
+from coupons.models import CouponTemplate, ScheduledCoupon
+from coupons.services.issuing import coupon_issue
+from members.errors import DomainError
+from members.models import Membership
+
+DUE_BATCH = 500
+
+
+def coupon_schedule(
+    *, template: CouponTemplate, membership: Membership, source: str, due_at: datetime, order=None
+) -> ScheduledCoupon | None:
+    """Promise a coupon for ``due_at``; a second promise of a repurchase coupon is ignored."""
+    try:
+        with transaction.atomic():
+            return ScheduledCoupon.objects.create(
+                merchant_id=membership.merchant_id,
+                shopper_id=membership.shopper_id,
+                template=template,
+                source=source,
+                order=order,
+                due_at=due_at,
+            )
+    except IntegrityError:
+        return None
+
+
+@dataclass
+class DueResult:
+    issued: int = 0
+    skipped: int = 0
+
+
+def coupons_issue_due(*, now: datetime | None = None, batch: int = DUE_BATCH) -> DueResult:
+    """Issue the promised coupons whose time has come; each is handled exactly once."""
+    now = now or timezone.now()
+    result = DueResult()
+    after = 0
+    while True:
+        # Onwards from the last id seen: a promise another worker holds is left to it,
+        # not fetched again and again until that worker commits.
+        ids = list(
+            ScheduledCoupon.objects.filter(handled_at__isnull=True, due_at__lte=now, pk__gt=after)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch]
+        )
+        if not ids:
+            return result
+        for pk in ids:
+            issued = _issue_one(pk=pk, now=now)
+            if issued is True:
+                result.issued += 1
+            elif issued is False:
+                result.skipped += 1
+        after = ids[-1]
+
+
+@transaction.atomic
+def _issue_one(*, pk: int, now: datetime) -> bool | None:
+    """True: issued; False: could not be (recorded why); None: another worker had it."""
+    # ``of=("self",)``: only the promise is claimed. Without it the join would lock (and
+    # skip on) the template row too, which every issue of that template holds until commit.
+    promise = (
+        ScheduledCoupon.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("template")
+        .filter(pk=pk, handled_at__isnull=True)
+        .first()
+    )
+    if promise is None:
+        return None
+    membership = (
+        Membership.objects.select_for_update()
+        .filter(shopper_id=promise.shopper_id, merchant_id=promise.merchant_id)
+        .first()
+    )
+    promise.handled_at = now
+    try:
+        if membership is None:
+            raise errors.NotAMember()
+        promise.coupon = coupon_issue(
+            template=promise.template, membership=membership, source=promise.source, now=now
+        )
+        promise.outcome = "issued"
+    except DomainError as exc:  # out of stock, limit reached, no longer a member, ...
+        promise.outcome = exc.code
+    promise.save(update_fields=["handled_at", "coupon", "outcome"])
+    return promise.coupon is not None

@@ -1,0 +1,12 @@
+from coupons import apis
+from members.routing import slash_optional
+
+urlpatterns = [
+    *slash_optional(
+        "merchant/coupon-templates", apis.CouponTemplateListCreateApi.as_view(), "merchant-coupon-templates"
+    ),
+    *slash_optional(
+        "merchant/coupons/validate", apis.CouponValidateApi.as_view(), "merchant-coupons-validate"
+    ),
+    *slash_optional("me/coupons", apis.MyCouponListApi.as_view(), "me-coupons"),
+]

@@ -1,0 +1,51 @@
+"""Issuing under real concurrency (PostgreSQL, committed transactions, row locks):
+a stock is never exceeded, nor a per-member limit."""
+
+import pytest
+
+from coupons import errors
+from coupons.models import Coupon
+from coupons.services.issuing import coupon_issue_to_shopper
+from tests.conftest import requires_postgres
+from tests.coupons.factories import CouponTemplateFactory
+from tests.coupons.threads import all_at_once
+from tests.members.factories import MembershipFactory, MerchantFactory
+
+pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
+
+
+def issue(template, shopper):
+    return lambda: coupon_issue_to_shopper(template=template, shopper=shopper)
+
+
+def test_twenty_members_racing_for_a_stock_of_five_get_exactly_five():
+    merchant = MerchantFactory()
+    template = CouponTemplateFactory(merchant=merchant, stock=5)
+    shoppers = [MembershipFactory(merchant=merchant).shopper for _ in range(20)]
+
+    results = all_at_once([issue(template, shopper) for shopper in shoppers])
+
+    issued = [r for r in results if isinstance(r, Coupon)]
+    refused = [r for r in results if not isinstance(r, Coupon)]
+    assert len(issued) == 5
+    assert all(isinstance(r, errors.CouponOutOfStock) for r in refused), refused
+    assert Coupon.objects.filter(template=template).count() == 5
+    assert len({c.shopper_id for c in Coupon.objects.filter(template=template)}) == 5
+    template.refresh_from_db()
+    assert template.issued_count == 5
+
+
+def test_ten_issues_at_once_to_one_member_stop_at_the_limit_of_two():
+    merchant = MerchantFactory()
+    template = CouponTemplateFactory(merchant=merchant, per_member_limit=2, stock=100)
+    shopper = MembershipFactory(merchant=merchant).shopper
+
+    results = all_at_once([issue(template, shopper) for _ in range(10)])
+
+    issued = [r for r in results if isinstance(r, Coupon)]
+    refused = [r for r in results if not isinstance(r, Coupon)]
+    assert len(issued) == 2
+    assert all(isinstance(r, errors.CouponLimitReached) for r in refused), refused
+    assert Coupon.objects.filter(template=template, shopper=shopper).count() == 2
+    template.refresh_from_db()
+    assert template.issued_count == 2  # the refused ones gave their unit of stock back

@@ -1,0 +1,157 @@
+"""GET /api/v1/me/coupons: a shopper's own coupons with their terms."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from coupons.models import Coupon
+from tests.conftest import assert_error
+from tests.coupons.factories import CouponFactory, CouponTemplateFactory
+from tests.storefront.factories import CategoryFactory
+
+MY_COUPONS = "/api/v1/me/coupons"
+
+
+def codes(response) -> list[str]:
+    assert response.status_code == 200, response.content
+    return [c["code"] for c in response.json()["results"]]
+
+
+def test_a_shopper_sees_their_coupons_with_the_terms(shopper_api, shopper, merchant):
+    template = CouponTemplateFactory(
+        merchant=merchant,
+        name="20% off shoes",
+        kind="percent",
+        value=Decimal("20"),
+        max_discount=Decimal("15"),
+        min_spend=Decimal("30"),
+        scope="category",
+        category=CategoryFactory(slug="shoes"),
+    )
+    coupon = CouponFactory(template=template, shopper=shopper, source="repurchase")
+
+    response = shopper_api.get(MY_COUPONS)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["next"] is None
+    [item] = body["results"]
+    assert (item["code"], item["merchant"], item["state"], item["source"]) == (
+        coupon.code,
+        merchant.slug,
+        "issued",
+        "repurchase",
+    )
+    assert item["expires_at"] and item["issued_at"]
+    assert item["redeemed_at"] is None and item["valid_from"] is None
+    terms = item["template"]
+    assert (terms["id"], terms["name"], terms["kind"], terms["value"]) == (
+        template.pk,
+        "20% off shoes",
+        "percent",
+        "20.00",
+    )
+    assert (terms["max_discount"], terms["min_spend"], terms["scope"], terms["category"]) == (
+        "15.00",
+        "30.00",
+        "category",
+        "shoes",
+    )
+
+
+def test_another_shoppers_coupons_are_not_listed(shopper_api, other_shopper, merchant):
+    CouponFactory(template__merchant=merchant, shopper=other_shopper)
+
+    assert codes(shopper_api.get(MY_COUPONS)) == []
+
+
+def test_filter_by_merchant(shopper_api, shopper, merchant, other_merchant):
+    here = CouponFactory(template__merchant=merchant, shopper=shopper)
+    CouponFactory(template__merchant=other_merchant, shopper=shopper)
+
+    assert codes(shopper_api.get(MY_COUPONS, {"merchant": merchant.slug})) == [here.code]
+
+
+@pytest.fixture
+def one_of_each(shopper, merchant) -> dict[str, Coupon]:
+    now = timezone.now()
+    make = {
+        "usable": {},
+        "not_started": {"valid_from": now + timedelta(days=1)},
+        "redeemed": {"state": "redeemed", "redeemed_at": now},
+        "expired": {"state": "expired", "expires_at": now - timedelta(days=1)},
+        "past_its_date": {"expires_at": now - timedelta(minutes=1)},  # the nightly job has not run yet
+        "void": {"state": "void"},
+    }
+    return {
+        name: CouponFactory(template__merchant=merchant, shopper=shopper, **f) for name, f in make.items()
+    }
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        ("usable", ["usable"]),
+        ("redeemed", ["redeemed"]),
+        ("expired", ["expired", "past_its_date"]),
+        (None, ["usable", "not_started", "redeemed", "expired", "past_its_date", "void"]),
+    ],
+)
+def test_filter_by_state(shopper_api, one_of_each, state, expected):
+    params = {"state": state} if state else {}
+
+    listed = codes(shopper_api.get(MY_COUPONS, params))
+
+    assert sorted(listed) == sorted(one_of_each[name].code for name in expected)
+
+
+def test_newest_first(shopper_api, shopper, merchant):
+    older = CouponFactory(template__merchant=merchant, shopper=shopper)
+    newer = CouponFactory(template__merchant=merchant, shopper=shopper)
+
+    assert codes(shopper_api.get(MY_COUPONS)) == [newer.code, older.code]
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "code", "attr"),
+    [
+        ({"state": "bogus"}, 400, "invalid_choice", "state"),
+        ({"merchant": "not a slug"}, 400, "invalid", "merchant"),
+        ({"merchant": "no-such-merchant"}, 404, "merchant_not_found", None),
+    ],
+)
+def test_bad_filters(shopper_api, db, params, status, code, attr):
+    assert_error(shopper_api.get(MY_COUPONS, params), status, code, attr)
+
+
+def test_my_coupons_needs_a_shopper_token(api, merchant_api):
+    assert_error(api.get(MY_COUPONS), 401, "not_authenticated")
+    assert merchant_api.get(MY_COUPONS).status_code in {401, 403}
+
+
+def test_the_list_costs_the_same_queries_for_2_and_20_coupons(shopper_api, shopper, merchant, other_merchant):
+    category = CategoryFactory()
+
+    def make(n):
+        for i in range(n):
+            owner = merchant if i % 2 else other_merchant
+            CouponFactory(
+                template__merchant=owner,
+                template__scope="category",
+                template__category=category,
+                shopper=shopper,
+            )
+        with CaptureQueriesContext(connection) as queries:
+            response = shopper_api.get(MY_COUPONS)
+        assert response.status_code == 200
+        return len(queries), len(response.json()["results"])
+
+    small, shown_small = make(2)
+    large, shown_large = make(18)
+
+    assert (shown_small, shown_large) == (2, 20)
+    assert small == large

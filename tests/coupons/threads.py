@@ -1,0 +1,30 @@
+"""Run callables at the same moment in real threads, each on its own database connection."""
+
+import threading
+
+
+def all_at_once(calls, *, timeout: float = 60) -> list:
+    """Start every call in its own thread, release them together through a barrier, and
+    return what each returned or raised (in the order given). Each thread closes its
+    connection, so the test database can be dropped afterwards."""
+    from django.db import connection
+
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            barrier.wait(timeout=10)
+            results[index] = call()
+        except Exception as exc:  # kept for the assertions, not lost in the thread
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    assert not [t for t in threads if t.is_alive()], "a thread hung"
+    return results
