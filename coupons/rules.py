@@ -21,6 +21,12 @@ class CartLine:
     quantity: int
     unit_price: Decimal
 
+    @classmethod
+    def of(cls, product, *, quantity: int, unit_price: Decimal) -> "CartLine":
+        return cls(
+            product_id=product.pk, category_id=product.category_id, quantity=quantity, unit_price=unit_price
+        )
+
     @property
     def amount(self) -> Decimal:
         return self.quantity * self.unit_price

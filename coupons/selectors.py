@@ -85,12 +85,7 @@ def template_list(*, merchant: Merchant) -> QuerySet[CouponTemplate]:
 
 def cart_lines(*, lines: list[dict], products: dict) -> list[rules.CartLine]:
     return [
-        rules.CartLine(
-            product_id=products[line["sku"]].pk,
-            category_id=products[line["sku"]].category_id,
-            quantity=line["quantity"],
-            unit_price=line["unit_price"],
-        )
+        rules.CartLine.of(products[line["sku"]], quantity=line["quantity"], unit_price=line["unit_price"])
         for line in lines
     ]
 

@@ -16,9 +16,9 @@ from storefront.models import PurchaseStat
 
 
 def program_get(*, merchant: Merchant) -> Program:
-    """The merchant's program; onboarding creates it, and a merchant made before it gets the defaults."""
-    program, _ = Program.objects.get_or_create(merchant=merchant)
-    return program
+    """The merchant's program. Onboarding creates it; a merchant made another way (in
+    the admin) reads the defaults until its first change saves them."""
+    return Program.objects.filter(merchant=merchant).first() or Program(merchant=merchant)
 
 
 def wallet(*, shopper: Shopper, now: datetime) -> list[Membership]:
@@ -52,12 +52,7 @@ def frequently_purchased_details(*, shopper: Shopper, stats: list[PurchaseStat],
     product_ids = coupon_selectors.template_product_ids(coupons=coupons)
     for stat in stats:
         stat.due_again = due.get(stat.product_id)
-        line = CartLine(
-            product_id=stat.product_id,
-            category_id=stat.product.category_id,
-            quantity=1,
-            unit_price=stat.product.price,
-        )
+        line = CartLine.of(stat.product, quantity=1, unit_price=stat.product.price)
         stat.coupon = next(
             (
                 c

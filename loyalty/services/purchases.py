@@ -255,12 +255,7 @@ def _check_coupons(
     """Lock the order's coupons and apply the rules; any rejection refuses the order."""
     coupons = coupon_selectors.coupons_by_code(merchant=merchant, codes=list(order.coupon_codes), lock=True)
     lines = [
-        coupon_rules.CartLine(
-            product_id=products[line.sku].pk,
-            category_id=products[line.sku].category_id,
-            quantity=line.quantity,
-            unit_price=line.unit_price,
-        )
+        coupon_rules.CartLine.of(products[line.sku], quantity=line.quantity, unit_price=line.unit_price)
         for line in order.lines
     ]
     evaluation = coupon_rules.evaluate(

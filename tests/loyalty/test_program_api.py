@@ -28,12 +28,12 @@ def test_program_shows_the_points_terms(merchant_api, program):
     }
 
 
-def test_merchant_made_before_programs_gets_the_defaults(merchant_api, merchant):
+def test_merchant_without_a_program_reads_the_defaults_and_a_get_writes_nothing(merchant_api, merchant):
     response = merchant_api.get(PROGRAM)
 
     assert response.status_code == 200
     assert response.json()["points_per_unit"] == "1.00"
-    assert Program.objects.filter(merchant=merchant).count() == 1
+    assert not Program.objects.filter(merchant=merchant).exists()
 
 
 def test_patch_changes_only_the_fields_given(merchant_api, program):
