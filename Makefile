@@ -7,33 +7,47 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 PYTEST_ARGS ?=
-SCALE ?= default
+# `make run` is a laptop demo: DEBUG is on (a dev-only SECRET_KEY, no HTTPS
+# redirect) unless DEBUG is set in the environment.
+RUN_ENV := DEBUG=$${DEBUG-1}
 
-.PHONY: install run test bench lint clean
+.PHONY: install run test lint clean
 
 install: $(STAMP)
 
+# Reinstalls when pyproject.toml changes. A venv left half-made (no pip) is rebuilt.
 $(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Fanbase needs Python >= 3.11; set PYTHON=python3.11 (or newer).")'
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Fanbase needs Python >= 3.11; run make with PYTHON=python3.11 (or newer).")'
+	@test -x $(BIN)/pip || { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); } || { rm -rf $(VENV); \
+		echo "Could not create $(VENV) with $(PYTHON) -m venv (on Debian/Ubuntu: apt install python3-venv)." >&2; exit 1; }
+	@echo "Installing Fanbase and its dependencies into $(VENV) ..."
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	@touch $(STAMP)
 
 # The whole service on the embedded defaults: SQLite, Celery over the filesystem
 # broker under var/, web + worker + beat under honcho. Ctrl-C stops all three.
+# The demo logins and API keys are printed before the servers start and kept in
+# var/demo.txt (each run issues fresh demo API keys).
 run: install
-	DEBUG=$${DEBUG-1} $(BIN)/python manage.py migrate --noinput
-	DEBUG=$${DEBUG-1} $(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	DEBUG=$${DEBUG-1} $(BIN)/python manage.py seed_demo --base-url http://127.0.0.1:$(PORT)
-	DEBUG=$${DEBUG-1} PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile -p $(PORT)
+	@mkdir -p var
+	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
+	$(RUN_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(RUN_ENV) $(BIN)/python manage.py seed_demo --base-url http://127.0.0.1:$(PORT) > var/demo.txt
+	@cat var/demo.txt
+	@echo "Starting web, worker and beat on http://127.0.0.1:$(PORT)/ (Ctrl-C stops them; logins are in var/demo.txt)."
+	@$(RUN_ENV) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile -p $(PORT)
 
+# pytest exits 5 when it collected no test: that fails here like any other failure.
 test: install
-	$(BIN)/pytest $(PYTEST_ARGS)
+	@$(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests." >&2; fi; \
+	exit $$status
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 
 clean:
-	rm -rf $(VENV) var staticfiles db.sqlite3
+	rm -rf $(VENV) var staticfiles db.sqlite3 db.sqlite3-wal db.sqlite3-shm

@@ -11,7 +11,18 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from loyalty.env import env_bool, env_int, env_list, env_str, env_url
+from loyalty.env import (
+    LOG_LEVELS,
+    env_bool,
+    env_choice,
+    env_hosts,
+    env_int,
+    env_origins,
+    env_rate,
+    env_str,
+    env_url,
+)
+from loyalty.schedule import BEAT_SCHEDULE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("FANBASE_VAR_DIR", str(BASE_DIR / "var")))
@@ -26,8 +37,8 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "django-insecure-fanbase-local-development-only"
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+ALLOWED_HOSTS = env_hosts("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env_origins("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -162,10 +173,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "members.pagination.CursorPage",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "members.schema.AutoSchema",
     "EXCEPTION_HANDLER": "loyalty.exceptions.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
-        "auth": env_str("AUTH_THROTTLE_RATE", "20/min"),
+        "auth": env_rate("AUTH_THROTTLE_RATE", "20/min"),
     },
     "UNAUTHENTICATED_USER": None,
     "COERCE_DECIMAL_TO_STRING": True,
@@ -205,14 +216,21 @@ SPECTACULAR_SETTINGS = {
 
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env_url(
-    "CELERY_BROKER_URL", "filesystem://", schemes={"filesystem", "redis", "rediss", "amqp", "memory"}
+    "CELERY_BROKER_URL",
+    "filesystem://localhost//",
+    schemes={"filesystem", "redis", "rediss", "amqp", "memory"},
 )
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # Every folder is named: kombu's defaults are relative to the current directory.
+    # The control folder holds the exchange tables that `celery inspect` and other
+    # broadcasts use. Workers poll the folder; a short interval picks tasks up quickly.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
+        "polling_interval": 0.25,
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
@@ -226,7 +244,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Jobs register their schedule here as they arrive; DatabaseScheduler copies it into
 # django-celery-beat's tables, where an operator can pause or retime an entry.
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE
 
 HEALTHZ_BROKER_TIMEOUT = env_int("HEALTHZ_BROKER_TIMEOUT", 2, minimum=1)
 
@@ -235,5 +253,5 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env_choice("LOG_LEVEL", "INFO", choices=LOG_LEVELS)},
 }
