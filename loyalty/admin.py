@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
 
 from loyalty.errors import InsufficientPoints
 from loyalty.models import PointsAccount, PointsEntry, Program
@@ -95,13 +96,18 @@ class PointsEntryAdmin(MerchantScopedAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def save_model(self, request, obj, form, change):
+    def add_view(self, request, form_url="", extra_context=None):
+        # The form checks the balance; a spend between that check and the locked
+        # adjustment is caught here, after the admin's transaction rolled back.
         try:
-            entry = points_adjust(
-                account=obj.account, delta=obj.delta, reason=obj.reason, created_by=request.user
-            )
+            return super().add_view(request, form_url, extra_context)
         except InsufficientPoints as exc:
             self.message_user(request, exc.detail, messages.ERROR)
-            raise
+            return HttpResponseRedirect(request.get_full_path())
+
+    def save_model(self, request, obj, form, change):
+        entry = points_adjust(
+            account=obj.account, delta=obj.delta, reason=obj.reason, created_by=request.user
+        )
         obj.pk = entry.pk
         obj.__dict__.update(entry.__dict__)

@@ -6,6 +6,8 @@ Listing and 404s across merchants are covered for every admin by tests/test_admi
 import pytest
 from django.urls import reverse
 
+from loyalty import admin as loyalty_admin
+from loyalty.errors import InsufficientPoints
 from loyalty.models import PointsEntry
 from loyalty.services.memberships import membership_enrol
 from loyalty.services.points import points_adjust
@@ -145,3 +147,21 @@ def test_the_points_account_page_shows_the_ledger_read_only(
     page = response.content.decode()
     assert "opening balance" in page and "second lot" in page
     assert "theirs" not in page
+
+
+def test_an_adjustment_that_loses_a_race_for_the_points_is_a_message_not_an_error(
+    staff_browser, account, monkeypatch
+):
+    # given: the form sees enough points, but they are spent before the locked adjustment
+    def spent_meanwhile(**kwargs):
+        raise InsufficientPoints("This needs 4 points; the balance is 0.")
+
+    monkeypatch.setattr(loyalty_admin, "points_adjust", spent_meanwhile)
+    before = row_counts()
+
+    response = staff_browser.post(ADD_ENTRY, {"account": account.pk, "delta": -4, "reason": "correction"})
+
+    # then: back to the form with the reason shown, and nothing written
+    assert response.status_code == 302
+    assert ADD_ENTRY in response["Location"]
+    assert row_counts() == before
