@@ -6,6 +6,7 @@ class LoyaltyConfig(AppConfig):
     verbose_name = "Loyalty"
 
     def ready(self) -> None:
+        from loyalty import checks  # noqa: F401  (registers the deploy checks)
         from loyalty.celery import ensure_broker_folders
 
         ensure_broker_folders()

@@ -127,9 +127,8 @@ def import_settings(**env) -> subprocess.CompletedProcess:
         ({"SECRET_KEY": "s", "DATABASE_URL": "mysql://x/y"}, "DATABASE_URL="),
         ({"SECRET_KEY": "s", "CELERY_BROKER_URL": "kafka://broker"}, "CELERY_BROKER_URL="),
         ({"SECRET_KEY": "s", "DB_CONN_MAX_AGE": "forever"}, "DB_CONN_MAX_AGE='forever' is not an integer"),
-        ({}, "SECRET_KEY is required"),
     ],
-    ids=["debug", "database-url", "broker-url", "conn-max-age", "no-secret-key"],
+    ids=["debug", "database-url", "broker-url", "conn-max-age"],
 )
 def test_settings_stop_the_start_on_a_malformed_value(env, message):
     result = import_settings(**env)
@@ -143,3 +142,33 @@ def test_settings_start_with_the_embedded_defaults_in_debug():
     result = import_settings(DEBUG="1")
 
     assert result.returncode == 0, result.stderr
+
+
+def run_python(code: str, **env) -> subprocess.CompletedProcess:
+    environment = {"PATH": os.environ.get("PATH", ""), "FANBASE_VAR_DIR": str(ROOT / "var" / "test"), **env}
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_the_web_server_refuses_to_start_without_a_secret_key():
+    result = run_python("import loyalty.wsgi")
+
+    assert result.returncode != 0
+    assert "SECRET_KEY is required when DEBUG is off" in result.stderr
+
+
+def test_tooling_loads_the_settings_without_a_secret_key_but_the_deploy_check_fails():
+    # given: no SECRET_KEY, no DEBUG (as ../shared/tools/check-contract runs the schema)
+    schema = run_python(
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'loyalty.settings'; django.setup(); "
+        "from django.core.management import call_command; call_command('spectacular', '--file', os.devnull)"
+    )
+    deploy = run_python(
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'loyalty.settings'; django.setup(); "
+        "from django.core.management import call_command; call_command('check', '--deploy')"
+    )
+
+    assert schema.returncode == 0, schema.stderr
+    assert deploy.returncode != 0
+    assert "fanbase.E001" in deploy.stderr
