@@ -66,10 +66,14 @@ def frequently_purchased_details(*, shopper: Shopper, stats: list[PurchaseStat],
 
 def points_entry_list(*, shopper: Shopper, merchant: Merchant) -> QuerySet[PointsEntry]:
     """A member's ledger, newest first. Former members keep seeing their history."""
-    membership = Membership.objects.filter(shopper=shopper, merchant=merchant).only("pk").first()
-    if membership is None:
+    found = (
+        Membership.objects.filter(shopper=shopper, merchant=merchant).values_list("points_account").first()
+    )
+    if found is None:
         raise errors.NotAMember()
-    return PointsEntry.objects.filter(account__membership=membership)
+    # By the account's id, so the page is read in order from ``pointsentry_account_recent``.
+    (account_id,) = found
+    return PointsEntry.objects.filter(account_id=account_id) if account_id else PointsEntry.objects.none()
 
 
 def member_list(*, merchant: Merchant, iron_fan: bool | None = None, tier: str | None = None) -> QuerySet:

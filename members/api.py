@@ -42,12 +42,18 @@ class PublicApi(APIView):
 
 
 def paginated_response(
-    view: APIView, request: Request, queryset, serializer_class, *, ordering="-id"
+    view: APIView, request: Request, queryset, serializer_class, *, ordering="-id", complete=None
 ) -> Response:
-    """One cursor page of ``queryset`` in the contract's ``{next, previous, results}`` shape."""
+    """One cursor page of ``queryset`` in the contract's ``{next, previous, results}`` shape.
+
+    ``complete(page)`` may add to the page's rows what is read for the page as a whole
+    (one query for all its rows) before they are serialised.
+    """
     paginator = CursorPage()
     paginator.ordering = ordering
     page = paginator.paginate_queryset(queryset, request, view=view)
+    if complete is not None:
+        complete(page)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 

@@ -174,6 +174,8 @@ class Follow(models.Model):
             models.Index(fields=["account", "iron_fan"], name="follow_account_iron_fan"),
             # A shopper's follows, newest first.
             models.Index(fields=["shopper", "-id"], name="follow_shopper_recent"),
+            # A merchant's iron fans: the member list's flag and filter.
+            models.Index(fields=["account", "shopper"], condition=Q(iron_fan=True), name="follow_iron_fans"),
         ]
 
     def __str__(self) -> str:
@@ -235,7 +237,12 @@ class Membership(models.Model):
         indexes = [
             # The merchant's member list, newest first, filtered by status and tier.
             models.Index(fields=["merchant", "status", "-id"], name="membership_merchant_recent"),
-            models.Index(fields=["merchant", "tier"], name="membership_merchant_tier"),
+            # The member list filtered by tier, newest first, without a sort.
+            models.Index(
+                fields=["merchant", "tier", "-id"],
+                condition=Q(status="active"),
+                name="membership_active_tier",
+            ),
         ]
 
     def __str__(self) -> str:

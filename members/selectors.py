@@ -30,19 +30,45 @@ def member_is_iron_fan() -> Exists:
     )
 
 
+def iron_fan_shopper_ids(*, merchant: Merchant) -> QuerySet:
+    """Shoppers who are iron fans of any of the merchant's accounts (``follow_iron_fans`` index)."""
+    return Follow.objects.filter(account__merchant=merchant, iron_fan=True).values("shopper_id")
+
+
+def mark_iron_fans(*, merchant: Merchant, memberships: list[Membership]) -> None:
+    """Set ``is_iron_fan`` on a page of memberships with one query for the page.
+
+    A correlated EXISTS per row looks cheap, but PostgreSQL turns it into a scan of
+    every iron-fan follow of the table once the list is long (docs/performance.md).
+    """
+    shopper_ids = {m.shopper_id for m in memberships}
+    fans = (
+        set(
+            iron_fan_shopper_ids(merchant=merchant)
+            .filter(shopper_id__in=shopper_ids)
+            .values_list("shopper_id", flat=True)
+        )
+        if shopper_ids
+        else set()
+    )
+    for membership in memberships:
+        membership.is_iron_fan = membership.shopper_id in fans
+
+
 def member_list(*, merchant: Merchant, iron_fan: bool | None = None, tier: str | None = None) -> QuerySet:
-    """The merchant's active members with their tier and iron-fan flag."""
+    """The merchant's active members with their tier; ``mark_iron_fans`` flags a page."""
     members = (
         Membership.objects.for_merchant(merchant)
         .filter(status=Membership.Status.ACTIVE)
         .select_related("shopper", "tier")
-        .annotate(is_iron_fan=member_is_iron_fan())
     )
     if tier is not None:
         tier_obj = Tier.objects.filter(merchant=merchant, name=tier).first()
         if tier_obj is None:
             raise errors.TierNotFound(attr="tier")
         members = members.filter(tier=tier_obj)
-    if iron_fan is not None:
-        members = members.filter(is_iron_fan=iron_fan)
+    if iron_fan is True:
+        members = members.filter(shopper_id__in=iron_fan_shopper_ids(merchant=merchant))
+    elif iron_fan is False:
+        members = members.exclude(shopper_id__in=iron_fan_shopper_ids(merchant=merchant))
     return members

@@ -76,4 +76,8 @@ class MemberListApi(MerchantApi):
     def get(self, request):
         filters = validated(self.FilterSerializer, request, data=request.query_params)
         members = selectors.member_list(merchant=self.merchant, **filters)
-        return paginated_response(self, request, members, MemberOutput)
+
+        def flag_iron_fans(page):
+            members_selectors.mark_iron_fans(merchant=self.merchant, memberships=page)
+
+        return paginated_response(self, request, members, MemberOutput, complete=flag_iron_fans)

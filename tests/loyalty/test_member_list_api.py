@@ -12,8 +12,8 @@ from tests.members.factories import AccountFactory, FollowFactory, MembershipFac
 
 MEMBERS = "/api/v1/merchant/members"
 
-# The API key, the tier named by the filter, one page of members.
-MEMBER_LIST_QUERIES = 3
+# The API key, the tier named by the filter, one page of members, the page's iron fans.
+MEMBER_LIST_QUERIES = 4
 
 
 def listed(response) -> list[str]:

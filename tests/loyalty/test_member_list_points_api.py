@@ -13,8 +13,8 @@ from tests.members.factories import MembershipFactory, ShopperFactory, TierFacto
 
 MEMBERS = "/api/v1/merchant/members"
 
-# The API key, one page of members with shopper, tier and points account.
-MEMBERS_QUERIES = 2
+# The API key, one page of members with shopper, tier and points account, the page's iron fans.
+MEMBERS_QUERIES = 3
 
 
 def test_members_show_points_balance_lifetime_points_and_tier(merchant_api, merchant, catalog, shopper):
