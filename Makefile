@@ -11,7 +11,10 @@ PYTEST_ARGS ?=
 # redirect) unless DEBUG is set in the environment.
 RUN_ENV := DEBUG=$${DEBUG-1}
 
-.PHONY: install run test lint clean
+SCALE ?= default
+BENCH_ARGS ?=
+
+.PHONY: install run test bench lint clean
 
 install: $(STAMP)
 
@@ -43,6 +46,13 @@ test: install
 	@$(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests." >&2; fi; \
 	exit $$status
+
+# Benchmarks on PostgreSQL (127.0.0.1:5432, or the server DATABASE_URL names) in the
+# harness's own database `fanbase_bench`, dropped and rebuilt on each run. SCALE is
+# default (1M shoppers), small (under 2 minutes) or tiny (seconds, CI smoke test).
+# Results: benchmarks/results/latest.json; BENCH_ARGS="--compare FILE" prints the change.
+bench: install
+	$(BIN)/python -m benchmarks --scale $(SCALE) $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,0 +1,10 @@
+"""The benchmarks. Each module registers its own with ``@benchmark``; they run in this order."""
+
+from importlib import import_module
+
+MODULES = ["orders_service", "orders_http", "reads", "pending"]
+
+
+def load() -> None:
+    for name in MODULES:
+        import_module(f"benchmarks.cases.{name}")

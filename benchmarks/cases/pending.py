@@ -1,0 +1,70 @@
+"""Hot paths whose features are not built yet: each prints one SKIPPED line, no figures.
+
+When a feature lands, its issue adds ``benchmarks/cases/<feature>.py`` (a function
+under ``@benchmark``), names it in ``cases/__init__.py`` and deletes its line here.
+Until then the probe notices a built feature and says its benchmark is missing.
+"""
+
+from django.apps import apps
+from django.urls import Resolver404, resolve
+
+from benchmarks.registry import pending
+
+
+def has_model(label: str) -> bool:
+    try:
+        apps.get_model(label)
+    except LookupError:
+        return False
+    return True
+
+
+def has_path(path: str) -> bool:
+    try:
+        resolve(path)
+    except Resolver404:
+        return False
+    return True
+
+
+pending(
+    "orders.service.coupon",
+    feature="a 3-line order redeeming a coupon and issuing a repurchase coupon (<= 12 statements)",
+    issue=5,
+    probe=lambda: has_model("coupons.Coupon"),
+)
+pending(
+    "engagement.ingest",
+    feature="engagement ingestion (events/s in batches of 1000)",
+    issue=None,
+    probe=lambda: has_path("/api/v1/merchant/engagement"),
+)
+pending(
+    "iron_fans.recompute",
+    feature="iron-fan recompute (vs a naive set-based recompute from raw events)",
+    issue=None,
+    probe=lambda: has_model("members.EngagementEvent"),
+)
+pending(
+    "campaigns.issue",
+    feature="campaign issuance to all members with two workers (vs raw INSERT ... SELECT)",
+    issue=None,
+    probe=lambda: has_model("coupons.CampaignRun"),
+)
+pending(
+    "rollouts.stage",
+    feature="rollout stage to all followers (vs raw INSERT ... SELECT)",
+    issue=None,
+    probe=lambda: has_model("storefront.PushRollout"),
+)
+pending(
+    "coupons.validate",
+    feature="POST /api/v1/merchant/coupons/validate (p99 target 20 ms)",
+    issue=5,
+    probe=lambda: has_path("/api/v1/merchant/coupons/validate"),
+)
+pending(
+    "reads.coupons", feature="GET /api/v1/me/coupons", issue=5, probe=lambda: has_path("/api/v1/me/coupons")
+)
+pending("reads.feed", feature="GET /api/v1/me/feed", issue=None, probe=lambda: has_path("/api/v1/me/feed"))
+pending("reads.inbox", feature="GET /api/v1/me/inbox", issue=None, probe=lambda: has_path("/api/v1/me/inbox"))

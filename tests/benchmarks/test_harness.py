@@ -1,0 +1,87 @@
+"""The benchmark harness (``python -m benchmarks``) at tiny scale, without its HTTP server.
+
+A smoke test: the dataset builds, every in-process benchmark runs and reports, the
+results file has the agreed shape, unbuilt features are skipped out loud. The
+figures themselves are not checked here.
+"""
+
+import json
+
+import pytest
+
+from benchmarks import cases, registry, report
+from benchmarks.context import Context
+from benchmarks.dataset import dataset_build
+from benchmarks.fixtures import fixtures_prepare
+from benchmarks.registry import Result, at_most, ratio_at_least
+from benchmarks.scales import SCALES
+from tests.conftest import requires_postgres
+
+RESULT_KEYS = {"name", "value", "unit", "baseline", "ratio", "target", "passed"}
+
+
+@requires_postgres
+def test_tiny_scale_runs_every_in_process_benchmark_and_writes_its_results(
+    transactional_db, tmp_path, capsys
+):
+    # Given the tiny dataset and the run's fixtures (transactional: the raw-SQL twin has its own connection)
+    scale = SCALES["tiny"]
+    dataset_build(scale=scale, seed=42)
+    data = fixtures_prepare(scale=scale, seed=42)
+    cases.load()
+
+    # When every benchmark that needs no server runs
+    outcome = registry.run_all(Context(scale=scale, seed=42, data=data), with_server=False)
+    report.results_write(outcome.results, tmp_path / "latest.json")
+
+    # Then nothing broke, each path reported, and the file has the agreed shape
+    assert outcome.errors == []
+    by_name = {r.name: r for r in outcome.results}
+    assert {
+        "orders.service.throughput",
+        "orders.service.sql_per_order",
+        "reads.wallet.sql_per_request",
+        "reads.frequently_purchased.sql_per_request",
+        "reads.merchant_members.sql_per_request",
+        "reads.points_ledger.sql_per_request",
+    } <= set(by_name)
+    assert by_name["orders.service.throughput"].baseline > 0
+    rows = json.loads((tmp_path / "latest.json").read_text())
+    assert rows and all(set(row) == RESULT_KEYS for row in rows)
+    assert "SKIPPED: GET /api/v1/me/inbox not built yet" in capsys.readouterr().out
+
+
+def test_result_json_has_null_baseline_and_pass_where_nothing_applies():
+    plain = Result("x.latency", 12.5, "ms").as_json()
+    assert plain == {
+        "name": "x.latency", "value": 12.5, "unit": "ms", "baseline": None, "ratio": None,
+        "target": None, "passed": None,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("result", "passed"),
+    [
+        (Result("a", 40, "ms", target=at_most(50)), True),
+        (Result("a", 60, "ms", target=at_most(50)), False),
+        (Result("a", 40, "ms", target=at_most(50), valid=False), False),
+        (Result("a", 80, "rows/s", baseline=100, target=ratio_at_least(0.67)), True),
+        (
+            Result("a", 50, "rows/s", baseline=100, target=ratio_at_least(0.67)),
+            False,
+        ),
+    ],
+)
+def test_targets_apply_to_the_figure_or_to_its_ratio_with_the_baseline(result, passed):
+    assert result.passed is passed
+
+
+def test_compare_prints_the_change_against_an_earlier_run(capsys):
+    earlier = [Result("orders.service.throughput", 100, "orders/s", baseline=400).as_json()]
+
+    report.compare_print(
+        [Result("orders.service.throughput", 110, "orders/s", baseline=400)], earlier, "old.json"
+    )
+
+    out = capsys.readouterr().out
+    assert "+10.0%" in out and "ratio 0.25x -> 0.28x" in out
