@@ -56,7 +56,11 @@ def main(argv: list[str] | None = None) -> None:
     say(f"Fanbase benchmarks: scale {scale.name}, seed {args.seed}, {os.cpu_count()} CPUs, database {url}")
     _say_load("at start", flag=True)
 
-    reuse = args.reuse_data and database.dataset_marker(url) == (scale.name, args.seed)
+    reuse = args.reuse_data and database.dataset_marker(url) == (
+        scale.name,
+        args.seed,
+        database.DATASET_VERSION,
+    )
     if not reuse:
         with timed("create database"):
             database.database_recreate(url)

@@ -67,23 +67,26 @@ def psycopg_url(url: str) -> str:
 
 
 MARKER_TABLE = "bench_meta"
+# What ``benchmarks/dataset.py`` generates: bump it when that changes, so that
+# ``--reuse-data`` rebuilds a dataset made by an older harness instead of reusing it.
+# 1: the first dataset; 2: coupon templates and coupons.
+DATASET_VERSION = 2
 
 
-def dataset_marker(url: str) -> tuple[str, int] | None:
-    """(scale, seed) of the dataset a completed build left in this database, if any."""
+def dataset_marker(url: str) -> tuple[str, int, int] | None:
+    """(scale, seed, version) of the dataset a completed build left in this database, if any."""
     if not database_exists(url):
         return None
     with psycopg.connect(psycopg_url(url), autocommit=True, connect_timeout=10) as conn:
         if conn.execute("SELECT to_regclass(%s)", [MARKER_TABLE]).fetchone()[0] is None:
             return None
-        row = conn.execute(f"SELECT scale, seed FROM {MARKER_TABLE}").fetchone()
-    return None if row is None else (row[0], row[1])
+        # A marker from before versions has no version column: version 1.
+        row = conn.execute(f"SELECT to_jsonb(m) FROM {MARKER_TABLE} m").fetchone()
+    return None if row is None else (row[0]["scale"], row[0]["seed"], row[0].get("version") or 1)
 
 
 def dataset_mark(url: str, *, scale: str, seed: int) -> None:
     with psycopg.connect(psycopg_url(url), autocommit=True, connect_timeout=10) as conn:
-        conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {MARKER_TABLE} (scale text, seed int, built_at timestamptz)"
-        )
-        conn.execute(f"DELETE FROM {MARKER_TABLE}")
-        conn.execute(f"INSERT INTO {MARKER_TABLE} VALUES (%s, %s, now())", [scale, seed])
+        conn.execute(f"DROP TABLE IF EXISTS {MARKER_TABLE}")
+        conn.execute(f"CREATE TABLE {MARKER_TABLE} (scale text, seed int, version int, built_at timestamptz)")
+        conn.execute(f"INSERT INTO {MARKER_TABLE} VALUES (%s, %s, %s, now())", [scale, seed, DATASET_VERSION])

@@ -6,25 +6,53 @@ rows, whatever the plan or the machine. Rows get explicit ids (1..N), so the
 statements can address each other's rows by arithmetic instead of lookups; the
 sequences are moved past them at the end.
 
-Merchants, their brand and employee accounts, tiers and programs (a few dozen rows)
-go through the services and the ORM; everything counted in thousands is one
-``INSERT ... SELECT generate_series(...)`` per chunk, with a progress bar.
+Merchants, their brand and employee accounts, tiers, programs and coupon templates
+(a few dozen rows) go through the services and the ORM; everything counted in
+thousands is one ``INSERT ... SELECT generate_series(...)`` per chunk, with a
+progress bar.
 """
+
+from decimal import Decimal
 
 from django.apps import apps
 from django.db import connection
 
 from benchmarks.progress import Progress, say, timed
 from benchmarks.scales import Scale
+from coupons.models import CODE_ALPHABET, CODE_LENGTH, CouponTemplate
+from coupons.services.templates import coupon_template_create
 from loyalty.models import PointsAccount, Program
 from loyalty.services.memberships import merchant_onboard
-from members.models import Account, Tier
+from members.models import Account, Merchant, Tier
+from storefront.models import Product
 
 MERCHANT_SLUG = "bench-{:02d}"
 # (name, rank, min_spend_12m, earn_multiplier); the first one needs no spend: the entry tier.
 TIERS = [("Member", 0, 0, "1.00"), ("Silver", 1, 300, "1.25"), ("Gold", 2, 1000, "1.50")]
 JOIN_BONUS = 100
 HISTORY_LINES = 3
+# Every merchant's coupon templates. The dataset's coupons are of the first three
+# (template by hash); the last is the repurchase template, which the coupon-order
+# benchmark sets on the program for its run only (so the other order benchmarks
+# keep measuring orders that issue nothing).
+CHECKOUT_TEMPLATE = "Bench 5 off"
+CHECKOUT_MIN_SPEND = Decimal(20)
+REPURCHASE_TEMPLATE = "Bench repurchase 5 off"
+TEMPLATE_PRODUCTS = 10  # the products-scoped template lists the merchant's first ten products
+COUPON_TEMPLATES = [
+    # (name, terms); a category scope gets a category of the merchant's products.
+    (
+        CHECKOUT_TEMPLATE,
+        {"kind": "fixed", "value": Decimal(5), "min_spend": CHECKOUT_MIN_SPEND, "valid_days": 30},
+    ),
+    (
+        "Bench 10% off a category",
+        {"kind": "percent", "value": Decimal(10), "max_discount": Decimal(15), "scope": "category"},
+    ),
+    ("Bench 3 off listed products", {"kind": "fixed", "value": Decimal(3), "scope": "products"}),
+    (REPURCHASE_TEMPLATE, {"kind": "fixed", "value": Decimal(5), "valid_days": 30, "per_member_limit": 1}),
+]
+DATASET_COUPON_TEMPLATES = 3
 # Tables whose ids the dataset sets itself.
 EXPLICIT_ID_TABLES = [
     "storefront_category",
@@ -36,6 +64,7 @@ EXPLICIT_ID_TABLES = [
     "members_follow",
     "storefront_order",
     "storefront_orderline",
+    "coupons_coupon",
 ]
 
 
@@ -48,6 +77,8 @@ def dataset_build(*, scale: Scale, seed: int) -> None:
         ppm = scale.products // scale.merchants
         _insert(cur, "categories", scale.categories, CATEGORIES)
         _insert(cur, "products", ppm * scale.merchants, PRODUCTS, ppm=ppm, c=scale.categories)
+        with timed("coupon templates"):
+            _coupon_templates(cur, scale)
         _insert(cur, "shoppers", scale.shoppers, SHOPPERS)
         _insert(cur, "memberships", scale.memberships, MEMBERSHIPS, m=scale.merchants)
         cur.execute(LAST_MEMBER_NUMBER)
@@ -72,6 +103,8 @@ def dataset_build(*, scale: Scale, seed: int) -> None:
         if _has_field(PointsAccount, "first_order_at"):
             with timed("first orders"):
                 cur.execute(FIRST_ORDERS)
+        _insert(cur, "coupons", scale.coupons, COUPONS, k=DATASET_COUPON_TEMPLATES)
+        cur.execute(TEMPLATE_ISSUED_COUNTS)
         _engagement_events(scale)
         for table in EXPLICIT_ID_TABLES:
             cur.execute(
@@ -89,15 +122,33 @@ def _check(scale: Scale) -> None:
         raise ValueError("each merchant needs at least three products for 3-line orders")
     if scale.memberships > 2 * scale.shoppers:
         raise ValueError("memberships are at most two per shopper")
+    if scale.coupons > scale.memberships:
+        raise ValueError("the dataset's coupons are at most one per membership")
+    if scale.products // scale.merchants < TEMPLATE_PRODUCTS:
+        raise ValueError(f"each merchant needs {TEMPLATE_PRODUCTS} products or more for its coupon templates")
 
 
 def _session(cur, seed: int) -> None:
     seed = int(seed)
-    cur.execute("DROP TABLE IF EXISTS pg_temp.bench_m, pg_temp.bench_a")
+    cur.execute("DROP TABLE IF EXISTS pg_temp.bench_m, pg_temp.bench_a, pg_temp.bench_t")
     cur.execute(
         "CREATE OR REPLACE FUNCTION pg_temp.bench_rand(n bigint, stream int) RETURNS bigint"
         " LANGUAGE sql IMMUTABLE PARALLEL SAFE"
         f" AS 'SELECT hashint8extended(n, {seed} * 1000 + stream) & 9223372036854775807'"
+    )
+    # Coupon codes: row n's code spells (n * an odd constant) mod 2**60 in the code
+    # alphabet, 5 bits a character: a bijection, so codes are unique and look random.
+    digits = " || ".join(
+        f"substr('{CODE_ALPHABET}', 1 + ((x >> {5 * k}) & 31)::int, 1)" for k in range(CODE_LENGTH)
+    )
+    cur.execute(
+        "CREATE OR REPLACE FUNCTION pg_temp.bench_b32(x bigint) RETURNS text"
+        f" LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT {digits} $$"
+    )
+    cur.execute(
+        "CREATE OR REPLACE FUNCTION pg_temp.bench_code(n bigint) RETURNS text"
+        " LANGUAGE sql IMMUTABLE PARALLEL SAFE"
+        " AS $$ SELECT pg_temp.bench_b32(mod(n::numeric * 1000000000000000003, 2::numeric ^ 60)::bigint) $$"
     )
 
 
@@ -142,6 +193,26 @@ def _merchants(cur, scale: Scale) -> None:
     )
 
 
+def _coupon_templates(cur, scale: Scale) -> None:
+    """Each merchant's templates through the service; ``bench_t`` maps (merchant, k) to them."""
+    cur.execute("CREATE TEMP TABLE bench_t (merchant_id bigint, k int, template_id bigint)")
+    skus = [f"SKU-{i:06d}" for i in range(TEMPLATE_PRODUCTS)]  # the first products of each merchant
+    rows = []
+    for merchant in Merchant.objects.filter(slug__startswith="bench-").order_by("id"):
+        # The category scope takes the category of the merchant's first product: it has products.
+        first = Product.objects.filter(merchant=merchant, sku=skus[0])
+        category = first.values_list("category__slug", flat=True)
+        for k, (name, terms) in enumerate(COUPON_TEMPLATES):
+            terms = {"valid_days": 60, "per_member_limit": 10, **terms}
+            if terms.get("scope") == CouponTemplate.Scope.CATEGORY:
+                terms["category"] = category.get()
+            elif terms.get("scope") == CouponTemplate.Scope.PRODUCTS:
+                terms["products"] = skus
+            template = coupon_template_create(merchant=merchant, name=name, **terms)
+            rows.append((merchant.pk, k, template.pk))
+    cur.executemany("INSERT INTO bench_t (merchant_id, k, template_id) VALUES (%s, %s, %s)", rows)
+
+
 def _insert(cur, label: str, total: int, statement: str, *, unit: str = "rows", **params) -> None:
     chunk = max(1000, -(-total // 10))
     with Progress(label, total, unit=unit) as bar:
@@ -173,7 +244,13 @@ def _has_field(model, name: str) -> bool:
 def _vacuum_analyze() -> None:
     """Fresh statistics and visibility maps, so the first benchmark does not pay for them."""
     with connection.cursor() as cur:
-        tables = [*EXPLICIT_ID_TABLES, "storefront_purchasestat", "members_merchant", "members_tier"]
+        tables = [
+            *EXPLICIT_ID_TABLES,
+            "storefront_purchasestat",
+            "members_merchant",
+            "members_tier",
+            "coupons_coupontemplate",
+        ]
         if connection.in_atomic_block:  # inside a test's transaction: VACUUM is not allowed
             cur.execute(f"ANALYZE {', '.join(tables)}")
         else:
@@ -324,4 +401,32 @@ FROM (SELECT ms.id AS membership_id, min(o.paid_at) AS first
       JOIN members_membership ms ON ms.merchant_id = o.merchant_id AND ms.shopper_id = o.shopper_id
       GROUP BY ms.id) x
 WHERE pa.membership_id = x.membership_id
+"""
+
+# Coupon c belongs to membership c (so every member shopper holds one or two), of one
+# of the merchant's first three templates by hash, issued within the last 20 days as
+# a campaign would: 70% issued and usable, 15% redeemed, 10% expired, and 5% issued but
+# past their date (the nightly job has not marked them yet).
+COUPONS = """
+INSERT INTO coupons_coupon
+    (id, template_id, merchant_id, shopper_id, code, state, source, order_id,
+     issued_at, valid_from, expires_at, redeemed_at)
+SELECT x.c, t.template_id, ms.merchant_id, ms.shopper_id, pg_temp.bench_code(x.c),
+       CASE WHEN x.r < 14 OR x.r = 19 THEN 'issued' WHEN x.r < 17 THEN 'redeemed' ELSE 'expired' END,
+       'campaign', NULL, x.issued_at, NULL, x.issued_at + interval '30 days',
+       CASE WHEN x.r BETWEEN 14 AND 16 THEN x.issued_at + (now() - x.issued_at) / 2 END
+FROM (SELECT g AS c, mod(pg_temp.bench_rand(g, 20), 20) AS r,
+             now() - CASE WHEN mod(pg_temp.bench_rand(g, 20), 20) < 17
+                          THEN make_interval(days => mod(pg_temp.bench_rand(g, 21), 20)::int, hours => 1)
+                          ELSE make_interval(days => 40 + mod(pg_temp.bench_rand(g, 21), 100)::int) END
+                 AS issued_at
+      FROM generate_series(%(lo)s, %(hi)s) g) x
+JOIN members_membership ms ON ms.id = x.c
+JOIN bench_t t ON t.merchant_id = ms.merchant_id AND t.k = mod(pg_temp.bench_rand(x.c, 22), %(k)s)
+"""
+
+TEMPLATE_ISSUED_COUNTS = """
+UPDATE coupons_coupontemplate ct SET issued_count = x.n
+FROM (SELECT template_id, count(*) AS n FROM coupons_coupon GROUP BY template_id) x
+WHERE ct.id = x.template_id
 """

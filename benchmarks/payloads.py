@@ -1,10 +1,10 @@
-"""The benchmark's orders: 3 lines each, for existing members, from a fixed seed."""
+"""The benchmark's orders: 3 lines each, for existing members or newcomers with a coupon, seeded."""
 
 import random
 from dataclasses import dataclass
 from decimal import Decimal
 
-from benchmarks.fixtures import Fixtures, Member
+from benchmarks.fixtures import Fixtures, Member, Newcomer
 from loyalty.services.purchases import OrderInput, OrderLineInput
 
 LINES_PER_ORDER = 3
@@ -15,6 +15,7 @@ class OrderSpec:
     external_id: str
     member: Member
     lines: tuple[tuple[str, int, int, Decimal], ...]  # (sku, product_id, quantity, unit_price)
+    coupon_codes: tuple[str, ...] = ()
 
     @property
     def total(self) -> Decimal:
@@ -27,6 +28,7 @@ class OrderSpec:
             lines=tuple(
                 OrderLineInput(sku=sku, quantity=q, unit_price=price) for sku, _, q, price in self.lines
             ),
+            coupon_codes=self.coupon_codes,
         )
 
     def as_json(self) -> dict:
@@ -36,7 +38,7 @@ class OrderSpec:
             "lines": [
                 {"sku": sku, "quantity": q, "unit_price": str(price)} for sku, _, q, price in self.lines
             ],
-            "coupon_codes": [],
+            "coupon_codes": list(self.coupon_codes),
         }
 
 
@@ -50,3 +52,20 @@ def order_specs(*, data: Fixtures, seed: int, prefix: str, count: int, offset: i
         lines = tuple((sku, pid, rng.randint(1, 3), price) for sku, price, pid in picks)
         specs.append(OrderSpec(external_id=f"{prefix}-{data.run_id}-{i}", member=member, lines=lines))
     return specs
+
+
+def coupon_order_specs(
+    *, data: Fixtures, seed: int, prefix: str, newcomers: list[Newcomer]
+) -> list[OrderSpec]:
+    """One first order per newcomer, redeeming their coupon: a line it covers, over its
+    min spend, and two others (so every order is accepted)."""
+    rng = random.Random(f"{seed}:{prefix}")
+    return [
+        OrderSpec(
+            external_id=f"{prefix}-{data.run_id}-{i}",
+            member=newcomer.member,
+            lines=data.coverage[newcomer.template_id].lines(rng, data.products),
+            coupon_codes=(newcomer.coupon_code,),
+        )
+        for i, newcomer in enumerate(newcomers)
+    ]

@@ -21,9 +21,11 @@ class Scale:
     categories: int
     history_orders: int  # past 3-line orders of members (feeds frequently purchased and the 12-month spend)
     engagement_events: int  # generated once the engagement model exists
+    coupons: int  # issued coupons, one per membership from the first (a mix of states and templates)
     # Benchmarks.
     service_orders: int  # sequential orders through purchase_record (and as many raw-SQL twins)
     query_count_orders: int  # further orders, each counted with CaptureQueriesContext
+    coupon_orders: int  # first orders of new members redeeming a coupon (and as many raw-SQL twins)
     http_rate: int  # requests per second of the open-loop load generator
     http_seconds: float  # order ingestion through HTTP
     read_seconds: float  # each read endpoint through HTTP
@@ -43,8 +45,10 @@ SCALES = {
         categories=50,
         history_orders=200_000,
         engagement_events=5_000_000,
+        coupons=1_000_000,
         service_orders=2000,
         query_count_orders=20,
+        coupon_orders=1000,
         http_rate=100,
         http_seconds=10,
         read_seconds=10,
@@ -62,8 +66,10 @@ SCALES = {
         categories=20,
         history_orders=10_000,
         engagement_events=250_000,
+        coupons=50_000,
         service_orders=500,
         query_count_orders=20,
+        coupon_orders=300,
         http_rate=100,
         http_seconds=5,
         read_seconds=5,
@@ -81,8 +87,10 @@ SCALES = {
         categories=5,
         history_orders=100,
         engagement_events=1_500,
+        coupons=300,
         service_orders=20,
         query_count_orders=5,
+        coupon_orders=10,
         http_rate=50,
         http_seconds=1,
         read_seconds=1,

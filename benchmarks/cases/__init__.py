@@ -2,7 +2,7 @@
 
 from importlib import import_module
 
-MODULES = ["orders_service", "orders_http", "reads", "pending"]
+MODULES = ["orders_service", "orders_coupon", "orders_http", "reads", "coupons_validate", "pending"]
 
 
 def load() -> None:

@@ -62,7 +62,7 @@ def orders_service(ctx) -> list[Result]:
     counts, kinds = _count_statements(data.merchant, counted)
     say(
         f"  SQL statements per 3-line member order: max {max(counts)}, min {min(counts)} over {len(counts)}"
-        f" orders (budget {SQL_BUDGET}, BEGIN/COMMIT not counted); heaviest: {_kinds(kinds)}"
+        f" orders (budget {SQL_BUDGET}, BEGIN/COMMIT not counted); heaviest: {statement_kinds(kinds)}"
     )
     return [
         Result("orders.service.throughput", rate, "orders/s", baseline=raw_rate),
@@ -87,23 +87,30 @@ def _count_statements(merchant, specs: list[OrderSpec]) -> tuple[list[int], list
     for spec in specs:
         with CaptureQueriesContext(connection) as captured:
             purchase_record(merchant=merchant, order=spec.as_input())
-        statements = [q["sql"] for q in captured.captured_queries if not _transaction_control(q["sql"])]
+        statements = [q["sql"] for q in captured.captured_queries if not is_transaction_control(q["sql"])]
         counts.append(len(statements))
         if len(statements) >= max(counts):
             heaviest = statements
     return counts, heaviest
 
 
-def _transaction_control(sql: str) -> bool:
+def is_transaction_control(sql: str) -> bool:
     return sql.lstrip().split(None, 1)[0].upper() in TRANSACTION_CONTROL
 
 
 TRANSACTION_CONTROL = {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"}
 
 
-def _kinds(statements: list[str]) -> str:
+def statement_kinds(statements: list[str]) -> str:
     kinds = Counter(sql.lstrip().split(None, 1)[0].upper() for sql in statements)
     return ", ".join(f"{n} {kind}" for kind, n in kinds.most_common())
+
+
+def spans(by_key: dict[str, list[int]]) -> str:
+    """``all 12, category 12, products 11-12``: the counts of each kind of request."""
+    return ", ".join(
+        f"{key} {min(c)}" + (f"-{max(c)}" if max(c) != min(c) else "") for key, c in by_key.items()
+    )
 
 
 # --- The raw-SQL twin -----------------------------------------------------------------

@@ -28,12 +28,6 @@ def has_path(path: str) -> bool:
 
 
 pending(
-    "orders.service.coupon",
-    feature="a 3-line order redeeming a coupon and issuing a repurchase coupon (<= 12 statements)",
-    issue=5,
-    probe=lambda: has_model("coupons.Coupon"),
-)
-pending(
     "engagement.ingest",
     feature="engagement ingestion (events/s in batches of 1000)",
     issue=None,
@@ -56,15 +50,6 @@ pending(
     feature="rollout stage to all followers (vs raw INSERT ... SELECT)",
     issue=None,
     probe=lambda: has_model("storefront.PushRollout"),
-)
-pending(
-    "coupons.validate",
-    feature="POST /api/v1/merchant/coupons/validate (p99 target 20 ms)",
-    issue=5,
-    probe=lambda: has_path("/api/v1/merchant/coupons/validate"),
-)
-pending(
-    "reads.coupons", feature="GET /api/v1/me/coupons", issue=5, probe=lambda: has_path("/api/v1/me/coupons")
 )
 pending("reads.feed", feature="GET /api/v1/me/feed", issue=None, probe=lambda: has_path("/api/v1/me/feed"))
 pending("reads.inbox", feature="GET /api/v1/me/inbox", issue=None, probe=lambda: has_path("/api/v1/me/inbox"))

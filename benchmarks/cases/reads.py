@@ -40,17 +40,21 @@ PATHS = {
     "points_ledger": lambda r, i: f"/api/v1/me/memberships/{r.merchant_slug}/points",
     # The merchant's list as its dashboard asks for it: all members, the iron fans, a tier.
     "merchant_members": lambda r, i: "/api/v1/merchant/members" + MEMBER_FILTERS[i % len(MEMBER_FILTERS)],
+    # The shopper app's coupon wallet: what can be used now, across merchants.
+    "my_coupons": lambda r, i: "/api/v1/me/coupons?state=usable",
 }
 # Budgets from the code: one query authenticates the caller, then
 # wallet: the cards, the usable-coupon counts;
 # frequently purchased: the page, purchase times, repurchase coupons, their product lists;
 # merchant members: the tier named by ?tier=, the page;
-# points ledger: the merchant, the membership, the page.
+# points ledger: the merchant, the membership, the page;
+# my coupons: the page (with each coupon's template, its category and the merchant joined in).
 ENDPOINTS = [
     Endpoint("wallet", budget=3, shopper=True),
     Endpoint("frequently_purchased", budget=5, shopper=True),
     Endpoint("merchant_members", budget=4, shopper=False),
     Endpoint("points_ledger", budget=4, shopper=True),
+    Endpoint("my_coupons", budget=2, shopper=True),
 ]
 
 
@@ -60,7 +64,7 @@ def _auth(ctx, endpoint: Endpoint, reader: Reader) -> str:
 
 @benchmark("reads.queries", title="Read endpoints: SQL statements per request")
 def reads_queries(ctx) -> list[Result]:
-    client = Client(HTTP_HOST=_host())
+    client = Client(HTTP_HOST=host_header())
     results = []
     for endpoint in ENDPOINTS:
         typical = [
@@ -80,7 +84,7 @@ def reads_queries(ctx) -> list[Result]:
     return results
 
 
-def _host() -> str:
+def host_header() -> str:
     hosts = settings.ALLOWED_HOSTS
     return "testserver" if "testserver" in hosts or not hosts else hosts[0]
 

@@ -15,6 +15,7 @@ from benchmarks.dataset import dataset_build
 from benchmarks.fixtures import fixtures_prepare
 from benchmarks.registry import Result, at_most, ratio_at_least
 from benchmarks.scales import SCALES
+from loyalty.models import Program
 from tests.conftest import requires_postgres
 
 RESULT_KEYS = {"name", "value", "unit", "baseline", "ratio", "target", "passed"}
@@ -40,12 +41,19 @@ def test_tiny_scale_runs_every_in_process_benchmark_and_writes_its_results(
     assert {
         "orders.service.throughput",
         "orders.service.sql_per_order",
+        "orders.coupon.throughput",
+        "orders.coupon.sql_per_order",
+        "coupons.validate.sql_per_request",
         "reads.wallet.sql_per_request",
         "reads.frequently_purchased.sql_per_request",
         "reads.merchant_members.sql_per_request",
         "reads.points_ledger.sql_per_request",
+        "reads.my_coupons.sql_per_request",
     } <= set(by_name)
     assert by_name["orders.service.throughput"].baseline > 0
+    assert by_name["orders.coupon.throughput"].baseline > 0
+    # The coupon-order benchmark set the repurchase template for its own run only
+    assert Program.objects.get(merchant=data.merchant).repurchase_template is None
     rows = json.loads((tmp_path / "latest.json").read_text())
     assert rows and all(set(row) == RESULT_KEYS for row in rows)
     assert "SKIPPED: GET /api/v1/me/inbox not built yet" in capsys.readouterr().out
