@@ -13,8 +13,8 @@ from coupons.services.templates import coupon_template_create
 from members import selectors as members_selectors
 from members.api import MerchantApi, ShopperApi, paginated_response, validated
 from members.models import SLUG_VALIDATOR
+from storefront.models import MONEY
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
 MAX_COUPONS_PER_ORDER = 10
 
 

@@ -44,8 +44,3 @@ class RefundExceedsPurchase(DomainError):
 class SkuNotInOrder(DomainError):
     code = "sku_not_in_order"
     default_detail = "This sku is not a line of the order."
-
-
-class NotAMember(NotFound):
-    code = "membership_not_found"
-    default_detail = "Not a member of this merchant."

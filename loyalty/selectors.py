@@ -7,9 +7,9 @@ from django.db.models.functions import Coalesce
 
 from coupons import selectors as coupon_selectors
 from coupons.rules import CartLine, in_scope
-from loyalty import errors
 from loyalty.models import PointsEntry, Program
 from members import selectors as members_selectors
+from members.errors import MembershipNotFound
 from members.models import Membership, Merchant, Shopper
 from storefront import selectors as storefront_selectors
 from storefront.models import PurchaseStat
@@ -70,7 +70,7 @@ def points_entry_list(*, shopper: Shopper, merchant: Merchant) -> QuerySet[Point
         Membership.objects.filter(shopper=shopper, merchant=merchant).values_list("points_account").first()
     )
     if found is None:
-        raise errors.NotAMember()
+        raise MembershipNotFound()
     # By the account's id, so the page is read in order from ``pointsentry_account_recent``.
     (account_id,) = found
     return PointsEntry.objects.filter(account_id=account_id) if account_id else PointsEntry.objects.none()

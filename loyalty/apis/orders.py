@@ -8,8 +8,8 @@ from coupons.apis import CouponCodesField
 from loyalty.services.purchases import OrderInput, OrderLineInput, purchase_record
 from loyalty.services.refunds import RefundInput, RefundLineInput, refund_record
 from members.api import MerchantApi, validated
+from storefront.models import MONEY
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
 MAX_LINES = 200
 
 

@@ -207,11 +207,8 @@ def _member_points_account(*, merchant: Merchant, shopper_external_id: str) -> P
     The membership's lock is the one every coupon issue to this shopper takes, so the
     repurchase coupon respects the per-member limit; the account's guards the ledger.
     """
-    return (
-        PointsAccount.objects.select_for_update(of=("self", "membership"))
-        .select_related(*MEMBER_ROWS)
-        .filter(membership__merchant=merchant, membership__shopper__external_id=shopper_external_id)
-        .first()
+    return _locked_member_account(
+        membership__merchant=merchant, membership__shopper__external_id=shopper_external_id
     )
 
 
@@ -222,10 +219,15 @@ def _open_points_account(*, merchant: Merchant, shopper_id: int) -> PointsAccoun
     if membership is None:
         return None
     PointsAccount.objects.get_or_create(membership=membership)
+    return _locked_member_account(membership=membership)
+
+
+def _locked_member_account(**lookup) -> PointsAccount | None:
     return (
         PointsAccount.objects.select_for_update(of=("self", "membership"))
         .select_related(*MEMBER_ROWS)
-        .get(membership=membership)
+        .filter(**lookup)
+        .first()
     )
 
 
