@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from loyalty.apis import memberships, orders, program, shopper
+from loyalty.apis import engagement, memberships, orders, program, shopper
 from loyalty.health import healthz
 from members.routing import slash_optional
 
@@ -19,6 +19,7 @@ api_v1 = [
     *slash_optional("me/coupons/exchange", shopper.CouponExchangeApi.as_view(), "me-coupons-exchange"),
     *slash_optional("merchant/members", memberships.MemberListApi.as_view(), "merchant-members"),
     *slash_optional("merchant/program", program.ProgramApi.as_view(), "merchant-program"),
+    *slash_optional("merchant/engagement", engagement.EngagementRecordApi.as_view(), "merchant-engagement"),
     *slash_optional("merchant/orders", orders.OrderCreateApi.as_view(), "merchant-orders"),
     *slash_optional(
         "merchant/orders/<str:external_id>/refunds",

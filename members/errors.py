@@ -87,3 +87,18 @@ class MerchantSlugTaken(Conflict):
 class WeakPassword(DomainError):
     code = "password_too_weak"
     default_detail = "This password is too weak."
+
+
+class EngagementAccountUnknown(DomainError):
+    code = "unknown_account"
+    default_detail = "This merchant has no account with this handle."
+
+
+class FanPolicyInvalid(DomainError):
+    code = "invalid_fan_policy"
+    default_detail = "The fan policy is not valid."
+
+
+class EngagementInFuture(DomainError):
+    code = "occurred_in_future"
+    default_detail = "This event is dated more than a few minutes in the future."

@@ -247,3 +247,14 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.number} {self.shopper} @ {self.merchant.slug}"
+
+
+# Engagement and iron-fan models live in their own module; importing them here
+# registers them with the members app.
+from members.engagement.models import (  # noqa: E402, F401
+    AccountDailyStat,
+    EngagementEvent,
+    EngagementKind,
+    EngagementScore,
+    FanPolicy,
+)

@@ -13,6 +13,8 @@ from knox.models import AuthToken
 from knox.settings import knox_settings
 
 from members import errors
+from members.engagement import selectors as engagement_selectors
+from members.engagement import services as engagement_services
 from members.models import Account, Follow, Membership, Merchant, MerchantAPIKey, MerchantStaff, Shopper, Tier
 
 # --- Merchants ----------------------------------------------------------------
@@ -146,18 +148,29 @@ def follow_create(*, shopper: Shopper, handle: str) -> tuple[Follow, bool]:
     try:
         with transaction.atomic():
             follow, created = Follow.objects.get_or_create(shopper=shopper, account=account)
+            if created:
+                engagement_services.follow_adopt_score(follow=follow)
     except IntegrityError:  # a concurrent follow of the same account
         follow, created = Follow.objects.get(shopper=shopper, account=account), False
     follow.account = account
     return follow, created
 
 
+@transaction.atomic
 def follow_delete(*, shopper: Shopper, handle: str) -> None:
-    """Unfollow an account; unfollowing one not followed is harmless."""
-    account = Account.objects.filter(handle=handle).only("pk").first()
+    """Unfollow an account; unfollowing one not followed is harmless.
+
+    The score earned stays, waiting for a follow again (docs/iron-fans.md).
+    """
+    account = Account.objects.filter(handle=handle).only("pk", "merchant_id").first()
     if account is None:
         raise errors.AccountNotFound()
-    Follow.objects.filter(shopper=shopper, account=account).delete()
+    follow = Follow.objects.select_for_update().filter(shopper=shopper, account=account).first()
+    if follow is None:
+        return
+    policy = engagement_selectors.fan_policy_for(merchant_id=account.merchant_id)
+    engagement_services.follow_release_score(follow=follow, policy=policy)
+    follow.delete()
 
 
 # --- Memberships --------------------------------------------------------------

@@ -4,6 +4,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from members.engagement.models import AccountDailyStat, EngagementEvent, EngagementKind, FanPolicy
 from members.models import Account, Follow, Membership, Merchant, MerchantAPIKey, MerchantStaff, Shopper, Tier
 
 USER_PASSWORD = "pw-for-tests-1"
@@ -101,3 +102,31 @@ def shopper_of_merchant(merchant) -> Shopper:
 
 
 MERCHANT_OBJECT_BUILDERS = {Shopper: shopper_of_merchant}
+
+
+class EngagementEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EngagementEvent
+
+    account = factory.SubFactory(AccountFactory)
+    shopper = factory.SubFactory(ShopperFactory)
+    kind = EngagementKind.LIKE
+    quantity = 1
+    occurred_at = factory.LazyFunction(timezone.now)
+
+
+class FanPolicyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FanPolicy
+
+    merchant = factory.SubFactory(MerchantFactory)
+
+
+class AccountDailyStatFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AccountDailyStat
+
+    account = factory.SubFactory(AccountFactory)
+    date = factory.LazyFunction(lambda: timezone.now().date())
+    fans = 4
+    iron_fans = 1

@@ -1,0 +1,46 @@
+"""Reads of the engagement side: the fan policy, accounts with their fans, daily stats."""
+
+from datetime import date, timedelta
+
+from django.db.models import Count, Q, QuerySet
+
+from members import errors
+from members.engagement.models import AccountDailyStat, FanPolicy
+from members.models import Account, Merchant
+
+
+def fan_policy_get(*, merchant: Merchant) -> FanPolicy:
+    """The merchant's policy; one never changed reads the defaults (and writes nothing)."""
+    return FanPolicy.objects.filter(merchant=merchant).first() or FanPolicy(merchant=merchant)
+
+
+def fan_policy_for(*, merchant_id: int) -> FanPolicy:
+    return FanPolicy.objects.filter(merchant_id=merchant_id).first() or FanPolicy(merchant_id=merchant_id)
+
+
+def fan_policies_by_merchant(*, merchant_ids) -> dict[int, FanPolicy]:
+    """Each merchant's policy, the defaults for those without one."""
+    saved = {p.merchant_id: p for p in FanPolicy.objects.filter(merchant_id__in=merchant_ids)}
+    return {mid: saved.get(mid) or FanPolicy(merchant_id=mid) for mid in merchant_ids}
+
+
+def account_list_with_fans(*, merchant: Merchant) -> QuerySet[Account]:
+    """The merchant's accounts with ``fans`` and ``iron_fans`` counted (index-only on
+    ``follow_account_iron_fan``); ``iron_fan_ratio`` is derived from the two."""
+    return Account.objects.for_merchant(merchant).annotate(
+        fans=Count("follows"), iron_fans=Count("follows", filter=Q(follows__iron_fan=True))
+    )
+
+
+def account_get(*, merchant: Merchant, handle: str) -> Account:
+    account = Account.objects.for_merchant(merchant).filter(handle=handle).first()
+    if account is None:
+        raise errors.AccountNotFound()
+    return account
+
+
+def account_daily_stats(*, account: Account, days: int, today: date) -> QuerySet[AccountDailyStat]:
+    """The account's snapshots of the last ``days`` days up to ``today``, oldest first."""
+    return AccountDailyStat.objects.filter(
+        account=account, date__gt=today - timedelta(days=days), date__lte=today
+    )

@@ -1,0 +1,290 @@
+"""Writes of the engagement side: a batch of events in, fan scores moved, the policy.
+
+``engagement_store`` takes a whole batch in a fixed number of statements, however
+many events it holds: the accounts (1), the shoppers (2), the events (1), the
+followers' scores (1) and the scores of those who engage without following (1).
+The decay runs in SQL on the stored ``(score, score_at)``, so two batches touching
+the same fan serialise on the row and neither loses the other's points.
+"""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from members import errors
+from members.engagement import scoring, sql
+from members.engagement.models import EngagementEvent, EngagementScore, FanPolicy
+from members.models import Account, Follow, Merchant, Shopper
+
+# Quantities above this are refused: a day's minutes of live watching, or a day's
+# likes folded into one event, is the most a platform sends as one event.
+MAX_QUANTITY = 1440
+MAX_BATCH = 1000
+# Platforms' clocks drift: an event up to this far ahead of ours is taken as now-ish.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class EventInput:
+    shopper: str  # the platform's user id (Shopper.external_id)
+    account: str  # the account's handle
+    kind: str
+    occurred_at: datetime
+    quantity: int = 1
+    sku: str = ""
+    source_id: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    account_id: int
+    shopper_id: int
+    kind: str
+    quantity: int
+    sku: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class EngagementResult:
+    accepted: int
+    duplicates: int
+    # What was stored, for the layers above (product preferences of events with a sku).
+    stored: list[StoredEvent]
+
+
+@transaction.atomic
+def engagement_store(
+    *, merchant: Merchant, events: Sequence[EventInput], policy: FanPolicy
+) -> EngagementResult:
+    """Store a batch of events (dedupe by account, event id and time) and move the scores.
+
+    Refused whole, writing nothing, when an event names an account that is not this
+    merchant's. Unknown shoppers are created. A shopper who does not follow the
+    account is recorded and earns a score that waits for their follow.
+    """
+    if not events:
+        return EngagementResult(accepted=0, duplicates=0, stored=[])
+    latest_allowed = timezone.now() + MAX_CLOCK_SKEW
+    for index, event in enumerate(events):
+        if event.occurred_at > latest_allowed:
+            raise errors.EngagementInFuture(attr=f"events.{index}.occurred_at")
+    accounts = _accounts_by_handle(merchant=merchant, events=events)
+    shoppers = shopper_ids_get_or_create(external_ids={e.shopper for e in events})
+    rows, seen = [], set()
+    for event in events:
+        account_id = accounts[event.account]
+        if event.source_id is not None:
+            key = (account_id, event.source_id, event.occurred_at)
+            if key in seen:  # the same event twice in one batch
+                continue
+            seen.add(key)
+        rows.append(
+            (
+                account_id,
+                shoppers[event.shopper],
+                event.kind,
+                event.quantity,
+                event.sku,
+                event.source_id,
+                sql.timestamp(event.occurred_at),
+            )
+        )
+    stored = _insert_events(rows)
+    scores_add(events=stored, policy=policy)
+    return EngagementResult(accepted=len(stored), duplicates=len(events) - len(stored), stored=stored)
+
+
+def _accounts_by_handle(*, merchant: Merchant, events: Sequence[EventInput]) -> dict[str, int]:
+    handles = {e.account for e in events}
+    found = dict(
+        Account.objects.filter(merchant=merchant, handle__in=handles).values_list("handle", "pk")
+    )
+    for index, event in enumerate(events):
+        if event.account not in found:
+            raise errors.EngagementAccountUnknown(attr=f"events.{index}.account")
+    return found
+
+
+def shopper_ids_get_or_create(*, external_ids: set[str]) -> dict[str, int]:
+    """Shopper ids by platform id, creating the unknown ones: two statements for any number."""
+    table = Shopper._meta.db_table
+    ids = sorted(external_ids)
+    now = sql.timestamp(timezone.now())
+    values, params = sql.values_rows([(x, "", now) for x in ids], ("varchar", "varchar", "timestamptz"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (external_id, display_name, created_at) VALUES {values} "
+            "ON CONFLICT (external_id) DO NOTHING",
+            params,
+        )
+    return dict(Shopper.objects.filter(external_id__in=ids).values_list("external_id", "pk"))
+
+
+INSERT_EVENTS_SQL = (
+    f"INSERT INTO {EngagementEvent._meta.db_table} "
+    "(account_id, shopper_id, kind, quantity, sku, source_id, occurred_at) VALUES {values} "
+    "ON CONFLICT (account_id, source_id, occurred_at) DO NOTHING "
+    "RETURNING account_id, shopper_id, kind, quantity, sku, occurred_at"
+)
+EVENT_TYPES = ("bigint", "bigint", "varchar", "integer", "varchar", "varchar", "timestamptz")
+
+
+def _insert_events(rows: list[tuple]) -> list[StoredEvent]:
+    """Insert the rows; a row whose (account, event id, time) is stored already is skipped.
+
+    Two identical batches at once: the second one's insert waits on the first's
+    uncommitted keys and then skips them, so each event counts once.
+    """
+    values, params = sql.values_rows(rows, EVENT_TYPES)
+    with connection.cursor() as cursor:
+        cursor.execute(INSERT_EVENTS_SQL.format(values=values), params)
+        returned = cursor.fetchall()
+    return [
+        StoredEvent(
+            account_id=a,
+            shopper_id=s,
+            kind=k,
+            quantity=q,
+            sku=sku,
+            occurred_at=_as_datetime(at),
+        )
+        for a, s, k, q, sku, at in returned
+    ]
+
+
+def _as_datetime(value) -> datetime:
+    """A RETURNING timestamp as an aware datetime: SQLite hands back the stored text."""
+    if isinstance(value, datetime):
+        return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def scores_add(*, events: Sequence[StoredEvent], policy: FanPolicy) -> None:
+    """Fold events into the scores of their (account, shopper) pairs: two statements.
+
+    Per pair, the batch is first folded in Python into one contribution valid at its
+    latest event; SQL then decays the stored score to the later of the two times and
+    adds the contribution decayed to the same time (members/engagement/scoring.py).
+    """
+    if not events:
+        return
+    by_pair: dict[tuple[int, int], list[tuple[datetime, float]]] = defaultdict(list)
+    for event in events:
+        points = policy.weight(event.kind) * event.quantity
+        by_pair[(event.account_id, event.shopper_id)].append((event.occurred_at, points))
+    contributions = []
+    for (account_id, shopper_id), points in sorted(by_pair.items()):
+        folded = scoring.fold(scoring.ScoreState(0.0, None), points, half_life_days=policy.half_life_days)
+        contributions.append((account_id, shopper_id, sql.timestamp(folded.at), folded.score))
+    half_life = policy.half_life_days * scoring.DAY_SECONDS
+    followed = _add_to_follows(contributions, half_life)
+    rest = [c for c in contributions if (c[0], c[1]) not in followed]
+    if rest:
+        _add_to_waiting_scores(rest, half_life)
+
+
+CONTRIBUTION_TYPES = ("bigint", "bigint", "timestamptz", "float8")
+
+
+def _add_to_follows(contributions: list[tuple], half_life_seconds: float) -> set[tuple[int, int]]:
+    table = Follow._meta.db_table
+    values, params = sql.values_rows(contributions, CONTRIBUTION_TYPES)
+    new_at = sql.greatest(f"COALESCE({table}.score_at, v.at)", "v.at")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH v (account_id, shopper_id, at, points) AS (VALUES {values})
+            UPDATE {table} SET
+                score = {table}.score * {sql.decay(later=new_at, earlier=f"COALESCE({table}.score_at, v.at)",
+                                                   half_life_seconds="%s")}
+                        + v.points * {sql.decay(later=new_at, earlier="v.at", half_life_seconds="%s")},
+                score_at = {new_at}
+            FROM v
+            WHERE {table}.account_id = v.account_id AND {table}.shopper_id = v.shopper_id
+            RETURNING {table}.account_id, {table}.shopper_id
+            """,
+            [*params, half_life_seconds, half_life_seconds],
+        )
+        return set(cursor.fetchall())
+
+
+def _add_to_waiting_scores(contributions: list[tuple], half_life_seconds: float) -> None:
+    table = EngagementScore._meta.db_table
+    values, params = sql.values_rows(contributions, CONTRIBUTION_TYPES)
+    new_at = sql.greatest(f"{table}.score_at", "excluded.score_at")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {table} (account_id, shopper_id, score_at, score) VALUES {values}
+            ON CONFLICT (account_id, shopper_id) DO UPDATE SET
+                score = {table}.score * {sql.decay(later=new_at, earlier=f"{table}.score_at",
+                                                   half_life_seconds="%s")}
+                        + excluded.score * {sql.decay(later=new_at, earlier="excluded.score_at",
+                                                      half_life_seconds="%s")},
+                score_at = {new_at}
+            """,
+            [*params, half_life_seconds, half_life_seconds],
+        )
+
+
+# --- Follows: the score moves with the follow ----------------------------------------
+
+
+def follow_adopt_score(*, follow: Follow) -> None:
+    """A new follow starts from the decayed score its shopper earned before following.
+
+    Called in the follow's transaction. The waiting score is taken (locked, moved,
+    deleted); the hourly job folds in any that a concurrent batch wrote meanwhile.
+    """
+    waiting = (
+        EngagementScore.objects.select_for_update()
+        .filter(account_id=follow.account_id, shopper_id=follow.shopper_id)
+        .first()
+    )
+    if waiting is None:
+        return
+    follow.score, follow.score_at = waiting.score, waiting.score_at
+    Follow.objects.filter(pk=follow.pk).update(score=waiting.score, score_at=waiting.score_at)
+    waiting.delete()
+
+
+def follow_release_score(*, follow: Follow, policy: FanPolicy) -> None:
+    """An unfollow keeps the score earned, waiting, so that following again resumes it."""
+    if follow.score_at is None or follow.score <= 0:
+        return
+    _add_to_waiting_scores(
+        [(follow.account_id, follow.shopper_id, sql.timestamp(follow.score_at), follow.score)],
+        policy.half_life_days * scoring.DAY_SECONDS,
+    )
+
+
+# --- The fan policy -------------------------------------------------------------------
+
+POLICY_FIELDS = {"half_life_days", "promote_at", "demote_below", "min_active_days"}
+
+
+@transaction.atomic
+def fan_policy_update(*, merchant: Merchant, weights: dict[str, float] | None = None, **changes) -> FanPolicy:
+    """Change the merchant's fan policy; the thresholds must keep ``demote_below < promote_at``."""
+    unknown = set(changes) - POLICY_FIELDS
+    if unknown:
+        raise TypeError(f"not updatable: {sorted(unknown)}")
+    policy, _ = FanPolicy.objects.select_for_update().get_or_create(merchant=merchant)
+    for kind, weight in (weights or {}).items():
+        setattr(policy, f"weight_{kind}", weight)
+    for name, value in changes.items():
+        setattr(policy, name, value)
+    if policy.demote_below >= policy.promote_at:
+        attr = "demote_below" if "demote_below" in changes else "promote_at"
+        raise errors.FanPolicyInvalid(
+            f"demote_below ({policy.demote_below:g}) must be below promote_at ({policy.promote_at:g}): "
+            "a fan between the two keeps their status.",
+            attr=f"fan_policy.{attr}",
+        )
+    policy.save()
+    return policy
