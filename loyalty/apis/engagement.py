@@ -24,11 +24,16 @@ class EngagementEventInput(serializers.Serializer):
     id = serializers.CharField(
         max_length=128, required=False, help_text="The platform's event id: a redelivery counts once."
     )
-    shopper = serializers.CharField(max_length=150, help_text="The platform's user id; unknown ones are created.")
+    shopper = serializers.CharField(
+        max_length=150, help_text="The platform's user id; unknown ones are created."
+    )
     account = serializers.CharField(max_length=50, help_text="Handle of one of the merchant's accounts.")
     kind = serializers.ChoiceField(choices=EngagementKind.choices)
     quantity = serializers.IntegerField(
-        min_value=1, max_value=MAX_QUANTITY, default=1, help_text="Minutes watched for live_watch; else a count."
+        min_value=1,
+        max_value=MAX_QUANTITY,
+        default=1,
+        help_text="Minutes watched for live_watch; else a count.",
     )
     sku = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     occurred_at = serializers.DateTimeField(help_text="At most a few minutes ahead of the server's clock.")

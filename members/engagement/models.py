@@ -47,9 +47,7 @@ class EngagementEvent(models.Model):
             models.UniqueConstraint(
                 fields=["account", "source_id", "occurred_at"], name="engagement_unique_source_id"
             ),
-            models.CheckConstraint(
-                condition=Q(kind__in=EngagementKind.values), name="engagement_kind_valid"
-            ),
+            models.CheckConstraint(condition=Q(kind__in=EngagementKind.values), name="engagement_kind_valid"),
             models.CheckConstraint(condition=Q(quantity__gte=1), name="engagement_quantity_positive"),
         ]
         indexes = [
@@ -84,6 +82,9 @@ class EngagementScore(models.Model):
             models.UniqueConstraint(fields=["account", "shopper"], name="engagement_score_unique_pair"),
             models.CheckConstraint(condition=Q(score__gte=0), name="engagement_score_non_negative"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.shopper_id} waits on @{self.account_id} with {self.score:.1f}"
 
 
 class FanPolicy(models.Model):

@@ -37,9 +37,7 @@ def decayed(state: ScoreState, *, to: datetime, half_life_days: float) -> float:
     return state.score * decay_factor(seconds=(to - state.at).total_seconds(), half_life_days=half_life_days)
 
 
-def fold(
-    state: ScoreState, events: Iterable[tuple[datetime, float]], *, half_life_days: float
-) -> ScoreState:
+def fold(state: ScoreState, events: Iterable[tuple[datetime, float]], *, half_life_days: float) -> ScoreState:
     """``state`` with the events ``(occurred_at, weight * quantity)`` added.
 
     The result is valid at the latest of ``state.at`` and the events' times.

@@ -59,7 +59,7 @@ class EngagementResult:
 
 @transaction.atomic
 def engagement_store(
-    *, merchant: Merchant, events: Sequence[EventInput], policy: FanPolicy
+    *, merchant: Merchant, events: Sequence[EventInput], policy: FanPolicy, now: datetime | None = None
 ) -> EngagementResult:
     """Store a batch of events (dedupe by account, event id and time) and move the scores.
 
@@ -69,7 +69,7 @@ def engagement_store(
     """
     if not events:
         return EngagementResult(accepted=0, duplicates=0, stored=[])
-    latest_allowed = timezone.now() + MAX_CLOCK_SKEW
+    latest_allowed = (now or timezone.now()) + MAX_CLOCK_SKEW
     for index, event in enumerate(events):
         if event.occurred_at > latest_allowed:
             raise errors.EngagementInFuture(attr=f"events.{index}.occurred_at")
@@ -101,9 +101,7 @@ def engagement_store(
 
 def _accounts_by_handle(*, merchant: Merchant, events: Sequence[EventInput]) -> dict[str, int]:
     handles = {e.account for e in events}
-    found = dict(
-        Account.objects.filter(merchant=merchant, handle__in=handles).values_list("handle", "pk")
-    )
+    found = dict(Account.objects.filter(merchant=merchant, handle__in=handles).values_list("handle", "pk"))
     for index, event in enumerate(events):
         if event.account not in found:
             raise errors.EngagementAccountUnknown(attr=f"events.{index}.account")
@@ -200,8 +198,9 @@ def _add_to_follows(contributions: list[tuple], half_life_seconds: float) -> set
             f"""
             WITH v (account_id, shopper_id, at, points) AS (VALUES {values})
             UPDATE {table} SET
-                score = {table}.score * {sql.decay(later=new_at, earlier=f"COALESCE({table}.score_at, v.at)",
-                                                   half_life_seconds="%s")}
+                score = {table}.score * {
+                sql.decay(later=new_at, earlier=f"COALESCE({table}.score_at, v.at)", half_life_seconds="%s")
+            }
                         + v.points * {sql.decay(later=new_at, earlier="v.at", half_life_seconds="%s")},
                 score_at = {new_at}
             FROM v
@@ -222,10 +221,12 @@ def _add_to_waiting_scores(contributions: list[tuple], half_life_seconds: float)
             f"""
             INSERT INTO {table} (account_id, shopper_id, score_at, score) VALUES {values}
             ON CONFLICT (account_id, shopper_id) DO UPDATE SET
-                score = {table}.score * {sql.decay(later=new_at, earlier=f"{table}.score_at",
-                                                   half_life_seconds="%s")}
-                        + excluded.score * {sql.decay(later=new_at, earlier="excluded.score_at",
-                                                      half_life_seconds="%s")},
+                score = {table}.score * {
+                sql.decay(later=new_at, earlier=f"{table}.score_at", half_life_seconds="%s")
+            }
+                        + excluded.score * {
+                sql.decay(later=new_at, earlier="excluded.score_at", half_life_seconds="%s")
+            },
                 score_at = {new_at}
             """,
             [*params, half_life_seconds, half_life_seconds],

@@ -38,6 +38,11 @@ def timestamp(value) -> object:
     return connection.ops.adapt_datetimefield_value(value)
 
 
+def day(value) -> object:
+    """A date as the driver takes it in a raw statement."""
+    return connection.ops.adapt_datefield_value(value)
+
+
 def typed(placeholder: str, pg_type: str) -> str:
     """A parameter with a PostgreSQL type (VALUES lists carry no column types)."""
     return f"{placeholder}::{pg_type}" if connection.vendor == "postgresql" else placeholder

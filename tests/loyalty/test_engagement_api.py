@@ -51,7 +51,9 @@ def test_a_redelivered_event_id_counts_once(merchant_api, account):
     follow_score_before = list(EngagementScore.objects.values_list("score", flat=True))
 
     again = merchant_api.post(
-        ENGAGEMENT, {"events": [event(id="e1", occurred_at=at), event(id="e2", occurred_at=at)]}, format="json"
+        ENGAGEMENT,
+        {"events": [event(id="e1", occurred_at=at), event(id="e2", occurred_at=at)]},
+        format="json",
     )
 
     assert first.json() == {"accepted": 1, "duplicates": 0}
@@ -114,11 +116,15 @@ def test_live_watch_weighs_by_minutes(merchant_api, account):
 def test_an_old_event_weighs_what_its_age_says(merchant_api, account):
     fan = FollowFactory(account=account, shopper=ShopperFactory(external_id="fan-1"))
     now = timezone.now()
-    merchant_api.post(ENGAGEMENT, {"events": [event(kind="share", occurred_at=now.isoformat())]}, format="json")
+    merchant_api.post(
+        ENGAGEMENT, {"events": [event(kind="share", occurred_at=now.isoformat())]}, format="json"
+    )
 
     # A share 14 days (one half-life) before the first one arrives late.
     late = (now - timedelta(days=14)).isoformat()
-    response = merchant_api.post(ENGAGEMENT, {"events": [event(kind="share", occurred_at=late)]}, format="json")
+    response = merchant_api.post(
+        ENGAGEMENT, {"events": [event(kind="share", occurred_at=late)]}, format="json"
+    )
 
     assert response.status_code == 202
     fan.refresh_from_db()
@@ -130,7 +136,12 @@ def test_a_batch_takes_the_same_statements_for_one_event_or_a_thousand(merchant,
     FollowFactory(account=account, shopper=ShopperFactory(external_id="fan-0"))
     now = timezone.now()
     big = [
-        event(id=f"e{i}", shopper=f"fan-{i % 300}", kind="view", occurred_at=(now - timedelta(seconds=i)).isoformat())
+        event(
+            id=f"e{i}",
+            shopper=f"fan-{i % 300}",
+            kind="view",
+            occurred_at=(now - timedelta(seconds=i)).isoformat(),
+        )
         for i in range(1000)
     ]
 

@@ -1,0 +1,337 @@
+"""The scheduled work of iron fans: recompute statuses, snapshot daily stats, retention.
+
+Each job is set-based SQL over one range of primary keys at a time, so that the
+ranges can be shared out between workers, and each is safe to run twice or twice at
+once:
+
+- **recompute** (hourly): for each follow of a merchant in the range, the score is
+  brought to ``now`` in the comparison only (``score * 0.5 ** ((now - score_at) /
+  half_life)``; nothing is written for it). A fan at or above ``promote_at``, active
+  on at least ``min_active_days`` distinct days of the last 30, becomes an iron fan;
+  an iron fan falls back only below ``demote_below``. The two ``UPDATE``s carry their
+  whole condition on the row they change, so a second run at the same time, waiting
+  on the row lock, re-checks it on the new row and changes nothing: two runs end as
+  one. Only rows whose status changes are written; the counts of the day go into
+  ``AccountDailyStat.promoted``/``demoted``.
+- **snapshot** (nightly, for the day that just ended): fans and iron fans per account.
+- **prune** (nightly): events older than the retention window.
+"""
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from members.engagement import partitions, scoring, sql
+from members.engagement.models import AccountDailyStat, EngagementEvent, EngagementScore, FanPolicy
+from members.engagement.selectors import fan_policy_get
+from members.models import Account, Follow, Merchant
+
+# Follows per range (by id): one transaction each, a few hundred milliseconds at most.
+RECOMPUTE_CHUNK_FOLLOWS = 50_000
+PRUNE_BATCH_EVENTS = 10_000
+
+FOLLOW = Follow._meta.db_table
+ACCOUNT = Account._meta.db_table
+EVENT = EngagementEvent._meta.db_table
+WAITING = EngagementScore._meta.db_table
+STAT = AccountDailyStat._meta.db_table
+
+
+@dataclass
+class RecomputeResult:
+    promoted: int = 0
+    demoted: int = 0
+    ranges: int = 0
+    by_account: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+    def add(self, other: "RecomputeResult") -> None:
+        self.promoted += other.promoted
+        self.demoted += other.demoted
+        self.ranges += other.ranges
+        for account_id, (up, down) in other.by_account.items():
+            was_up, was_down = self.by_account.get(account_id, (0, 0))
+            self.by_account[account_id] = (was_up + up, was_down + down)
+
+
+def follow_id_ranges(*, merchant: Merchant, size: int | None = None) -> list[tuple[int, int]]:
+    """``[lo, hi)`` ranges of follow ids that cover every follow of the merchant."""
+    size = size or RECOMPUTE_CHUNK_FOLLOWS
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT MIN(id), MAX(id) FROM {FOLLOW} "
+            f"WHERE account_id IN (SELECT id FROM {ACCOUNT} WHERE merchant_id = %s)",
+            [merchant.pk],
+        )
+        low, high = cursor.fetchone()
+    if low is None:
+        return []
+    return [(lo, min(lo + size, high + 1)) for lo in range(low, high + 1, size)]
+
+
+def iron_fans_recompute(*, merchant: Merchant, now: datetime | None = None) -> RecomputeResult:
+    """The whole merchant, range after range (the hourly job and the command)."""
+    now = now or timezone.now()
+    policy = fan_policy_get(merchant=merchant)
+    waiting_scores_fold(merchant=merchant, policy=policy)
+    result = RecomputeResult()
+    for lo, hi in follow_id_ranges(merchant=merchant):
+        result.add(iron_fans_recompute_range(merchant=merchant, policy=policy, lo=lo, hi=hi, now=now))
+    return result
+
+
+def _decayed_score(now_param: str, half_life_param: str) -> str:
+    return f"{FOLLOW}.score * " + sql.decay(
+        later=now_param,
+        earlier=f"COALESCE({FOLLOW}.score_at, {now_param})",
+        half_life_seconds=half_life_param,
+    )
+
+
+def _active_days(now_param: str, since_param: str) -> str:
+    return (
+        f"(SELECT COUNT(DISTINCT {sql.utc_date('e.occurred_at')}) FROM {EVENT} e "
+        f"WHERE e.account_id = {FOLLOW}.account_id AND e.shopper_id = {FOLLOW}.shopper_id "
+        f"AND e.occurred_at > {since_param} AND e.occurred_at <= {now_param})"
+    )
+
+
+def _recompute_sql() -> tuple[str, str]:
+    in_range = (
+        f"{FOLLOW}.id >= %(lo)s AND {FOLLOW}.id < %(hi)s "
+        f"AND {FOLLOW}.account_id IN (SELECT id FROM {ACCOUNT} WHERE merchant_id = %(merchant)s)"
+    )
+    decayed = _decayed_score("%(now)s", "%(half_life)s")
+    promote = f"""
+        UPDATE {FOLLOW} SET iron_fan = TRUE, iron_fan_since = %(now)s
+        WHERE {in_range} AND NOT {FOLLOW}.iron_fan
+          AND {FOLLOW}.score >= %(promote_at)s
+          AND {decayed} >= %(promote_at)s
+          AND (%(min_active_days)s = 0 OR {_active_days("%(now)s", "%(since)s")} >= %(min_active_days)s)
+        RETURNING {FOLLOW}.account_id
+    """
+    demote = f"""
+        UPDATE {FOLLOW} SET iron_fan = FALSE, iron_fan_since = NULL
+        WHERE {in_range} AND {FOLLOW}.iron_fan AND {decayed} < %(demote_below)s
+        RETURNING {FOLLOW}.account_id
+    """
+    return promote, demote
+
+
+@transaction.atomic
+def iron_fans_recompute_range(
+    *, merchant: Merchant, policy: FanPolicy, lo: int, hi: int, now: datetime
+) -> RecomputeResult:
+    """Promote and demote the merchant's follows with ``lo <= id < hi``; the day's counters."""
+    promote, demote = _recompute_sql()
+    params = {
+        "lo": lo,
+        "hi": hi,
+        "merchant": merchant.pk,
+        "now": sql.timestamp(now),
+        "since": sql.timestamp(now - scoring.ACTIVE_DAYS_WINDOW),
+        "half_life": policy.half_life_days * scoring.DAY_SECONDS,
+        "promote_at": policy.promote_at,
+        "demote_below": policy.demote_below,
+        "min_active_days": policy.min_active_days,
+    }
+    counts: dict[int, list[int]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(promote, params)
+        for (account_id,) in cursor.fetchall():
+            counts.setdefault(account_id, [0, 0])[0] += 1
+        cursor.execute(demote, params)
+        for (account_id,) in cursor.fetchall():
+            counts.setdefault(account_id, [0, 0])[1] += 1
+    if counts:
+        _count_changes(day=now.astimezone(UTC).date(), counts=counts)
+    return RecomputeResult(
+        promoted=sum(up for up, _ in counts.values()),
+        demoted=sum(down for _, down in counts.values()),
+        ranges=1,
+        by_account={account_id: (up, down) for account_id, (up, down) in counts.items()},
+    )
+
+
+def _count_changes(*, day: date, counts: dict[int, list[int]]) -> None:
+    rows = [(account_id, sql.day(day), up, down, 0, 0) for account_id, (up, down) in sorted(counts.items())]
+    values, params = sql.values_rows(rows, ("bigint", "date", "integer", "integer", "integer", "integer"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {STAT} (account_id, date, promoted, demoted, fans, iron_fans) VALUES {values}
+            ON CONFLICT (account_id, date) DO UPDATE SET
+                promoted = {STAT}.promoted + excluded.promoted,
+                demoted = {STAT}.demoted + excluded.demoted
+            """,
+            params,
+        )
+
+
+@transaction.atomic
+def waiting_scores_fold(*, merchant: Merchant, policy: FanPolicy) -> int:
+    """Move onto follows the waiting scores of shoppers who follow now; the rows moved.
+
+    ``follow_adopt_score`` moves the score when the follow is made; a batch that was
+    in flight at that moment may still have written a waiting row. Folding it here
+    keeps every point, within the hour.
+    """
+    half_life = policy.half_life_days * scoring.DAY_SECONDS
+    pair = f"w.account_id = {FOLLOW}.account_id AND w.shopper_id = {FOLLOW}.shopper_id"
+    lock = " FOR UPDATE OF w" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT w.id FROM {WAITING} w JOIN {FOLLOW} ON {pair} "
+            f"WHERE w.account_id IN (SELECT id FROM {ACCOUNT} WHERE merchant_id = %s) ORDER BY w.id{lock}",
+            [merchant.pk],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        if not ids:
+            return 0
+        old_at = f"COALESCE({FOLLOW}.score_at, w.score_at)"
+        new_at = sql.greatest(old_at, "w.score_at")
+        # In SET, the follow's columns are its old values, so both decays use the stored times.
+        cursor.execute(
+            f"""
+            UPDATE {FOLLOW} SET
+                score = {FOLLOW}.score * {sql.decay(later=new_at, earlier=old_at, half_life_seconds="%s")}
+                        + w.score * {sql.decay(later=new_at, earlier="w.score_at", half_life_seconds="%s")},
+                score_at = {new_at}
+            FROM {WAITING} w
+            WHERE {pair} AND w.score_at IS NOT NULL AND w.id IN ({", ".join(["%s"] * len(ids))})
+            """,
+            [half_life, half_life, *ids],
+        )
+    EngagementScore.objects.filter(pk__in=ids).delete()
+    return len(ids)
+
+
+# --- Daily snapshot -------------------------------------------------------------------
+
+
+@dataclass
+class SnapshotResult:
+    day: date
+    accounts: int
+
+
+def day_end(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+def fan_stats_snapshot(
+    *, day: date, now: datetime | None = None, merchant: Merchant | None = None
+) -> SnapshotResult:
+    """Every account's fans and iron fans at the end of ``day`` (UTC), one row per account.
+
+    Counts come from the follows as they are now: those made before the day's end,
+    and the iron fans promoted before it. Taken after the day has ended (the nightly
+    run, or a backfill), a day's row is final: a rerun finds it taken and changes
+    nothing. Taken during the day, it is provisional and the next run replaces it.
+    The day's ``promoted``/``demoted`` come from the recompute job and are kept.
+    """
+    now = now or timezone.now()
+    total = 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT MIN(id), MAX(id) FROM {ACCOUNT}" + (" WHERE merchant_id = %s" if merchant else ""),
+            [merchant.pk] if merchant else [],
+        )
+        low, high = cursor.fetchone()
+    if low is None:
+        return SnapshotResult(day=day, accounts=0)
+    for lo in range(low, high + 1, SNAPSHOT_CHUNK_ACCOUNTS):
+        total += fan_stats_snapshot_range(
+            day=day,
+            now=now,
+            lo=lo,
+            hi=lo + SNAPSHOT_CHUNK_ACCOUNTS,
+            merchant_id=merchant.pk if merchant else None,
+        )
+    return SnapshotResult(day=day, accounts=total)
+
+
+SNAPSHOT_CHUNK_ACCOUNTS = 500
+
+
+@transaction.atomic
+def fan_stats_snapshot_range(
+    *, day: date, now: datetime, lo: int, hi: int, merchant_id: int | None = None
+) -> int:
+    """Snapshot the accounts with ``lo <= id < hi``; the rows written."""
+    params = {
+        "day": sql.day(day),
+        "end": sql.timestamp(day_end(day)),
+        "now": sql.timestamp(now),
+        "lo": lo,
+        "hi": hi,
+        "merchant": merchant_id,
+    }
+    only_merchant = "AND a.merchant_id = %(merchant)s" if merchant_id is not None else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {STAT} (account_id, date, fans, iron_fans, promoted, demoted, snapshot_at)
+            SELECT a.id, %(day)s,
+                (SELECT COUNT(*) FROM {FOLLOW} f WHERE f.account_id = a.id AND f.created_at < %(end)s),
+                (SELECT COUNT(*) FROM {FOLLOW} f
+                 WHERE f.account_id = a.id AND f.iron_fan AND f.iron_fan_since < %(end)s),
+                0, 0, %(now)s
+            FROM {ACCOUNT} a
+            WHERE a.id >= %(lo)s AND a.id < %(hi)s {only_merchant}
+            ON CONFLICT (account_id, date) DO UPDATE SET
+                fans = excluded.fans, iron_fans = excluded.iron_fans, snapshot_at = excluded.snapshot_at
+            WHERE {STAT}.snapshot_at IS NULL OR {STAT}.snapshot_at < %(end)s
+            """,
+            params,
+        )
+        return cursor.rowcount
+
+
+# --- Retention --------------------------------------------------------------------------
+
+
+@dataclass
+class PruneResult:
+    cutoff: datetime
+    deleted_rows: int = 0
+    dropped_months: list[date] = field(default_factory=list)
+    created_months: list[date] = field(default_factory=list)
+
+
+def retention_cutoff(now: datetime) -> datetime:
+    return now - timedelta(days=settings.ENGAGEMENT_RETENTION_DAYS)
+
+
+def engagement_prune(*, now: datetime | None = None, batch: int = PRUNE_BATCH_EVENTS) -> PruneResult:
+    """Forget events older than the retention window; scores never need them.
+
+    PostgreSQL drops whole months past the window (and creates the coming months, so
+    that new events never wait in the default partition); what is left of old events
+    in the default partition, and every old event on SQLite, goes in batches.
+    """
+    now = now or timezone.now()
+    result = PruneResult(cutoff=retention_cutoff(now))
+    if partitions.is_partitioned():
+        with transaction.atomic(), connection.cursor() as cursor:
+            this_month = partitions.month_start(now.astimezone(UTC).date())
+            result.created_months = partitions.ensure_months(
+                cursor, first=this_month, last=partitions.add_months(this_month, partitions.MONTHS_AHEAD)
+            )
+            result.dropped_months = partitions.drop_months_before(cursor, result.cutoff)
+        table = partitions.DEFAULT_PARTITION
+    else:
+        table = EVENT
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {table} WHERE id IN "
+                f"(SELECT id FROM {table} WHERE occurred_at < %s ORDER BY id LIMIT %s)",
+                [sql.timestamp(result.cutoff), batch],
+            )
+            deleted = cursor.rowcount
+        result.deleted_rows += deleted
+        if deleted < batch:
+            return result
