@@ -8,4 +8,12 @@ BEAT_SCHEDULE = {
     "expire-coupons-nightly": {"task": "coupons.expire_coupons", "schedule": crontab(hour=2, minute=30)},
     # Delayed repurchase coupons are promised per day; every 15 minutes keeps them on time.
     "issue-due-coupons": {"task": "coupons.issue_due_coupons", "schedule": crontab(minute="*/15")},
+    # Scores decay continuously; hourly promotion keeps the iron-fan ratio within the hour.
+    "recompute-iron-fans": {"task": "members.recompute_iron_fans", "schedule": crontab(minute=5)},
+    # After midnight UTC, for the day that just ended (a later run keeps the row as it is).
+    "snapshot-fan-stats-nightly": {
+        "task": "members.snapshot_fan_stats",
+        "schedule": crontab(hour=0, minute=20),
+    },
+    "prune-engagement-nightly": {"task": "members.prune_engagement", "schedule": crontab(hour=3, minute=0)},
 }

@@ -37,7 +37,9 @@ def account(merchant):
 
 def fan(account, *, score: float, age: timedelta = HALF_LIFE, iron: bool = False) -> Follow:
     since = NOW - timedelta(days=30) if iron else None
-    follow = FollowFactory(account=account, score=score, score_at=NOW - age, iron_fan=iron, iron_fan_since=since)
+    follow = FollowFactory(
+        account=account, score=score, score_at=NOW - age, iron_fan=iron, iron_fan_since=since
+    )
     Follow.objects.filter(pk=follow.pk).update(created_at=NOW - timedelta(days=60))
     return follow
 
@@ -123,11 +125,17 @@ def test_min_active_days_counts_distinct_days_in_the_last_30(merchant, account):
     policy.save()
     busy, lazy, stale = (fan(account, score=200.0, age=timedelta(0)) for _ in range(3))
     for days_ago in (1, 2, 5):
-        EngagementEventFactory(account=account, shopper=busy.shopper, occurred_at=NOW - timedelta(days=days_ago))
+        EngagementEventFactory(
+            account=account, shopper=busy.shopper, occurred_at=NOW - timedelta(days=days_ago)
+        )
     for hours_ago in (1, 2, 30):  # three events on two days
-        EngagementEventFactory(account=account, shopper=lazy.shopper, occurred_at=NOW - timedelta(hours=hours_ago))
+        EngagementEventFactory(
+            account=account, shopper=lazy.shopper, occurred_at=NOW - timedelta(hours=hours_ago)
+        )
     for days_ago in (1, 2, 31):  # one of the three days is outside the window
-        EngagementEventFactory(account=account, shopper=stale.shopper, occurred_at=NOW - timedelta(days=days_ago))
+        EngagementEventFactory(
+            account=account, shopper=stale.shopper, occurred_at=NOW - timedelta(days=days_ago)
+        )
 
     jobs.iron_fans_recompute(merchant=merchant, now=NOW)
 
@@ -223,7 +231,9 @@ def test_unfollowing_keeps_the_score_for_a_later_follow(merchant, account):
 
 def test_the_job_folds_a_waiting_score_left_beside_a_follow(merchant, account):
     follow = fan(account, score=8.0, age=timedelta(days=28))  # 2.0 at NOW
-    EngagementScore.objects.create(account=account, shopper=follow.shopper, score=4.0, score_at=NOW - HALF_LIFE)
+    EngagementScore.objects.create(
+        account=account, shopper=follow.shopper, score=4.0, score_at=NOW - HALF_LIFE
+    )
 
     jobs.iron_fans_recompute(merchant=merchant, now=NOW)
 
