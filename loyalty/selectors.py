@@ -9,6 +9,7 @@ from coupons import selectors as coupon_selectors
 from coupons.rules import CartLine, in_scope
 from loyalty.models import PointsEntry, Program
 from members import selectors as members_selectors
+from members.engagement.selectors import fan_policy_get
 from members.errors import MembershipNotFound
 from members.models import Membership, Merchant, Shopper
 from storefront import selectors as storefront_selectors
@@ -19,6 +20,13 @@ def program_get(*, merchant: Merchant) -> Program:
     """The merchant's program. Onboarding creates it; a merchant made another way (in
     the admin) reads the defaults until its first change saves them."""
     return Program.objects.filter(merchant=merchant).first() or Program(merchant=merchant)
+
+
+def program_with_fan_policy(*, merchant: Merchant) -> Program:
+    """The program with the merchant's fan policy (members) as ``fan_policy_settings``."""
+    program = program_get(merchant=merchant)
+    program.fan_policy_settings = fan_policy_get(merchant=merchant)
+    return program
 
 
 def wallet(*, shopper: Shopper, now: datetime) -> list[Membership]:

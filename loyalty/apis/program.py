@@ -1,3 +1,4 @@
+import math
 from decimal import Decimal
 
 from drf_spectacular.utils import extend_schema
@@ -7,6 +8,59 @@ from rest_framework.response import Response
 from loyalty import selectors
 from loyalty.services.program import program_update
 from members.api import MerchantApi, validated
+from members.engagement.models import EngagementKind
+
+
+class FiniteFloatField(serializers.FloatField):
+    """A float that is a number: JSON parsers let NaN and Infinity through, and NaN
+    passes every min/max check."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not math.isfinite(value):
+            self.fail("invalid")
+        return value
+
+
+class FanPolicyWeightsField(serializers.Serializer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for kind in EngagementKind.values:
+            self.fields[kind] = FiniteFloatField(min_value=0, max_value=1000, required=False)
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(EngagementKind.values))
+            if unknown:
+                raise serializers.ValidationError(
+                    {unknown[0]: [f"Not an engagement kind; one of {', '.join(EngagementKind.values)}."]}
+                )
+        return super().to_internal_value(data)
+
+
+class FanPolicyInput(serializers.Serializer):
+    weights = FanPolicyWeightsField(
+        required=False, help_text="Points per event of each kind (per minute of live_watch)."
+    )
+    half_life_days = FiniteFloatField(min_value=0.25, max_value=365, required=False)
+    promote_at = FiniteFloatField(min_value=0.01, max_value=1_000_000, required=False)
+    demote_below = FiniteFloatField(
+        min_value=0, max_value=1_000_000, required=False, help_text="Must stay below promote_at."
+    )
+    min_active_days = serializers.IntegerField(
+        min_value=0,
+        max_value=30,
+        required=False,
+        help_text="Distinct days with engagement in the last 30; 0: off.",
+    )
+
+
+class FanPolicyOutput(serializers.Serializer):
+    weights = serializers.DictField(child=serializers.FloatField())
+    half_life_days = serializers.FloatField()
+    promote_at = serializers.FloatField()
+    demote_below = serializers.FloatField()
+    min_active_days = serializers.IntegerField()
 
 
 class ProgramOutput(serializers.Serializer):
@@ -16,6 +70,7 @@ class ProgramOutput(serializers.Serializer):
     join_coupon_template = serializers.IntegerField(source="join_coupon_template_id", allow_null=True)
     repurchase_template = serializers.IntegerField(source="repurchase_template_id", allow_null=True)
     repurchase_delay_days = serializers.IntegerField()
+    fan_policy = FanPolicyOutput(source="fan_policy_settings")
 
 
 class ProgramApi(MerchantApi):
@@ -38,13 +93,14 @@ class ProgramApi(MerchantApi):
             min_value=1, allow_null=True, required=False, help_text="Template id issued after a first order."
         )
         repurchase_delay_days = serializers.IntegerField(min_value=0, max_value=365, required=False)
+        fan_policy = FanPolicyInput(required=False)
 
     @extend_schema(responses=ProgramOutput, tags=["merchant"])
     def get(self, request):
-        return Response(ProgramOutput(selectors.program_get(merchant=self.merchant)).data)
+        return Response(ProgramOutput(selectors.program_with_fan_policy(merchant=self.merchant)).data)
 
     @extend_schema(request=InputSerializer, responses=ProgramOutput, tags=["merchant"])
     def patch(self, request):
         data = validated(self.InputSerializer, request)
-        program = program_update(merchant=self.merchant, **data)
-        return Response(ProgramOutput(program).data)
+        program_update(merchant=self.merchant, **data)
+        return Response(ProgramOutput(selectors.program_with_fan_policy(merchant=self.merchant)).data)

@@ -3,6 +3,7 @@ from django.db import transaction
 from coupons.errors import TemplateNotFound
 from coupons.models import CouponTemplate
 from loyalty.models import Program
+from members.engagement.services import fan_policy_update
 from members.models import Merchant
 
 UPDATABLE = {
@@ -17,8 +18,13 @@ TEMPLATE_FIELDS = {"join_coupon_template", "repurchase_template"}
 
 
 @transaction.atomic
-def program_update(*, merchant: Merchant, **changes) -> Program:
-    """Change the program's terms; coupon templates are given by id and must be the merchant's."""
+def program_update(*, merchant: Merchant, fan_policy: dict | None = None, **changes) -> Program:
+    """Change the program's terms; coupon templates are given by id and must be the merchant's.
+
+    ``fan_policy`` changes the merchant's fan policy (members) in the same transaction.
+    """
+    if fan_policy:
+        fan_policy_update(merchant=merchant, **fan_policy)
     unknown = set(changes) - UPDATABLE
     if unknown:
         raise TypeError(f"not updatable: {sorted(unknown)}")

@@ -11,8 +11,8 @@ from tests.members.factories import MembershipFactory
 
 PROGRAM = "/api/v1/merchant/program"
 
-# The API key, the program.
-PROGRAM_QUERIES = 2
+# The API key, the program, the fan policy.
+PROGRAM_QUERIES = 3
 
 
 def test_program_shows_the_points_terms(merchant_api, program):
