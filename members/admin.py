@@ -7,6 +7,7 @@ from members.admin_scoping import (
     MerchantScopedMixin,
     MerchantScopedTabularInline,
 )
+from members.engagement.admin import AccountFansMixin  # also registers the engagement admins
 from members.models import Account, Follow, Membership, Merchant, MerchantAPIKey, MerchantStaff, Shopper, Tier
 
 # The library's own key model has no merchant; Fanbase uses MerchantAPIKey only.
@@ -69,8 +70,9 @@ class ShopperAdmin(MerchantScopedAdmin):
 
 
 @admin.register(Account)
-class AccountAdmin(MerchantScopedAdmin):
-    list_display = ["handle", "kind", "display_name", "merchant"]
+class AccountAdmin(AccountFansMixin, MerchantScopedAdmin):
+    # Sorted by iron-fan ratio, the list is the KOE leaderboard.
+    list_display = ["handle", "kind", "display_name", "merchant", "fans", "iron_fans", "iron_fan_ratio"]
     list_filter = ["kind"]
     search_fields = ["handle", "display_name"]
     list_select_related = ["merchant"]

@@ -2,13 +2,15 @@
 
 from decimal import Decimal
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
 from members import selectors, services
 from members.api import MerchantApi, PublicApi, ShopperApi, paginated_response, validated
+from members.engagement import selectors as engagement_selectors
+from members.engagement.models import iron_fan_ratio
 from members.models import HANDLE_VALIDATOR, Account
 
 TokenOutput = inline_serializer("TokenOutput", {"token": serializers.CharField()})
@@ -92,16 +94,28 @@ class AccountOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class AccountWithFansOutput(AccountOutput):
+    fans = serializers.IntegerField(help_text="Shoppers following the account.")
+    iron_fans = serializers.IntegerField(help_text="Followers who are iron fans now.")
+    iron_fan_ratio = serializers.SerializerMethodField(
+        help_text="iron_fans / fans, 4 decimals; 0 without fans."
+    )
+
+    @extend_schema_field(serializers.FloatField())
+    def get_iron_fan_ratio(self, account) -> float:
+        return iron_fan_ratio(fans=account.fans, iron_fans=account.iron_fans)
+
+
 class AccountListCreateApi(MerchantApi):
     class InputSerializer(serializers.Serializer):
         handle = serializers.CharField(max_length=50, validators=[HANDLE_VALIDATOR])
         kind = serializers.ChoiceField(choices=Account.Kind.choices)
         display_name = serializers.CharField(max_length=150)
 
-    @extend_schema(responses=AccountOutput(many=True), tags=["merchant"])
+    @extend_schema(responses=AccountWithFansOutput(many=True), tags=["merchant"])
     def get(self, request):
-        accounts = selectors.account_list(merchant=self.merchant)
-        return paginated_response(self, request, accounts, AccountOutput, ordering="handle")
+        accounts = engagement_selectors.account_list_with_fans(merchant=self.merchant)
+        return paginated_response(self, request, accounts, AccountWithFansOutput, ordering="handle")
 
     @extend_schema(request=InputSerializer, responses={201: AccountOutput}, tags=["merchant"])
     def post(self, request):

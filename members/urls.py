@@ -1,4 +1,5 @@
 from members import apis
+from members.engagement import apis as engagement_apis
 from members.routing import slash_optional
 
 urlpatterns = [
@@ -7,5 +8,10 @@ urlpatterns = [
     *slash_optional("me/follows", apis.FollowListCreateApi.as_view(), "me-follows"),
     *slash_optional("me/follows/<str:handle>", apis.FollowDeleteApi.as_view(), "me-follow"),
     *slash_optional("merchant/accounts", apis.AccountListCreateApi.as_view(), "merchant-accounts"),
+    *slash_optional(
+        "merchant/accounts/<str:handle>/stats",
+        engagement_apis.AccountStatsApi.as_view(),
+        "merchant-account-stats",
+    ),
     *slash_optional("merchant/tiers", apis.TierCreateApi.as_view(), "merchant-tiers"),
 ]

@@ -4,6 +4,7 @@ policy of a merchant and the daily fan statistics of an account.
 Imported by ``members.models`` so that Django registers them with the members app.
 """
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -130,6 +131,18 @@ class FanPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"Fan policy of {self.merchant}"
+
+    def clean(self):
+        # The admin's form: the same rule as the API's, on the field at fault.
+        if (
+            self.demote_below is not None
+            and self.promote_at is not None
+            and self.demote_below >= self.promote_at
+        ):
+            raise ValidationError(
+                {"demote_below": "Must be below promote_at: a fan between the two keeps their status."},
+                code="invalid_fan_policy",
+            )
 
     def weight(self, kind: str) -> float:
         return getattr(self, f"weight_{kind}")

@@ -2,11 +2,12 @@
 
 from datetime import date, timedelta
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from members import errors
 from members.engagement.models import AccountDailyStat, FanPolicy
-from members.models import Account, Merchant
+from members.models import Account, Follow, Merchant
 
 
 def fan_policy_get(*, merchant: Merchant) -> FanPolicy:
@@ -25,11 +26,26 @@ def fan_policies_by_merchant(*, merchant_ids) -> dict[int, FanPolicy]:
 
 
 def account_list_with_fans(*, merchant: Merchant) -> QuerySet[Account]:
-    """The merchant's accounts with ``fans`` and ``iron_fans`` counted (index-only on
-    ``follow_account_iron_fan``); ``iron_fan_ratio`` is derived from the two."""
+    """The merchant's accounts with ``fans`` and ``iron_fans``; ``iron_fan_ratio`` derives.
+
+    Counted per row by correlated subqueries, so a page counts its own accounts only
+    (index-only scans of ``follow_account_iron_fan``), not every account's fans.
+    """
     return Account.objects.for_merchant(merchant).annotate(
-        fans=Count("follows"), iron_fans=Count("follows", filter=Q(follows__iron_fan=True))
+        fans=follow_count(), iron_fans=follow_count(iron_fan=True)
     )
+
+
+def follow_count(**filters) -> Coalesce:
+    """For an account row: its follows (matching ``filters``) counted."""
+    counted = (
+        Follow.objects.filter(account=OuterRef("pk"), **filters)
+        .order_by()
+        .values("account")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted), 0)
 
 
 def account_get(*, merchant: Merchant, handle: str) -> Account:

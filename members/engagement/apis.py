@@ -1,0 +1,38 @@
+"""The merchant's view of its accounts' fans over time."""
+
+from datetime import UTC, datetime
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+
+from members.api import MerchantApi, paginated_response, validated
+from members.engagement import selectors
+
+
+class AccountDailyStatOutput(serializers.Serializer):
+    date = serializers.DateField()
+    fans = serializers.IntegerField()
+    iron_fans = serializers.IntegerField()
+    iron_fan_ratio = serializers.FloatField(help_text="iron_fans / fans, 4 decimals; 0 without fans.")
+    promoted = serializers.IntegerField(help_text="Fans who became iron fans that day.")
+    demoted = serializers.IntegerField(help_text="Iron fans who fell back that day.")
+
+
+class AccountStatsApi(MerchantApi):
+    class FilterSerializer(serializers.Serializer):
+        days = serializers.IntegerField(min_value=1, max_value=366, default=30)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("days", int, description="The last N days, today included (1-366, default 30).")
+        ],
+        responses=AccountDailyStatOutput(many=True),
+        tags=["merchant"],
+    )
+    def get(self, request, handle: str):
+        filters = validated(self.FilterSerializer, request, data=request.query_params)
+        account = selectors.account_get(merchant=self.merchant, handle=handle)
+        stats = selectors.account_daily_stats(
+            account=account, days=filters["days"], today=datetime.now(UTC).date()
+        )
+        return paginated_response(self, request, stats, AccountDailyStatOutput, ordering="date")
