@@ -14,10 +14,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from coupons.services.templates import coupon_template_create
+from loyalty.services.engagement import engagement_record
 from loyalty.services.memberships import membership_enrol, merchant_onboard
 from loyalty.services.program import program_update
 from loyalty.services.purchases import OrderInput, OrderLineInput, purchase_record
 from members import services as members_services
+from members.engagement.jobs import fan_stats_snapshot, iron_fans_recompute
+from members.engagement.models import EngagementEvent
+from members.engagement.services import EventInput
 from members.models import Account, Follow, Membership, Merchant, MerchantAPIKey, MerchantStaff, Shopper, Tier
 from storefront.models import Order, Product
 from storefront.services import product_create
@@ -123,12 +127,57 @@ def seed_demo() -> DemoLogins:
         for merchant in merchants[: 1 + index % 2]:
             membership_enrol(shopper=shopper, merchant=merchant)
     _seed_orders(merchants)
-    # A few iron fans so the member list's filter has something to show before the
-    # scoring job has run on real engagement.
-    Follow.objects.filter(shopper__external_id__in=SHOPPERS[:2], account__kind=Account.Kind.KOE).update(
-        iron_fan=True
-    )
+    _seed_engagement(merchants)
     return logins
+
+
+# Per shopper: (days of the last 30 with engagement, events per such day). The first
+# two engage every other day and become iron fans of what they follow; the rest
+# engage too little. Two passers-by engage without following (their scores wait).
+ENGAGEMENT_HABITS = [(15, 3), (12, 3), (6, 1), (4, 2), (2, 1), (1, 1)]
+PASSERS_BY = ["viewer1", "viewer2"]
+ENGAGEMENT_KINDS = ["like", "comment", "view", "share", "live_watch"]
+
+
+def _seed_engagement(merchants: list[Merchant]) -> None:
+    """A month of likes, comments and live watching through the engagement pipeline,
+    then the hourly job and the daily snapshots, so iron fans and the ratio are real."""
+    now = timezone.now()
+    for merchant in merchants:
+        if EngagementEvent.objects.filter(account__merchant=merchant).exists():
+            continue  # seeded before: the same events again would add to the scores
+        events = []
+        follows = Follow.objects.filter(account__merchant=merchant).select_related("shopper", "account")
+        for follow in follows.order_by("pk"):
+            index = (
+                SHOPPERS.index(follow.shopper.external_id) if follow.shopper.external_id in SHOPPERS else 5
+            )
+            days, per_day = ENGAGEMENT_HABITS[index]
+            for day in range(days):
+                for n in range(per_day):
+                    kind = ENGAGEMENT_KINDS[(day + n) % len(ENGAGEMENT_KINDS)]
+                    events.append(
+                        EventInput(
+                            shopper=follow.shopper.external_id,
+                            account=follow.account.handle,
+                            kind=kind,
+                            quantity=20 if kind == "live_watch" else 1,
+                            occurred_at=now - timedelta(days=2 * day, hours=n + 1),
+                            source_id=f"demo-{follow.pk}-{day}-{n}",
+                        )
+                    )
+        brand = merchant.accounts.get(kind=Account.Kind.BRAND)
+        for viewer in PASSERS_BY:
+            events += [
+                EventInput(
+                    shopper=viewer, account=brand.handle, kind="view", occurred_at=now - timedelta(days=d)
+                )
+                for d in range(3)
+            ]
+        engagement_record(merchant=merchant, events=events)
+        iron_fans_recompute(merchant=merchant, now=now)
+        for days_ago in range(7, -1, -1):
+            fan_stats_snapshot(day=(now - timedelta(days=days_ago)).date(), now=now, merchant=merchant)
 
 
 def _seed_orders(merchants: list[Merchant]) -> None:
