@@ -4,10 +4,10 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from loyalty.apis.engagement_input import EventListField
 from loyalty.services.engagement import engagement_record
 from members.api import MerchantApi, validated
-from members.engagement.models import EngagementKind
-from members.engagement.services import MAX_BATCH, MAX_QUANTITY, EventInput
+from members.engagement.services import MAX_BATCH, EventInput
 
 EngagementOutput = inline_serializer(
     "EngagementRecordOutput",
@@ -20,28 +20,9 @@ EngagementOutput = inline_serializer(
 )
 
 
-class EngagementEventInput(serializers.Serializer):
-    id = serializers.CharField(
-        max_length=128, required=False, help_text="The platform's event id: a redelivery counts once."
-    )
-    shopper = serializers.CharField(
-        max_length=150, help_text="The platform's user id; unknown ones are created."
-    )
-    account = serializers.CharField(max_length=50, help_text="Handle of one of the merchant's accounts.")
-    kind = serializers.ChoiceField(choices=EngagementKind.choices)
-    quantity = serializers.IntegerField(
-        min_value=1,
-        max_value=MAX_QUANTITY,
-        default=1,
-        help_text="Minutes watched for live_watch; else a count.",
-    )
-    sku = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
-    occurred_at = serializers.DateTimeField(help_text="At most a few minutes ahead of the server's clock.")
-
-
 class EngagementRecordApi(MerchantApi):
     class InputSerializer(serializers.Serializer):
-        events = EngagementEventInput(many=True, max_length=MAX_BATCH)
+        events = EventListField(help_text=f"Up to {MAX_BATCH} events; one bad event refuses the batch.")
 
     @extend_schema(request=InputSerializer, responses={202: EngagementOutput}, tags=["merchant"])
     def post(self, request):

@@ -165,6 +165,16 @@ def test_a_batch_takes_the_same_statements_for_one_event_or_a_thousand(merchant,
         ({"quantity": 1441}, "max_value", "events.1.quantity"),
         ({"occurred_at": "yesterday"}, "invalid", "events.1.occurred_at"),
         ({"shopper": ""}, "blank", "events.1.shopper"),
+        ({"shopper": None}, "null", "events.1.shopper"),
+        ({"shopper": ["a"]}, "invalid", "events.1.shopper"),
+        ({"account": "x" * 51}, "max_length", "events.1.account"),
+        ({"id": "i" * 129}, "max_length", "events.1.id"),
+        ({"sku": "s" * 65}, "max_length", "events.1.sku"),
+        ({"quantity": "many"}, "invalid", "events.1.quantity"),
+        ({"quantity": True}, "invalid", "events.1.quantity"),
+        ({"quantity": 2.5}, "invalid", "events.1.quantity"),
+        ({"kind": ["like"]}, "invalid_choice", "events.1.kind"),
+        ({"occurred_at": 1733000000}, "invalid", "events.1.occurred_at"),
         ({"account": "nobody-here"}, "unknown_account", "events.1.account"),
         ({"occurred_at": "2999-01-01T00:00:00Z"}, "occurred_in_future", "events.1.occurred_at"),
     ],
@@ -203,12 +213,40 @@ def test_more_than_a_thousand_events_are_refused(merchant_api, account):
 
     response = merchant_api.post(ENGAGEMENT, {"events": [event()] * 1001}, format="json")
 
-    # DRF checks the list's length before it reads any event, and names the list.
-    assert_error(response, 400, "max_length", "events.non_field_errors")
+    assert_error(response, 400, "max_length", "events")
     assert row_counts() == before
 
 
-@pytest.mark.parametrize("body", [{}, {"events": "many"}, {"events": [1]}, []])
+def test_missing_fields_are_named_one_by_one(merchant_api, account):
+    response = merchant_api.post(ENGAGEMENT, {"events": [event(), {"kind": "like"}]}, format="json")
+
+    for name in ("shopper", "account", "occurred_at"):
+        assert_error(response, 400, "required", f"events.1.{name}")
+
+
+def test_a_naive_time_is_taken_as_utc_and_numbers_as_text(merchant_api, account):
+    response = merchant_api.post(
+        ENGAGEMENT,
+        {"events": [event(occurred_at="2026-11-30T10:00:00", shopper=12345, id=77, quantity="3")]},
+        format="json",
+    )
+
+    assert response.status_code == 202, response.content
+    stored = EngagementEvent.objects.get()
+    assert (
+        stored.occurred_at.isoformat(),
+        stored.shopper.external_id,
+        stored.source_id,
+        stored.quantity,
+    ) == (
+        "2026-11-30T10:00:00+00:00",
+        "12345",
+        "77",
+        3,
+    )
+
+
+@pytest.mark.parametrize("body", [{}, {"events": "many"}, {"events": [1]}, [], {"events": {"a": 1}}])
 def test_a_body_of_the_wrong_shape_is_refused(merchant_api, account, body):
     before = row_counts()
 
