@@ -12,17 +12,18 @@ thousands is one ``INSERT ... SELECT generate_series(...)`` per chunk, with a
 progress bar.
 """
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from django.apps import apps
 from django.db import connection
 
-from benchmarks.progress import Progress, say, timed
+from benchmarks.progress import Progress, timed
 from benchmarks.scales import Scale
 from coupons.models import CODE_ALPHABET, CODE_LENGTH, CouponTemplate
 from coupons.services.templates import coupon_template_create
 from loyalty.models import PointsAccount, Program
 from loyalty.services.memberships import merchant_onboard
+from members.engagement import partitions
 from members.models import Account, Merchant, Tier
 from storefront.models import Product
 
@@ -105,7 +106,7 @@ def dataset_build(*, scale: Scale, seed: int) -> None:
                 cur.execute(FIRST_ORDERS)
         _insert(cur, "coupons", scale.coupons, COUPONS, k=DATASET_COUPON_TEMPLATES)
         cur.execute(TEMPLATE_ISSUED_COUNTS)
-        _engagement_events(scale)
+        _engagement_events(cur, scale)
         for table in EXPLICIT_ID_TABLES:
             cur.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
@@ -222,18 +223,25 @@ def _insert(cur, label: str, total: int, statement: str, *, unit: str = "rows", 
             bar.advance(hi - lo + 1)
 
 
-def _engagement_events(scale: Scale) -> None:
-    try:
-        apps.get_model("members", "EngagementEvent")
-    except LookupError:
-        say(
-            f"  {'engagement events':<22} SKIPPED: {scale.engagement_events:,} events not generated;"
-            " the engagement model is not built yet"
-        )
-        return
-    say(
-        f"  {'engagement events':<22} SKIPPED: the EngagementEvent model exists, but the dataset does"
-        " not generate its events yet: add them here with its benchmark"
+def _engagement_events(cur, scale: Scale) -> None:
+    """Events of the last 60 days, on pairs of the follows (so the scores have history).
+
+    The monthly partitions of the window exist first, so no row waits in the default
+    partition; the ids are the platform ids ``b<n>``, as a real feed would send them.
+    """
+    now = datetime.now(UTC).date()
+    first = partitions.month_start(now - timedelta(days=EVENT_WINDOW_DAYS + 1))
+    last = partitions.add_months(partitions.month_start(now), partitions.MONTHS_AHEAD)
+    with timed("event partitions"):
+        partitions.ensure_months(cur, first=first, last=last)
+    _insert(
+        cur,
+        "engagement events",
+        scale.engagement_events,
+        ENGAGEMENT_EVENTS,
+        f=scale.follows,
+        window=EVENT_WINDOW_DAYS * 86400,
+        unit="events",
     )
 
 
@@ -250,6 +258,7 @@ def _vacuum_analyze() -> None:
             "members_merchant",
             "members_tier",
             "coupons_coupontemplate",
+            "members_engagementevent",
         ]
         if connection.in_atomic_block:  # inside a test's transaction: VACUUM is not allowed
             cur.execute(f"ANALYZE {', '.join(tables)}")
@@ -337,6 +346,21 @@ FROM (SELECT g AS f, mod(g - 1, %(s)s) + 1 AS s, (g - 1) / %(s)s AS r,
              mod(pg_temp.bench_rand(g, 10), 10) = 0 AS iron
       FROM generate_series(%(lo)s, %(hi)s) g) x
 JOIN bench_a a ON a.idx = mod(pg_temp.bench_rand(x.s, 11) + x.r, %(a)s)
+"""
+
+# Event e: on the pair of follow mod(hash, F) + 1, a kind by hash (a fifth are minutes of
+# live watching), some time in the last 60 days.
+EVENT_WINDOW_DAYS = 60
+ENGAGEMENT_EVENTS = """
+INSERT INTO members_engagementevent (account_id, shopper_id, kind, quantity, sku, source_id, occurred_at)
+SELECT f.account_id, f.shopper_id, x.kind,
+       CASE WHEN x.kind = 'live_watch' THEN 1 + mod(pg_temp.bench_rand(x.e, 22), 90) ELSE 1 END,
+       '', 'b' || x.e, now() - make_interval(secs => mod(pg_temp.bench_rand(x.e, 23), %(window)s))
+FROM (SELECT e, (ARRAY['view', 'view', 'like', 'like', 'comment', 'share', 'live_watch', 'purchase',
+                        'like', 'live_watch'])[1 + mod(pg_temp.bench_rand(e, 21), 10)] AS kind,
+             1 + mod(pg_temp.bench_rand(e, 20), %(f)s) AS f
+      FROM generate_series(%(lo)s, %(hi)s) e) x
+JOIN members_follow f ON f.id = x.f
 """
 
 # Order o: a membership picked by hash; three consecutive products from a window the

@@ -28,18 +28,6 @@ def has_path(path: str) -> bool:
 
 
 pending(
-    "engagement.ingest",
-    feature="engagement ingestion (events/s in batches of 1000)",
-    issue=None,
-    probe=lambda: has_path("/api/v1/merchant/engagement"),
-)
-pending(
-    "iron_fans.recompute",
-    feature="iron-fan recompute (vs a naive set-based recompute from raw events)",
-    issue=None,
-    probe=lambda: has_model("members.EngagementEvent"),
-)
-pending(
     "campaigns.issue",
     feature="campaign issuance to all members with two workers (vs raw INSERT ... SELECT)",
     issue=None,

@@ -3,11 +3,12 @@ policy, and the engagement events (read-only). Registered from members/admin.py.
 
 from django.contrib import admin
 from django.db.models import F, FloatField, Value
-from django.db.models.functions import Cast, NullIf
+from django.db.models.functions import Cast, Coalesce, NullIf
 
-from members.admin_scoping import MerchantScopedAdmin
+from members.admin_scoping import MerchantScopedAdmin, scope
 from members.engagement.models import AccountDailyStat, EngagementEvent, FanPolicy, iron_fan_ratio
 from members.engagement.selectors import follow_count
+from members.models import Account
 
 
 class AccountFansMixin:
@@ -19,8 +20,11 @@ class AccountFansMixin:
             .get_queryset(request)
             .annotate(fans_count=follow_count(), iron_fans_count=follow_count(iron_fan=True))
             .annotate(
-                ratio=Cast(F("iron_fans_count"), FloatField())
-                / NullIf(Cast(F("fans_count"), FloatField()), Value(0.0))
+                ratio=Coalesce(
+                    Cast(F("iron_fans_count"), FloatField())
+                    / NullIf(Cast(F("fans_count"), FloatField()), Value(0.0)),
+                    Value(0.0),
+                )
             )
         )
 
@@ -67,14 +71,29 @@ class FanPolicyAdmin(MerchantScopedAdmin):
     ]
 
 
+class ScopedAccountFilter(admin.SimpleListFilter):
+    """The staff's merchant's accounts, read from the accounts table: Django's
+    RelatedOnlyFieldListFilter would scan every event for the distinct accounts."""
+
+    title = "account"
+    parameter_name = "account"
+
+    def lookups(self, request, model_admin):
+        accounts = scope(Account.objects.all(), request).order_by("handle")
+        return [(str(pk), f"@{handle}") for pk, handle in accounts.values_list("pk", "handle")]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset.filter(account_id=value) if value and value.isdigit() else queryset
+
+
 @admin.register(EngagementEvent)
 class EngagementEventAdmin(MerchantScopedAdmin):
     """Events are the platforms' record: nobody edits them, not even a superuser."""
 
     staff_can_edit = False
     list_display = ["occurred_at", "kind", "quantity", "account", "shopper", "sku", "source_id"]
-    list_filter = ["kind", ("account", admin.RelatedOnlyFieldListFilter)]
-    search_fields = ["=shopper__external_id", "=source_id", "=sku"]
+    list_filter = [ScopedAccountFilter, "kind"]
     list_select_related = ["account", "shopper"]
     ordering = ["-id"]
     readonly_fields = ["account", "shopper", "kind", "quantity", "sku", "source_id", "occurred_at"]

@@ -32,8 +32,17 @@ class EngagementEvent(models.Model):
     because every unique key of a partitioned table must hold the partition key.
     """
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
-    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # No foreign-key constraints in the database: the log is written only by
+    # ``engagement_store`` with ids it has just resolved, and the constraints' checks
+    # cost as much as the insert itself (docs/iron-fans.md). Deleting an account
+    # deletes its events (through ``engagement_pair_time``); a deleted shopper's
+    # events are left to age out with the retention window.
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    shopper = models.ForeignKey(
+        Shopper, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
+    )
     kind = models.CharField(max_length=10, choices=EngagementKind.choices)
     quantity = models.PositiveIntegerField(default=1)
     # The merchant's product code the video or card showed (no foreign key: storefront sits above).
@@ -52,12 +61,9 @@ class EngagementEvent(models.Model):
             models.CheckConstraint(condition=Q(quantity__gte=1), name="engagement_quantity_positive"),
         ]
         indexes = [
-            # A fan's active days in the last 30 (min_active_days) and the account's events.
+            # A fan's active days in the last 30 (min_active_days) and an account's events.
+            # The only index beside the keys: each one costs every insert.
             models.Index(fields=["account", "shopper", "occurred_at"], name="engagement_pair_time"),
-            # The shopper's side: cascades and the admin's search.
-            models.Index(fields=["shopper"], name="engagement_shopper"),
-            # Retention on SQLite deletes by time.
-            models.Index(fields=["occurred_at"], name="engagement_occurred_at"),
         ]
 
     def __str__(self) -> str:

@@ -10,7 +10,7 @@ month whose rows already sit in the default partition is created by moving them
 
 from datetime import date, datetime
 
-from django.db import connection
+from django.db import connection, transaction
 
 TABLE = "members_engagementevent"
 DEFAULT_PARTITION = f"{TABLE}_default"
@@ -58,18 +58,21 @@ def ensure_month(cursor, month: date) -> bool:
     same transaction (PostgreSQL refuses to attach a range the default still holds).
     """
     name = partition_name(month)
-    cursor.execute("SELECT to_regclass(%s)", [name])
-    if cursor.fetchone()[0] is not None:
-        return False
     lower, upper = month.isoformat(), add_months(month, 1).isoformat()
     bounds = "occurred_at >= %s AND occurred_at < %s"
-    cursor.execute(f"LOCK TABLE {DEFAULT_PARTITION} IN ACCESS EXCLUSIVE MODE")
-    cursor.execute(f"CREATE TABLE {name} (LIKE {TABLE} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
-    cursor.execute(f"INSERT INTO {name} SELECT * FROM {DEFAULT_PARTITION} WHERE {bounds}", [lower, upper])
-    cursor.execute(f"DELETE FROM {DEFAULT_PARTITION} WHERE {bounds}", [lower, upper])
-    cursor.execute(
-        f"ALTER TABLE {TABLE} ATTACH PARTITION {name} FOR VALUES FROM (%s) TO (%s)", [lower, upper]
-    )
+    with transaction.atomic():
+        # The lock first: two jobs creating the same month queue here, and the second
+        # then finds it made.
+        cursor.execute(f"LOCK TABLE {DEFAULT_PARTITION} IN ACCESS EXCLUSIVE MODE")
+        cursor.execute("SELECT to_regclass(%s)", [name])
+        if cursor.fetchone()[0] is not None:
+            return False
+        cursor.execute(f"CREATE TABLE {name} (LIKE {TABLE} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
+        cursor.execute(f"INSERT INTO {name} SELECT * FROM {DEFAULT_PARTITION} WHERE {bounds}", [lower, upper])
+        cursor.execute(f"DELETE FROM {DEFAULT_PARTITION} WHERE {bounds}", [lower, upper])
+        cursor.execute(
+            f"ALTER TABLE {TABLE} ATTACH PARTITION {name} FOR VALUES FROM (%s) TO (%s)", [lower, upper]
+        )
     return True
 
 
@@ -101,10 +104,8 @@ CREATE TABLE {TABLE} (
     sku varchar(64) NOT NULL,
     source_id varchar(128) NULL,
     occurred_at timestamp with time zone NOT NULL,
-    account_id bigint NOT NULL
-        REFERENCES members_account (id) DEFERRABLE INITIALLY DEFERRED,
-    shopper_id bigint NOT NULL
-        REFERENCES members_shopper (id) DEFERRABLE INITIALLY DEFERRED,
+    account_id bigint NOT NULL,
+    shopper_id bigint NOT NULL,
     PRIMARY KEY (id, occurred_at),
     CONSTRAINT engagement_unique_source_id UNIQUE (account_id, source_id, occurred_at),
     CONSTRAINT engagement_kind_valid
@@ -113,6 +114,4 @@ CREATE TABLE {TABLE} (
 ) PARTITION BY RANGE (occurred_at);
 CREATE TABLE {DEFAULT_PARTITION} PARTITION OF {TABLE} DEFAULT;
 CREATE INDEX engagement_pair_time ON {TABLE} (account_id, shopper_id, occurred_at);
-CREATE INDEX engagement_shopper ON {TABLE} (shopper_id);
-CREATE INDEX engagement_occurred_at ON {TABLE} (occurred_at);
 """
