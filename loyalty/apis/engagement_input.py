@@ -7,7 +7,7 @@ schema) in plain Python, about ten times faster, and reports errors in DRF's sha
 one dict per event, so a bad field comes out as ``attr: "events.3.kind"``.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.utils import timezone
 from rest_framework import serializers
@@ -19,6 +19,8 @@ from members.engagement.services import MAX_BATCH, MAX_QUANTITY
 KINDS = frozenset(EngagementKind.values)
 TEXT_LIMITS = {"id": 128, "shopper": 150, "account": 50, "sku": 64}
 REQUIRED = ("shopper", "account", "kind", "occurred_at")
+# Older events would weigh nothing; the bound also keeps times far from datetime's limits.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def _error(message: str, code: str) -> list[ErrorDetail]:
@@ -30,6 +32,12 @@ def _text(value, name: str, errors: dict, *, allow_blank: bool = False) -> str |
         errors[name] = _error("Not a valid string.", "invalid")
         return None
     text = str(value).strip()
+    if "\x00" in text:
+        errors[name] = _error("Null characters are not allowed.", "null_characters_not_allowed")
+        return None
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        errors[name] = _error("Surrogate characters are not allowed.", "surrogate_characters_not_allowed")
+        return None
     if not text and not allow_blank:
         errors[name] = _error("This field may not be blank.", "blank")
         return None
@@ -72,7 +80,11 @@ def _moment(value, errors: dict) -> datetime | None:
             "Datetime has wrong format. Use ISO 8601, e.g. 2026-12-01T12:30:00Z.", "invalid"
         )
         return None
-    return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+    moment = moment if timezone.is_aware(moment) else timezone.make_aware(moment, UTC)
+    if moment < EARLIEST:
+        errors["occurred_at"] = _error(f"Events before {EARLIEST.year} are not taken.", "date_out_of_range")
+        return None
+    return moment
 
 
 def check_event(item) -> tuple[dict | None, dict]:

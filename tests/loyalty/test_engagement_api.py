@@ -1,5 +1,6 @@
 """POST /api/v1/merchant/engagement: platform events in, deduped, scores moved."""
 
+import json
 import threading
 from datetime import timedelta
 
@@ -175,6 +176,10 @@ def test_a_batch_takes_the_same_statements_for_one_event_or_a_thousand(merchant,
         ({"quantity": 2.5}, "invalid", "events.1.quantity"),
         ({"kind": ["like"]}, "invalid_choice", "events.1.kind"),
         ({"occurred_at": 1733000000}, "invalid", "events.1.occurred_at"),
+        ({"occurred_at": "0001-01-01T00:00:00+14:00"}, "date_out_of_range", "events.1.occurred_at"),
+        ({"occurred_at": "9999-12-31T23:59:59-14:00"}, "occurred_in_future", "events.1.occurred_at"),
+        ({"shopper": "nul\x00byte"}, "null_characters_not_allowed", "events.1.shopper"),
+        ({"sku": "nul\x00"}, "null_characters_not_allowed", "events.1.sku"),
         ({"account": "nobody-here"}, "unknown_account", "events.1.account"),
         ({"occurred_at": "2999-01-01T00:00:00Z"}, "occurred_in_future", "events.1.occurred_at"),
     ],
@@ -187,6 +192,17 @@ def test_a_batch_with_one_bad_event_is_refused_whole(merchant_api, account, bad,
     )
 
     assert_error(response, 400, code, attr)
+    assert row_counts() == before
+
+
+def test_a_lone_surrogate_is_refused(merchant_api, account):
+    # JSON may escape one (\ud800) although no UTF-8 text can hold it.
+    body = json.dumps({"events": [event()]})[:-3] + ', "id": "half\\ud800"}]}'
+    before = row_counts()
+
+    response = merchant_api.generic("POST", ENGAGEMENT, body, content_type="application/json")
+
+    assert_error(response, 400, "surrogate_characters_not_allowed", "events.0.id")
     assert row_counts() == before
 
 
