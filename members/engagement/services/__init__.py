@@ -14,7 +14,7 @@ from members.engagement.services.batch import (
 )
 from members.engagement.services.follows import follow_adopt_score, follow_release_score
 from members.engagement.services.policy import fan_policy_update
-from members.engagement.services.purchase import purchase_engagement_add
+from members.engagement.services.purchase import purchase_score_add
 
 __all__ = [
     "MAX_BATCH",
@@ -27,7 +27,7 @@ __all__ = [
     "fan_policy_update",
     "follow_adopt_score",
     "follow_release_score",
-    "purchase_engagement_add",
+    "purchase_score_add",
     "scores_add",
     "shopper_ids_get_or_create",
 ]
