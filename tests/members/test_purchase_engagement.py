@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from members.engagement.models import EngagementEvent, EngagementScore
 from members.engagement.services import purchase_score_add
+from tests.conftest import requires_postgres
 from tests.members.factories import AccountFactory, FanPolicyFactory, FollowFactory, ShopperFactory
 
 AT = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -63,3 +64,15 @@ def test_a_purchase_is_one_statement(merchant, koe):
     assert len(queries) == 1
     fan.refresh_from_db()
     assert fan.score == pytest.approx(20.0)
+
+
+@requires_postgres
+def test_on_postgresql_the_statement_finds_the_follow_by_itself(merchant, koe):
+    # A follow made by a concurrent transaction after the caller looked: still credited.
+    fan = FollowFactory(account=koe)
+
+    add(merchant, fan.shopper, koe, follows=False)
+
+    fan.refresh_from_db()
+    assert fan.score == pytest.approx(20.0)
+    assert not EngagementScore.objects.exists()
