@@ -157,11 +157,11 @@ def iron_fans_recompute_range(
 
 def _count_changes(*, day: date, counts: dict[int, list[int]]) -> None:
     rows = [(account_id, sql.day(day), up, down, 0, 0) for account_id, (up, down) in sorted(counts.items())]
-    values, params = sql.values_rows(rows, ("bigint", "date", "integer", "integer", "integer", "integer"))
+    source, params = sql.rows_source(rows, ("bigint", "date", "integer", "integer", "integer", "integer"))
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            INSERT INTO {STAT} (account_id, date, promoted, demoted, fans, iron_fans) VALUES {values}
+            INSERT INTO {STAT} (account_id, date, promoted, demoted, fans, iron_fans) {source}
             ON CONFLICT (account_id, date) DO UPDATE SET
                 promoted = {STAT}.promoted + excluded.promoted,
                 demoted = {STAT}.demoted + excluded.demoted

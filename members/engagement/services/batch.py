@@ -113,23 +113,25 @@ def shopper_ids_get_or_create(*, external_ids: set[str]) -> dict[str, int]:
     table = Shopper._meta.db_table
     ids = sorted(external_ids)
     now = sql.timestamp(timezone.now())
-    values, params = sql.values_rows([(x, "", now) for x in ids], ("varchar", "varchar", "timestamptz"))
+    source, params = sql.rows_source([(x, "", now) for x in ids], ("text", "text", "timestamptz"))
+    wanted, wanted_params = sql.any_of("external_id", ids)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (external_id, display_name, created_at) VALUES {values} "
+            f"INSERT INTO {table} (external_id, display_name, created_at) {source} "
             "ON CONFLICT (external_id) DO NOTHING",
             params,
         )
-    return dict(Shopper.objects.filter(external_id__in=ids).values_list("external_id", "pk"))
+        cursor.execute(f"SELECT external_id, id FROM {table} WHERE {wanted}", wanted_params)
+        return dict(cursor.fetchall())
 
 
 INSERT_EVENTS_SQL = (
     f"INSERT INTO {EngagementEvent._meta.db_table} "
-    "(account_id, shopper_id, kind, quantity, sku, source_id, occurred_at) VALUES {values} "
+    "(account_id, shopper_id, kind, quantity, sku, source_id, occurred_at) {source} "
     "ON CONFLICT (account_id, source_id, occurred_at) DO NOTHING "
     "RETURNING account_id, shopper_id, kind, quantity, sku, occurred_at"
 )
-EVENT_TYPES = ("bigint", "bigint", "varchar", "integer", "varchar", "varchar", "timestamptz")
+EVENT_TYPES = ("bigint", "bigint", "text", "integer", "text", "text", "timestamptz")
 
 
 def _insert_events(rows: list[tuple]) -> list[StoredEvent]:
@@ -138,9 +140,9 @@ def _insert_events(rows: list[tuple]) -> list[StoredEvent]:
     Two identical batches at once: the second one's insert waits on the first's
     uncommitted keys and then skips them, so each event counts once.
     """
-    values, params = sql.values_rows(rows, EVENT_TYPES)
+    source, params = sql.rows_source(rows, EVENT_TYPES)
     with connection.cursor() as cursor:
-        cursor.execute(INSERT_EVENTS_SQL.format(values=values), params)
+        cursor.execute(INSERT_EVENTS_SQL.format(source=source), params)
         returned = cursor.fetchall()
     return [
         StoredEvent(
@@ -191,12 +193,12 @@ CONTRIBUTION_TYPES = ("bigint", "bigint", "timestamptz", "float8")
 
 def _add_to_follows(contributions: list[tuple], half_life_seconds: float) -> set[tuple[int, int]]:
     table = Follow._meta.db_table
-    values, params = sql.values_rows(contributions, CONTRIBUTION_TYPES)
+    source, params = sql.rows_source(contributions, CONTRIBUTION_TYPES)
     new_at = sql.greatest(f"COALESCE({table}.score_at, v.at)", "v.at")
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            WITH v (account_id, shopper_id, at, points) AS (VALUES {values})
+            WITH v (account_id, shopper_id, at, points) AS ({source})
             UPDATE {table} SET
                 score = {table}.score * {
                 sql.decay(later=new_at, earlier=f"COALESCE({table}.score_at, v.at)", half_life_seconds="%s")
@@ -214,12 +216,12 @@ def _add_to_follows(contributions: list[tuple], half_life_seconds: float) -> set
 
 def add_to_waiting_scores(contributions: list[tuple], half_life_seconds: float) -> None:
     table = EngagementScore._meta.db_table
-    values, params = sql.values_rows(contributions, CONTRIBUTION_TYPES)
+    source, params = sql.rows_source(contributions, CONTRIBUTION_TYPES)
     new_at = sql.greatest(f"{table}.score_at", "excluded.score_at")
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            INSERT INTO {table} (account_id, shopper_id, score_at, score) VALUES {values}
+            INSERT INTO {table} (account_id, shopper_id, score_at, score) {source}
             ON CONFLICT (account_id, shopper_id) DO UPDATE SET
                 score = {table}.score * {
                 sql.decay(later=new_at, earlier=f"{table}.score_at", half_life_seconds="%s")
