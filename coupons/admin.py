@@ -3,11 +3,11 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.template.response import TemplateResponse
 
+from core.errors import DomainError
 from coupons.models import Coupon, CouponTemplate, ScheduledCoupon
 from coupons.services.issuing import coupon_issue_to_shopper
 from members.admin import MembershipAdmin
 from members.admin_scoping import MerchantScopedAdmin, scope
-from members.errors import DomainError
 from members.models import Membership
 
 

@@ -7,11 +7,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from core.api import paginated_response, validated
 from coupons import selectors
 from coupons.models import CouponTemplate
 from coupons.services.templates import coupon_template_create
 from members import selectors as members_selectors
-from members.api import MerchantApi, ShopperApi, paginated_response, validated
+from members.authentication import MerchantApi, ShopperApi
 from members.models import SLUG_VALIDATOR
 from storefront.models import MONEY
 

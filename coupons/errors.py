@@ -1,7 +1,7 @@
 """Coupon errors. The ``coupon_*`` codes double as rejection reasons in
 ``POST /api/v1/merchant/coupons/validate``: never rename one."""
 
-from members.errors import Conflict, DomainError, NotFound
+from core.errors import Conflict, DomainError, NotFound
 
 
 class CouponRejected(DomainError):

@@ -2,11 +2,11 @@
 
 from datetime import datetime
 
-from django.db import connection
 from django.db.models import Count, Q, QuerySet, TextField
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from core.sql import comma_joined
 from coupons import rules
 from coupons.models import Coupon, CouponTemplate
 from members.models import Merchant, Shopper
@@ -22,13 +22,9 @@ def _listed_product_ids() -> RawSQL:
     Written out: as an ORM ``Subquery`` of a grouped aggregate it took 0.45 ms of CPU a
     call to compile, more than the statement it saves (docs/performance.md).
     """
-    join = (
-        "STRING_AGG(CAST(l.product_id AS TEXT), ',')"
-        if connection.vendor == "postgresql"
-        else "GROUP_CONCAT(l.product_id, ',')"
-    )
     return RawSQL(
-        f"SELECT {join} FROM {_LISTED} l WHERE l.coupontemplate_id = {_COUPON}.template_id",
+        f"SELECT {comma_joined('l.product_id')} FROM {_LISTED} l"
+        f" WHERE l.coupontemplate_id = {_COUPON}.template_id",
         (),
         output_field=TextField(),
     )

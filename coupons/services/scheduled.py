@@ -6,10 +6,10 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.errors import DomainError
 from coupons import errors
 from coupons.models import CouponTemplate, ScheduledCoupon
 from coupons.services.issuing import coupon_issue
-from members.errors import DomainError
 from members.models import Membership
 
 DUE_BATCH = 500

@@ -20,8 +20,6 @@ racing both try to insert; the loser fails on the unique constraint (or on its c
 now used by the winner) and answers as a replay of the winner's order.
 """
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
@@ -29,6 +27,9 @@ from decimal import ROUND_FLOOR, Decimal
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from core.errors import DomainError
+from core.fingerprint import request_fingerprint
+from core.sql import greatest, least
 from coupons import errors as coupon_errors
 from coupons import rules as coupon_rules
 from coupons import selectors as coupon_selectors
@@ -41,7 +42,6 @@ from loyalty.models import PointsAccount, PointsEntry, Program
 from loyalty.services.memberships import program_get_or_create
 from loyalty.services.points import _credit, lot_expiry
 from members import services as members_services
-from members.errors import DomainError
 from members.models import Account, Membership, Merchant, Tier
 from storefront.models import Order, OrderLine, Product, PurchaseStat
 from storefront.selectors import products_by_sku
@@ -53,7 +53,6 @@ MEMBER_ROWS = (
     "membership__tier",
     "membership__merchant__program__repurchase_template",
 )
-CENT = Decimal("0.01")
 # What the columns hold: money is numeric(12, 2), points are 32-bit integers. An order
 # beyond them is refused with a 400 rather than failing in the database with a 500.
 MAX_MONEY = Decimal("9999999999.99")
@@ -88,7 +87,7 @@ class OrderInput:
             ),
             "coupon_codes": list(self.coupon_codes),
         }
-        return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+        return request_fingerprint(canonical)
 
 
 @dataclass(frozen=True)
@@ -342,7 +341,7 @@ def _record_purchase_stats(
 ) -> None:
     """One upsert for all lines: count the purchase, add the quantity, keep the latest time."""
     table = PurchaseStat._meta.db_table
-    latest, earliest = ("GREATEST", "LEAST") if connection.vendor == "postgresql" else ("MAX", "MIN")
+    latest, earliest = greatest(), least()
     at = connection.ops.adapt_datetimefield_value(at)
     rows = [
         (shopper_id, products[line.sku].pk, merchant_id, 1, line.quantity, at, at) for line in order.lines

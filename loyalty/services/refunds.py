@@ -8,14 +8,13 @@ each by the difference. A full refund therefore returns exactly the whole total
 and reverses exactly the points earned, however it was split.
 """
 
-import hashlib
-import json
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
+from core.fingerprint import request_fingerprint
 from coupons.services.redemption import coupons_restore
 from loyalty import errors
 from loyalty.models import PointsAccount, PointsEntry
@@ -43,7 +42,7 @@ class RefundInput:
             "external_id": self.external_id,
             "lines": sorted([ln.sku, ln.quantity] for ln in self.lines),
         }
-        return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+        return request_fingerprint(canonical)
 
 
 @dataclass(frozen=True)
