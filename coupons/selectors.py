@@ -30,8 +30,9 @@ def _listed_product_ids() -> RawSQL:
     )
 
 
-def coupons_by_code(*, merchant: Merchant, codes: list[str], lock: bool = False) -> dict[str, Coupon]:
-    """The merchant's coupons with these codes, with their templates; locked for an order.
+def coupons_by_code(*, merchant: Merchant, codes: list[str]) -> dict[str, Coupon]:
+    """The merchant's coupons with these codes, with their templates (an order locks them
+    with ``coupons.locks.coupons_lock_by_code``).
 
     Each coupon carries its template's product list (``listed_product_ids``) from the
     same query, so checking a ``products``-scoped coupon costs no further statement
@@ -39,14 +40,13 @@ def coupons_by_code(*, merchant: Merchant, codes: list[str], lock: bool = False)
     """
     if not codes:
         return {}
-    coupons = (
-        Coupon.objects.filter(merchant=merchant, code__in=codes)
-        .select_related("template")
-        .annotate(listed_product_ids=_listed_product_ids())
-    )
-    if lock:
-        coupons = coupons.select_for_update(of=("self",)).order_by("pk")
+    coupons = coupons_with_product_lists(Coupon.objects.filter(merchant=merchant, code__in=codes))
     return {c.code: c for c in coupons}
+
+
+def coupons_with_product_lists(coupons: QuerySet[Coupon]) -> QuerySet[Coupon]:
+    """``coupons`` with their templates and their templates' product lists, in one query."""
+    return coupons.select_related("template").annotate(listed_product_ids=_listed_product_ids())
 
 
 def template_product_ids(*, coupons) -> dict[int, frozenset[int]]:

@@ -13,6 +13,7 @@ from knox.models import AuthToken
 from knox.settings import knox_settings
 
 from members import errors
+from members.locks import merchants_lock, shoppers_lock
 from members.models import Account, Follow, Membership, Merchant, MerchantAPIKey, MerchantStaff, Shopper, Tier
 
 # --- Merchants ----------------------------------------------------------------
@@ -60,7 +61,7 @@ def shopper_register(*, username: str, password: str) -> tuple[Shopper, str]:
     User = get_user_model()
     if User.objects.filter(username=username).exists():
         raise errors.UsernameTaken(attr="username")
-    shopper = Shopper.objects.select_for_update().filter(external_id=username).first()
+    shopper = shoppers_lock().filter(external_id=username).first()
     if shopper is not None and shopper.user_id is not None:
         raise errors.UsernameTaken(attr="username")
     user = User(username=username)
@@ -80,7 +81,7 @@ def shopper_register(*, username: str, password: str) -> tuple[Shopper, str]:
                 shopper = Shopper.objects.create(user=user, external_id=username, display_name=username)
         except IntegrityError:
             # A merchant's order created this shopper meanwhile: claim it like any other.
-            shopper = Shopper.objects.select_for_update().get(external_id=username)
+            shopper = shoppers_lock().get(external_id=username)
     if shopper.user_id is None:
         shopper.user = user
         shopper.save(update_fields=["user"])
@@ -177,7 +178,7 @@ def membership_join(*, shopper: Shopper, merchant: Merchant) -> JoinResult:
     The merchant's row lock serialises joins of one merchant: the member number is
     taken from its counter, and a concurrent double join sees the first one's row.
     """
-    locked = Merchant.objects.select_for_update().only("pk", "last_member_number").get(pk=merchant.pk)
+    locked = merchants_lock().only("pk", "last_member_number").get(pk=merchant.pk)
     existing = Membership.objects.filter(shopper=shopper, merchant=merchant).first()
     now = timezone.now()
     if existing is not None:

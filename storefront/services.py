@@ -8,6 +8,7 @@ from django.utils import timezone
 from core.services import model_update
 from members.models import Merchant
 from storefront import errors
+from storefront.locks import products_lock
 from storefront.models import Category, Product
 
 
@@ -60,7 +61,7 @@ def product_update(*, merchant: Merchant, sku: str, **changes) -> Product:
     unknown = set(changes) - UPDATABLE
     if unknown:
         raise TypeError(f"not updatable: {sorted(unknown)}")
-    product = Product.objects.select_for_update().filter(merchant=merchant, sku=sku).first()
+    product = products_lock().filter(merchant=merchant, sku=sku).first()
     if product is None:
         raise errors.ProductNotFound()
     data = {name: changes[name] for name in ("title", "price") if name in changes}

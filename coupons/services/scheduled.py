@@ -8,8 +8,10 @@ from django.utils import timezone
 
 from core.errors import DomainError
 from coupons import errors
+from coupons.locks import scheduled_coupons_lock
 from coupons.models import CouponTemplate, ScheduledCoupon
 from coupons.services.issuing import coupon_issue
+from members.locks import memberships_lock
 from members.models import Membership
 
 DUE_BATCH = 500
@@ -66,10 +68,8 @@ def coupons_issue_due(*, now: datetime | None = None, batch: int = DUE_BATCH) ->
 @transaction.atomic
 def _issue_one(*, pk: int, now: datetime) -> bool | None:
     """True: issued; False: could not be (recorded why); None: another worker had it."""
-    # ``of=("self",)``: only the promise is claimed. Without it the join would lock (and
-    # skip on) the template row too, which every issue of that template holds until commit.
     promise = (
-        ScheduledCoupon.objects.select_for_update(skip_locked=True, of=("self",))
+        scheduled_coupons_lock(skip_locked=True)
         .select_related("template")
         .filter(pk=pk, handled_at__isnull=True)
         .first()
@@ -77,7 +77,7 @@ def _issue_one(*, pk: int, now: datetime) -> bool | None:
     if promise is None:
         return None
     membership = (
-        Membership.objects.select_for_update()
+        memberships_lock()
         .filter(shopper_id=promise.shopper_id, merchant_id=promise.merchant_id)
         .first()
     )

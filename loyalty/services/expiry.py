@@ -13,6 +13,7 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
+from loyalty.locks import points_accounts_lock
 from loyalty.models import PointsAccount, PointsEntry
 
 EXPIRY_BATCH_ACCOUNTS = 2000
@@ -57,12 +58,7 @@ def points_expire_due(
 @transaction.atomic
 def _expire_batch(*, cutoff: datetime, lo: int, hi: int) -> tuple[int, int]:
     # Same lock order as every other ledger write: account rows, by id.
-    list(
-        PointsAccount.objects.select_for_update()
-        .filter(pk__gte=lo, pk__lte=hi)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    list(points_accounts_lock().filter(pk__gte=lo, pk__lte=hi).values_list("pk", flat=True))
     params = {"cutoff": connection.ops.adapt_datetimefield_value(cutoff), "lo": lo, "hi": hi}
     with connection.cursor() as cursor:
         cursor.execute(

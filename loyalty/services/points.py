@@ -1,7 +1,7 @@
 """The points ledger: every change is an entry, and the balance moves with it.
 
 Functions whose name starts with an underscore expect the caller to hold the points
-account's row lock (``points_account_lock``); the public ones take it themselves.
+account's row lock (``loyalty.locks.points_accounts_lock``); the public ones take it themselves.
 Locks are always taken on the account row, so lots never need their own.
 """
 
@@ -13,21 +13,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from loyalty.errors import InsufficientPoints
+from loyalty.locks import points_accounts_lock
 from loyalty.models import PointsAccount, PointsEntry, Program
-from members.models import Membership
 
 Kind = PointsEntry.Kind
 # Kinds that count towards lifetime_earned (a reversal of earned points takes it back).
 EARNING_KINDS = {Kind.EARN, Kind.BONUS}
-
-
-def points_account_lock(*, account_id: int) -> PointsAccount:
-    return PointsAccount.objects.select_for_update(of=("self",)).get(pk=account_id)
-
-
-def points_account_get_or_create(*, membership: Membership) -> PointsAccount:
-    account, _ = PointsAccount.objects.get_or_create(membership=membership)
-    return account
 
 
 def lot_expiry(*, program: Program, now: datetime) -> datetime | None:
@@ -144,7 +135,7 @@ def points_spend(
     *, account: PointsAccount, points: int, reason: str, now: datetime | None = None
 ) -> PointsEntry:
     """Spend points (a redemption); refused when the balance is short."""
-    locked = points_account_lock(account_id=account.pk)
+    locked = points_accounts_lock().get(pk=account.pk)
     entry = _debit(account=locked, points=points, kind=Kind.REDEEM, reason=reason, now=now or timezone.now())
     account.balance, account.lifetime_earned = locked.balance, locked.lifetime_earned
     return entry
@@ -164,7 +155,7 @@ def points_adjust(
     if not reason.strip():
         raise ValueError("an adjustment needs a reason")
     now = now or timezone.now()
-    locked = points_account_lock(account_id=account.pk)
+    locked = points_accounts_lock().get(pk=account.pk)
     if delta > 0:
         program = Program.objects.get(merchant_id=locked.membership.merchant_id)
         entry = _credit(

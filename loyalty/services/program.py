@@ -5,6 +5,7 @@ from django.db import transaction
 from core.services import model_update
 from coupons.errors import TemplateNotFound
 from coupons.models import CouponTemplate
+from loyalty.locks import programs_lock
 from loyalty.models import Program
 from members.models import Merchant
 
@@ -34,6 +35,6 @@ def program_update(*, merchant: Merchant, **changes) -> Program:
         if template is None:
             raise TemplateNotFound(attr=name)
         changes[name] = template
-    program, _ = Program.objects.select_for_update().get_or_create(merchant=merchant)
+    program, _ = programs_lock().get_or_create(merchant=merchant)
     model_update(instance=program, fields=UPDATABLE, data=changes)
     return program

@@ -33,11 +33,13 @@ from core.sql import greatest, least
 from coupons import errors as coupon_errors
 from coupons import rules as coupon_rules
 from coupons import selectors as coupon_selectors
+from coupons.locks import coupons_lock_by_code
 from coupons.models import Coupon
 from coupons.services.issuing import coupon_issue
 from coupons.services.redemption import coupons_redeem
 from coupons.services.scheduled import coupon_schedule
 from loyalty import errors
+from loyalty.locks import points_accounts_lock
 from loyalty.models import PointsAccount, PointsEntry, Program
 from loyalty.services.memberships import program_get_or_create
 from loyalty.services.points import _credit, lot_expiry
@@ -222,12 +224,7 @@ def _open_points_account(*, merchant: Merchant, shopper_id: int) -> PointsAccoun
 
 
 def _locked_member_account(**lookup) -> PointsAccount | None:
-    return (
-        PointsAccount.objects.select_for_update(of=("self", "membership"))
-        .select_related(*MEMBER_ROWS)
-        .filter(**lookup)
-        .first()
-    )
+    return points_accounts_lock(with_membership=True).select_related(*MEMBER_ROWS).filter(**lookup).first()
 
 
 def _program(*, merchant: Merchant, account: PointsAccount | None) -> Program:
@@ -252,7 +249,7 @@ def _check_coupons(
     *, merchant: Merchant, order: OrderInput, shopper_id: int, products: dict[str, Product], now: datetime
 ) -> tuple[list[Coupon], Decimal, Decimal]:
     """Lock the order's coupons and apply the rules; any rejection refuses the order."""
-    coupons = coupon_selectors.coupons_by_code(merchant=merchant, codes=list(order.coupon_codes), lock=True)
+    coupons = coupons_lock_by_code(merchant=merchant, codes=list(order.coupon_codes))
     lines = [
         coupon_rules.CartLine.of(products[line.sku], quantity=line.quantity, unit_price=line.unit_price)
         for line in order.lines

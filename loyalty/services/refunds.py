@@ -17,10 +17,12 @@ from django.utils import timezone
 from core.fingerprint import request_fingerprint
 from coupons.services.redemption import coupons_restore
 from loyalty import errors
+from loyalty.locks import points_accounts_lock
 from loyalty.models import PointsAccount, PointsEntry
 from loyalty.services.points import _debit
 from members.models import Merchant
 from storefront import errors as storefront_errors
+from storefront.locks import orders_lock
 from storefront.models import Order, OrderLine, Refund
 
 CENT = Decimal("0.01")
@@ -54,7 +56,7 @@ class RefundResult:
 @transaction.atomic
 def refund_record(*, merchant: Merchant, order_external_id: str, refund: RefundInput) -> RefundResult:
     # The order's row lock serialises refunds of one order, replays included.
-    order = Order.objects.select_for_update().filter(merchant=merchant, external_id=order_external_id).first()
+    order = orders_lock().filter(merchant=merchant, external_id=order_external_id).first()
     if order is None:
         raise errors.OrderNotFound()
     fingerprint = refund.fingerprint()
@@ -136,7 +138,7 @@ def _share(whole: Decimal, part: Decimal, of: Decimal) -> Decimal:
 def _points_account_lock(*, order: Order) -> PointsAccount | None:
     """The account the order's points went to, locked; none when the shopper has none."""
     return (
-        PointsAccount.objects.select_for_update(of=("self",))
+        points_accounts_lock()
         .filter(membership__merchant_id=order.merchant_id, membership__shopper_id=order.shopper_id)
         .first()
     )
