@@ -1,4 +1,7 @@
-"""Run callables at the same moment in real threads, each on its own database connection."""
+"""Run callables at the same moment in real threads, each on its own database connection.
+
+The one thread runner of the concurrency tests (PostgreSQL, committed transactions).
+"""
 
 import threading
 
@@ -28,3 +31,8 @@ def all_at_once(calls, *, timeout: float = 60) -> list:
         thread.join(timeout=timeout)
     assert not [t for t in threads if t.is_alive()], "a thread hung"
     return results
+
+
+def each_at_once(work, count: int, *, timeout: float = 60) -> list:
+    """``work(i)`` for ``i`` in ``range(count)``, all at once (``all_at_once``)."""
+    return all_at_once([lambda i=i: work(i) for i in range(count)], timeout=timeout)

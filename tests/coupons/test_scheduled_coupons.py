@@ -16,8 +16,8 @@ from coupons.tasks import issue_due_coupons
 from members.models import Membership
 from tests.conftest import requires_postgres, row_counts
 from tests.coupons.factories import CouponTemplateFactory, ScheduledCouponFactory
-from tests.coupons.threads import all_at_once
 from tests.members.factories import MembershipFactory, ShopperFactory
+from tests.threads import all_at_once
 
 
 def due(template, membership=None, **fields) -> ScheduledCoupon:
