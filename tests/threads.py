@@ -4,6 +4,7 @@ The one thread runner of the concurrency tests (PostgreSQL, committed transactio
 """
 
 import threading
+import time
 
 
 def all_at_once(calls, *, timeout: float = 60) -> list:
@@ -36,3 +37,20 @@ def all_at_once(calls, *, timeout: float = 60) -> list:
 def each_at_once(work, count: int, *, timeout: float = 60) -> list:
     """``work(i)`` for ``i`` in ``range(count)``, all at once (``all_at_once``)."""
     return all_at_once([lambda i=i: work(i) for i in range(count)], timeout=timeout)
+
+
+def wait_for_a_lock_waiter(seconds: float = 5) -> bool:
+    """Whether another connection to the test database is waiting for a row lock (PostgreSQL)."""
+    from django.db import connection
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return True
+        time.sleep(0.02)
+    return False
