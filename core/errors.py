@@ -39,6 +39,15 @@ class Conflict(DomainError):
     default_detail = "The request conflicts with existing data."
 
 
+class InvariantViolated(RuntimeError):
+    """A rule the code and the database guarantee did not hold: a bug or a corrupt row.
+
+    Never a caller's fault, so not a :class:`DomainError`: it rolls the transaction
+    back and reaches the logs as a server error. Raised where ``assert`` would be
+    (which ``python -O`` removes).
+    """
+
+
 class DomainAPIException(exceptions.APIException):
     def __init__(self, error: DomainError):
         self.status_code = error.status_code

@@ -1,7 +1,7 @@
 """Coupon errors. The ``coupon_*`` codes double as rejection reasons in
 ``POST /api/v1/merchant/coupons/validate``: never rename one."""
 
-from core.errors import Conflict, DomainError, NotFound
+from core.errors import Conflict, DomainError, InvariantViolated, NotFound
 
 
 class CouponRejected(DomainError):
@@ -92,3 +92,7 @@ class UnknownTemplateProduct(DomainError):
 # ``NotAMember`` too: a program's template of another merchant (set by a superuser) must not
 # refuse the order or the join.
 NOT_ISSUABLE = (CouponOutOfStock, CouponLimitReached, CouponRejected, TemplateInactive, NotAMember)
+
+
+class CouponChangedUnderLock(InvariantViolated):
+    """A coupon locked and checked for an order was no longer issued when redeemed."""

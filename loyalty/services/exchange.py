@@ -8,7 +8,7 @@ from coupons.models import Coupon, CouponTemplate
 from coupons.services.issuing import coupon_issue
 from loyalty.locks import points_accounts_lock
 from loyalty.models import PointsEntry
-from loyalty.services.points import _debit
+from loyalty.services.points import points_debit_locked
 from members.models import Membership, Merchant, Shopper
 
 
@@ -38,7 +38,7 @@ def coupon_exchange(*, shopper: Shopper, merchant: Merchant, template_id: int) -
     if account is None:
         raise coupon_errors.NotAMember()
     now = timezone.now()
-    _debit(
+    points_debit_locked(
         account=account,
         points=template.points_price,
         kind=PointsEntry.Kind.REDEEM,

@@ -42,7 +42,7 @@ from loyalty import errors
 from loyalty.locks import points_accounts_lock
 from loyalty.models import PointsAccount, PointsEntry, Program
 from loyalty.services.memberships import program_get_or_create
-from loyalty.services.points import _credit, lot_expiry
+from loyalty.services.points import lot_expiry, points_credit_locked
 from members import services as members_services
 from members.models import Account, Membership, Merchant, Tier
 from storefront.models import Order, OrderLine, Product, PurchaseStat
@@ -177,7 +177,7 @@ def _record(*, merchant: Merchant, order: OrderInput, fingerprint: str) -> Purch
     )
     coupons_redeem(coupons=redeemed, order=new_order, now=now)
     if points > 0:
-        _credit(
+        points_credit_locked(
             account=account,
             points=points,
             kind=PointsEntry.Kind.EARN,

@@ -19,7 +19,7 @@ from coupons.services.redemption import coupons_restore
 from loyalty import errors
 from loyalty.locks import points_accounts_lock
 from loyalty.models import PointsAccount, PointsEntry
-from loyalty.services.points import _debit
+from loyalty.services.points import points_debit_locked
 from members.models import Merchant
 from storefront import errors as storefront_errors
 from storefront.locks import orders_lock
@@ -153,7 +153,7 @@ def _reverse_points(*, account: PointsAccount, order: Order, refund: Refund, poi
     own_lots = PointsEntry.objects.filter(
         account=account, order=order, kind=PointsEntry.Kind.EARN
     ).values_list("pk", flat=True)
-    _debit(
+    points_debit_locked(
         account=account,
         points=points,
         kind=PointsEntry.Kind.REVERSE,

@@ -40,10 +40,12 @@ def test_points_accounts_are_locked_by_id_with_their_memberships_when_asked(db):
     account = PointsAccountFactory()
 
     sql = sql_of(
-        lambda: points_accounts_lock(with_membership=True)
-        .select_related("membership__shopper")
-        .filter(pk=account.pk)
-        .first()
+        lambda: (
+            points_accounts_lock(with_membership=True)
+            .select_related("membership__shopper")
+            .filter(pk=account.pk)
+            .first()
+        )
     )
 
     assert 'ORDER BY "loyalty_pointsaccount"."id" ASC' in sql
