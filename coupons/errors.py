@@ -94,5 +94,19 @@ class UnknownTemplateProduct(DomainError):
 NOT_ISSUABLE = (CouponOutOfStock, CouponLimitReached, CouponRejected, TemplateInactive, NotAMember)
 
 
+class TemplateTermsInvalid(DomainError):
+    """Coupon-template terms that do not go together (the ``attr`` names the field)."""
+
+    code = "invalid"
+    default_detail = "These coupon terms do not go together."
+
+
+class TemplateTermMissing(DomainError):
+    """A coupon-template term its scope needs is missing (the ``attr`` names the field)."""
+
+    code = "required"
+    default_detail = "This scope needs this field."
+
+
 class CouponChangedUnderLock(InvariantViolated):
     """A coupon locked and checked for an order was no longer issued when redeemed."""
