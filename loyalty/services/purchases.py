@@ -12,7 +12,7 @@ order from here to every row it writes:
 6. points earned on the total after discounts:
    ``floor(total * points_per_unit * tier multiplier)``, members only;
 7. the tier upgrade when the rolling 12-month spend reaches a higher tier;
-8. the "frequently purchased" statistics.
+8. the "frequently purchased" statistics (``storefront.services.stats``).
 
 Idempotency: ``(merchant, external_id)`` is unique. A replay of the same body returns
 the stored answer; another body under that id is a conflict. Two identical requests
@@ -29,7 +29,6 @@ from django.utils import timezone
 
 from core.errors import DomainError
 from core.fingerprint import request_fingerprint
-from core.sql import greatest, least
 from coupons import errors as coupon_errors
 from coupons import rules as coupon_rules
 from coupons import selectors as coupon_selectors
@@ -45,8 +44,9 @@ from loyalty.services.memberships import program_get_or_create
 from loyalty.services.points import lot_expiry, points_credit_locked
 from members import services as members_services
 from members.models import Account, Membership, Merchant, Tier
-from storefront.models import Order, OrderLine, Product, PurchaseStat
+from storefront.models import Order, OrderLine, Product
 from storefront.selectors import products_by_sku
+from storefront.services.stats import purchase_stats_record
 
 ROLLING_SPEND_WINDOW = timedelta(days=365)
 # What the pipeline reads with the locked points account, in the same query.
@@ -191,8 +191,11 @@ def _record(*, merchant: Merchant, order: OrderInput, fingerprint: str) -> Purch
         PointsAccount.objects.filter(pk=account.pk).update(first_order_at=now)
     if is_member:
         _upgrade_tier(membership=membership, now=now)
-    _record_purchase_stats(
-        shopper_id=shopper.pk, merchant_id=merchant.pk, order=order, products=products, at=paid_at
+    purchase_stats_record(
+        shopper_id=shopper.pk,
+        merchant_id=merchant.pk,
+        lines=[(products[line.sku].pk, line.quantity) for line in order.lines],
+        at=paid_at,
     )
     return PurchaseResult(response=response, created=True)
 
@@ -331,31 +334,3 @@ TIER_UPGRADE_SQL = f"""
     WHERE m.id = %(membership)s
       AND (m.tier_id IS NULL OR (SELECT rank FROM {Tier._meta.db_table} WHERE id = m.tier_id) < reached.rank)
 """
-
-
-def _record_purchase_stats(
-    *, shopper_id: int, merchant_id: int, order: OrderInput, products, at: datetime
-) -> None:
-    """One upsert for all lines: count the purchase, add the quantity, keep the latest time."""
-    table = PurchaseStat._meta.db_table
-    latest, earliest = greatest(), least()
-    at = connection.ops.adapt_datetimefield_value(at)
-    rows = [
-        (shopper_id, products[line.sku].pk, merchant_id, 1, line.quantity, at, at) for line in order.lines
-    ]
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO {table}
-                (shopper_id, product_id, merchant_id, times_purchased, quantity,
-                 first_purchased_at, last_purchased_at)
-            VALUES {values}
-            ON CONFLICT (shopper_id, product_id) DO UPDATE SET
-                times_purchased = {table}.times_purchased + 1,
-                quantity = {table}.quantity + EXCLUDED.quantity,
-                first_purchased_at = {earliest}({table}.first_purchased_at, EXCLUDED.first_purchased_at),
-                last_purchased_at = {latest}({table}.last_purchased_at, EXCLUDED.last_purchased_at)
-            """,
-            [value for row in rows for value in row],
-        )
