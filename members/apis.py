@@ -7,8 +7,9 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
+from core.api import PublicApi, paginated_response, validated
 from members import selectors, services
-from members.api import MerchantApi, PublicApi, ShopperApi, paginated_response, validated
+from members.authentication import MerchantApi, ShopperApi
 from members.engagement import selectors as engagement_selectors
 from members.engagement.models import iron_fan_ratio
 from members.models import HANDLE_VALIDATOR, Account

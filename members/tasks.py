@@ -4,8 +4,10 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from celery import shared_task
+from django.utils import timezone
 
 from members.engagement import jobs
+from members.engagement.selectors import fan_policy_get
 from members.models import Merchant
 
 logger = logging.getLogger(__name__)
@@ -13,13 +15,36 @@ logger = logging.getLogger(__name__)
 
 @shared_task(name="members.recompute_iron_fans", acks_late=True)
 def recompute_iron_fans() -> dict:
-    """Every merchant's iron fans brought to now (hourly)."""
-    promoted = demoted = 0
-    for merchant in Merchant.objects.order_by("pk"):
-        result = jobs.iron_fans_recompute(merchant=merchant)
-        promoted, demoted = promoted + result.promoted, demoted + result.demoted
-    logger.info("iron fans: %s promoted, %s demoted", promoted, demoted)
-    return {"promoted": promoted, "demoted": demoted}
+    """Every merchant's iron fans brought to now (hourly), shared out by follow-id range.
+
+    Each range is one ``recompute_iron_fans_range`` task, so the workers share a large
+    merchant; a range run twice (a redelivery, two beats) changes nothing the second time.
+    """
+    now = timezone.now()
+    ranges = sum(
+        jobs.iron_fans_recompute_enqueue(merchant=merchant, now=now, task=recompute_iron_fans_range)
+        for merchant in Merchant.objects.order_by("pk")
+    )
+    logger.info("iron fans: %s ranges enqueued", ranges)
+    return {"ranges": ranges}
+
+
+@shared_task(name="members.recompute_iron_fans_range", acks_late=True)
+def recompute_iron_fans_range(*, lo: int, hi: int, merchant_id: int, now: str) -> dict:
+    merchant = Merchant.objects.filter(pk=merchant_id).first()
+    if merchant is None:  # deleted since the range was enqueued
+        return {"promoted": 0, "demoted": 0}
+    result = jobs.iron_fans_recompute_range(
+        merchant=merchant,
+        policy=fan_policy_get(merchant=merchant),
+        lo=lo,
+        hi=hi,
+        now=datetime.fromisoformat(now),
+    )
+    logger.info(
+        "iron fans of %s, follows %s-%s: +%s -%s", merchant.slug, lo, hi, result.promoted, result.demoted
+    )
+    return {"promoted": result.promoted, "demoted": result.demoted}
 
 
 @shared_task(name="members.snapshot_fan_stats", acks_late=True)

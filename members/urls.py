@@ -1,6 +1,6 @@
+from core.routing import slash_optional
 from members import apis
 from members.engagement import apis as engagement_apis
-from members.routing import slash_optional
 
 urlpatterns = [
     *slash_optional("auth/register", apis.AuthRegisterApi.as_view(), "auth-register"),

@@ -4,7 +4,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from members.api import MerchantApi, validated
+from core.api import validated
+from members.authentication import MerchantApi
 from members.models import SLUG_VALIDATOR
 from storefront import services
 

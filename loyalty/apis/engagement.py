@@ -4,9 +4,10 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from core.api import validated
 from loyalty.apis.engagement_input import EventListField
 from loyalty.services.engagement import engagement_record
-from members.api import MerchantApi, validated
+from members.authentication import MerchantApi
 from members.engagement.services import MAX_BATCH, EventInput
 
 EngagementOutput = inline_serializer(

@@ -4,10 +4,11 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from core.api import validated
 from coupons.apis import CouponCodesField
 from loyalty.services.purchases import OrderInput, OrderLineInput, purchase_record
 from loyalty.services.refunds import RefundInput, RefundLineInput, refund_record
-from members.api import MerchantApi, validated
+from members.authentication import MerchantApi
 from storefront.models import MONEY
 
 MAX_LINES = 200

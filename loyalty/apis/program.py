@@ -5,9 +5,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from core.api import validated
 from loyalty import selectors
 from loyalty.services.program import program_update
-from members.api import MerchantApi, validated
+from members.authentication import MerchantApi
 from members.engagement.models import EngagementKind
 
 

@@ -5,7 +5,8 @@ from datetime import UTC, datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 
-from members.api import MerchantApi, paginated_response, validated
+from core.api import paginated_response, validated
+from members.authentication import MerchantApi
 from members.engagement import selectors
 
 

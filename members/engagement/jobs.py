@@ -22,11 +22,14 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from core.jobs import chunks_enqueue, chunks_run
 from members.engagement import partitions, scoring, sql
 from members.engagement.models import AccountDailyStat, EngagementEvent, EngagementScore, FanPolicy
 from members.engagement.selectors import fan_policy_get
+from members.locks import waiting_scores_lock
 from members.models import Account, Follow, Merchant
 
 # Follows per range (by id): one transaction each, a few hundred milliseconds at most.
@@ -56,29 +59,44 @@ class RecomputeResult:
             self.by_account[account_id] = (was_up + up, was_down + down)
 
 
-def follow_id_ranges(*, merchant: Merchant, size: int | None = None) -> list[tuple[int, int]]:
-    """``[lo, hi)`` ranges of follow ids that cover every follow of the merchant."""
-    size = size or RECOMPUTE_CHUNK_FOLLOWS
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT MIN(id), MAX(id) FROM {FOLLOW} "
-            f"WHERE account_id IN (SELECT id FROM {ACCOUNT} WHERE merchant_id = %s)",
-            [merchant.pk],
+def merchant_follows(merchant: Merchant):
+    """The follows the recompute walks, in id ranges (``core.jobs``)."""
+    return Follow.objects.filter(account__merchant=merchant)
+
+
+def iron_fans_recompute_enqueue(*, merchant: Merchant, now: datetime, task) -> int:
+    """Share the merchant out: fold its waiting scores, then one ``task`` per id range,
+    sent when this transaction commits; the number of ranges."""
+    with transaction.atomic():
+        waiting_scores_fold(merchant=merchant, policy=fan_policy_get(merchant=merchant))
+        return chunks_enqueue(
+            merchant_follows(merchant),
+            size=RECOMPUTE_CHUNK_FOLLOWS,
+            task=task,
+            merchant_id=merchant.pk,
+            now=now.isoformat(),
         )
-        low, high = cursor.fetchone()
-    if low is None:
-        return []
-    return [(lo, min(lo + size, high + 1)) for lo in range(low, high + 1, size)]
 
 
 def iron_fans_recompute(*, merchant: Merchant, now: datetime | None = None) -> RecomputeResult:
-    """The whole merchant, range after range (the hourly job and the command)."""
+    """The whole merchant in this process, range after range (the command and tests).
+
+    The hourly task shares the ranges out between workers instead
+    (``members.tasks.recompute_iron_fans``, one task per range).
+    """
     now = now or timezone.now()
     policy = fan_policy_get(merchant=merchant)
     waiting_scores_fold(merchant=merchant, policy=policy)
     result = RecomputeResult()
-    for lo, hi in follow_id_ranges(merchant=merchant):
-        result.add(iron_fans_recompute_range(merchant=merchant, policy=policy, lo=lo, hi=hi, now=now))
+    ranges = chunks_run(
+        merchant_follows(merchant),
+        size=RECOMPUTE_CHUNK_FOLLOWS,
+        work=lambda chunk: iron_fans_recompute_range(
+            merchant=merchant, policy=policy, lo=chunk.lo, hi=chunk.hi, now=now
+        ),
+    )
+    for done in ranges.done:
+        result.add(done)
     return result
 
 
@@ -100,7 +118,7 @@ def _active_days(now_param: str, since_param: str) -> str:
 
 def _recompute_sql() -> tuple[str, str]:
     in_range = (
-        f"{FOLLOW}.id >= %(lo)s AND {FOLLOW}.id < %(hi)s "
+        f"{FOLLOW}.id >= %(lo)s AND {FOLLOW}.id <= %(hi)s "
         f"AND {FOLLOW}.account_id IN (SELECT id FROM {ACCOUNT} WHERE merchant_id = %(merchant)s)"
     )
     decayed = _decayed_score("%(now)s", "%(half_life)s")
@@ -124,7 +142,7 @@ def _recompute_sql() -> tuple[str, str]:
 def iron_fans_recompute_range(
     *, merchant: Merchant, policy: FanPolicy, lo: int, hi: int, now: datetime
 ) -> RecomputeResult:
-    """Promote and demote the merchant's follows with ``lo <= id < hi``; the day's counters."""
+    """Promote and demote the merchant's follows with ``lo <= id <= hi``; the day's counters."""
     promote, demote = _recompute_sql()
     params = {
         "lo": lo,
@@ -180,16 +198,13 @@ def waiting_scores_fold(*, merchant: Merchant, policy: FanPolicy) -> int:
     """
     half_life = policy.half_life_days * scoring.DAY_SECONDS
     pair = f"w.account_id = {FOLLOW}.account_id AND w.shopper_id = {FOLLOW}.shopper_id"
-    lock = " FOR UPDATE OF w" if connection.vendor == "postgresql" else ""
+    beside_a_follow = Exists(Follow.objects.filter(account=OuterRef("account"), shopper=OuterRef("shopper")))
+    ids = list(
+        waiting_scores_lock().filter(beside_a_follow, account__merchant=merchant).values_list("pk", flat=True)
+    )
+    if not ids:
+        return 0
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT w.id FROM {WAITING} w JOIN {FOLLOW} ON {pair} "
-            f"WHERE w.account_id IN (SELECT id FROM {ACCOUNT} WHERE merchant_id = %s) ORDER BY w.id{lock}",
-            [merchant.pk],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
-        if not ids:
-            return 0
         old_at = f"COALESCE({FOLLOW}.score_at, w.score_at)"
         new_at = sql.greatest(old_at, "w.score_at")
         # In SET, the follow's columns are its old values, so both decays use the stored times.
@@ -233,24 +248,15 @@ def fan_stats_snapshot(
     The day's ``promoted``/``demoted`` come from the recompute job and are kept.
     """
     now = now or timezone.now()
-    total = 0
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT MIN(id), MAX(id) FROM {ACCOUNT}" + (" WHERE merchant_id = %s" if merchant else ""),
-            [merchant.pk] if merchant else [],
-        )
-        low, high = cursor.fetchone()
-    if low is None:
-        return SnapshotResult(day=day, accounts=0)
-    for lo in range(low, high + 1, SNAPSHOT_CHUNK_ACCOUNTS):
-        total += fan_stats_snapshot_range(
-            day=day,
-            now=now,
-            lo=lo,
-            hi=lo + SNAPSHOT_CHUNK_ACCOUNTS,
-            merchant_id=merchant.pk if merchant else None,
-        )
-    return SnapshotResult(day=day, accounts=total)
+    accounts = Account.objects.all() if merchant is None else Account.objects.for_merchant(merchant)
+    written = chunks_run(
+        accounts,
+        size=SNAPSHOT_CHUNK_ACCOUNTS,
+        work=lambda chunk: fan_stats_snapshot_range(
+            day=day, now=now, lo=chunk.lo, hi=chunk.hi, merchant_id=merchant.pk if merchant else None
+        ),
+    )
+    return SnapshotResult(day=day, accounts=sum(written.done))
 
 
 SNAPSHOT_CHUNK_ACCOUNTS = 500
@@ -260,7 +266,7 @@ SNAPSHOT_CHUNK_ACCOUNTS = 500
 def fan_stats_snapshot_range(
     *, day: date, now: datetime, lo: int, hi: int, merchant_id: int | None = None
 ) -> int:
-    """Snapshot the accounts with ``lo <= id < hi``; the rows written."""
+    """Snapshot the accounts with ``lo <= id <= hi`` (of one merchant if given); the rows written."""
     params = {
         "day": sql.day(day),
         "end": sql.timestamp(day_end(day)),
@@ -280,7 +286,7 @@ def fan_stats_snapshot_range(
                  WHERE f.account_id = a.id AND f.iron_fan AND f.iron_fan_since < %(end)s),
                 0, 0, %(now)s
             FROM {ACCOUNT} a
-            WHERE a.id >= %(lo)s AND a.id < %(hi)s {only_merchant}
+            WHERE a.id >= %(lo)s AND a.id <= %(hi)s {only_merchant}
             ON CONFLICT (account_id, date) DO UPDATE SET
                 fans = excluded.fans, iron_fans = excluded.iron_fans, snapshot_at = excluded.snapshot_at
             WHERE {STAT}.snapshot_at IS NULL OR {STAT}.snapshot_at < %(end)s
@@ -321,17 +327,13 @@ def engagement_prune(*, now: datetime | None = None, batch: int = PRUNE_BATCH_EV
                 cursor, first=this_month, last=partitions.add_months(this_month, partitions.MONTHS_AHEAD)
             )
             result.dropped_months = partitions.drop_months_before(cursor, result.cutoff)
-        table = partitions.DEFAULT_PARTITION
-    else:
-        table = EVENT
-    while True:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                f"DELETE FROM {table} WHERE id IN "
-                f"(SELECT id FROM {table} WHERE occurred_at < %s ORDER BY id LIMIT %s)",
-                [sql.timestamp(result.cutoff), batch],
-            )
-            deleted = cursor.rowcount
-        result.deleted_rows += deleted
-        if deleted < batch:
-            return result
+        # What is left past the cutoff: the default partition's old rows on PostgreSQL
+    # (partition pruning keeps the scan to it), every old row on SQLite.
+    old = EngagementEvent.objects.filter(occurred_at__lt=result.cutoff)
+    deleted = chunks_run(
+        old,
+        size=batch,
+        work=lambda chunk: old.filter(pk__gte=chunk.lo, pk__lte=chunk.hi).delete()[0],
+    )
+    result.deleted_rows = sum(deleted.done)
+    return result

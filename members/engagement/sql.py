@@ -1,10 +1,13 @@
-"""The few SQL fragments of the scoring that differ between SQLite and PostgreSQL.
+"""The SQL fragments of the scoring that differ between SQLite and PostgreSQL (on top of
+``core.sql``).
 
 Django registers ``POWER`` on SQLite connections, so the decay itself is the same
 SQL on both; what differs is time arithmetic and the two-argument maximum.
 """
 
 from django.db import connection
+
+from core import sql as core_sql
 
 DAY_SECONDS = 86400.0
 
@@ -17,7 +20,7 @@ def seconds_between(later: str, earlier: str) -> str:
 
 
 def greatest(a: str, b: str) -> str:
-    return f"{'GREATEST' if connection.vendor == 'postgresql' else 'MAX'}({a}, {b})"
+    return f"{core_sql.greatest()}({a}, {b})"
 
 
 def decay(*, later: str, earlier: str, half_life_seconds: str) -> str:

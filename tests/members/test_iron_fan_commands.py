@@ -10,6 +10,7 @@ from django.utils import timezone
 from loyalty.celery import app
 from loyalty.schedule import BEAT_SCHEDULE
 from members import tasks
+from members.engagement import jobs
 from members.engagement.models import AccountDailyStat, EngagementEvent
 from members.models import Follow
 from tests.members.factories import AccountFactory, EngagementEventFactory, FanPolicyFactory, FollowFactory
@@ -67,10 +68,31 @@ def test_prune_engagement_prints_what_it_forgot(koe):
     assert not EngagementEvent.objects.exists()
 
 
-def test_the_tasks_run_the_jobs(merchant, koe):
+def test_the_hourly_task_sends_one_task_per_follow_range_and_each_promotes_its_range(
+    merchant, koe, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(jobs, "RECOMPUTE_CHUNK_FOLLOWS", 2)
+    follows = [FollowFactory(account=koe, score=100.0, score_at=timezone.now()) for _ in range(3)]
+    sent = []
+    monkeypatch.setattr(tasks.recompute_iron_fans_range, "delay", lambda **kwargs: sent.append(kwargs))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.recompute_iron_fans() == {"ranges": 2}
+
+    assert [(s["lo"], s["hi"], s["merchant_id"]) for s in sent] == [
+        (follows[0].pk, follows[1].pk, merchant.pk),
+        (follows[2].pk, follows[2].pk, merchant.pk),
+    ]
+    assert [tasks.recompute_iron_fans_range(**s) for s in sent] == [
+        {"promoted": 2, "demoted": 0},
+        {"promoted": 1, "demoted": 0},
+    ]
+    assert tasks.recompute_iron_fans_range(**sent[0]) == {"promoted": 0, "demoted": 0}  # run twice: no change
+
+
+def test_the_nightly_tasks_run_their_jobs(merchant, koe):
     FollowFactory(account=koe, score=100.0, score_at=timezone.now())
 
-    assert tasks.recompute_iron_fans() == {"promoted": 1, "demoted": 0}
     assert tasks.snapshot_fan_stats()["accounts"] >= 1
     assert tasks.prune_engagement()["deleted_rows"] == 0
 
@@ -88,3 +110,9 @@ def test_beat_runs_the_iron_fan_jobs_and_the_worker_knows_them(entry, task):
 
     assert BEAT_SCHEDULE[entry]["task"] == task
     assert task in app.tasks
+
+
+def test_the_worker_knows_the_range_task_the_hourly_one_sends():
+    app.loader.import_default_modules()
+
+    assert "members.recompute_iron_fans_range" in app.tasks

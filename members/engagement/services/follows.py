@@ -1,8 +1,9 @@
 """The score moves with the follow: adopted when a shopper follows, kept when they leave."""
 
 from members.engagement import scoring, sql
-from members.engagement.models import EngagementScore, FanPolicy
+from members.engagement.models import FanPolicy
 from members.engagement.services.batch import add_to_waiting_scores
+from members.locks import waiting_scores_lock
 from members.models import Follow
 
 
@@ -13,7 +14,7 @@ def follow_adopt_score(*, follow: Follow) -> None:
     deleted); the hourly job folds in any that a concurrent batch wrote meanwhile.
     """
     waiting = (
-        EngagementScore.objects.select_for_update()
+        waiting_scores_lock()
         .filter(account_id=follow.account_id, shopper_id=follow.shopper_id)
         .first()
     )

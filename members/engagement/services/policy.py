@@ -4,6 +4,7 @@ from django.db import transaction
 
 from members import errors
 from members.engagement.models import FanPolicy
+from members.locks import fan_policies_lock
 from members.models import Merchant
 
 POLICY_FIELDS = {"half_life_days", "promote_at", "demote_below", "min_active_days"}
@@ -15,7 +16,7 @@ def fan_policy_update(*, merchant: Merchant, weights: dict[str, float] | None = 
     unknown = set(changes) - POLICY_FIELDS
     if unknown:
         raise TypeError(f"not updatable: {sorted(unknown)}")
-    policy, _ = FanPolicy.objects.select_for_update().get_or_create(merchant=merchant)
+    policy, _ = fan_policies_lock().get_or_create(merchant=merchant)
     for kind, weight in (weights or {}).items():
         setattr(policy, f"weight_{kind}", weight)
     for name, value in changes.items():
