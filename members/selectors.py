@@ -1,6 +1,6 @@
 """Reads for members: each returns a queryset shaped for one screen or endpoint."""
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from members import errors
 from members.models import Account, Follow, Membership, Merchant, Shopper, Tier
@@ -77,3 +77,9 @@ def member_list(*, merchant: Merchant, iron_fan: bool | None = None, tier: str |
 def tier_entry(*, merchant: Merchant) -> Tier | None:
     """The tier a new member starts in: the highest one that needs no spend."""
     return Tier.objects.filter(merchant=merchant, min_spend_12m=0).order_by("-rank").first()
+
+
+def tier_top_rank(*, merchant) -> Subquery:
+    """For a row: the highest tier rank of its merchant (``merchant``: an OuterRef); null
+    without tiers. The purchase pipeline skips the upgrade for a member already there."""
+    return Subquery(Tier.objects.filter(merchant=merchant).order_by("-rank").values("rank")[:1])

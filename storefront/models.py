@@ -68,6 +68,11 @@ class Order(models.Model):
     via_account = models.ForeignKey(
         Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
     )
+    # The account the purchase counts for in the fan scores: ``via_account`` when the
+    # merchant named one, else the brand account (null: the merchant had none).
+    attributed_account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     subtotal = models.DecimalField(**MONEY)
     discount = models.DecimalField(**MONEY, default=Decimal("0"))
     total = models.DecimalField(**MONEY)

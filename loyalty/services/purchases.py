@@ -11,8 +11,12 @@ order from here to every row it writes:
 5. the order and its lines, with the answer stored for replays; the coupons redeemed;
 6. points earned on the total after discounts:
    ``floor(total * points_per_unit * tier multiplier)``, members only;
-7. the tier upgrade when the rolling 12-month spend reaches a higher tier;
-8. the "frequently purchased" statistics (``storefront.services.stats``).
+7. the tier upgrade when the rolling 12-month spend reaches a higher tier (skipped,
+   without a statement, when the member is in the top tier already);
+8. the "frequently purchased" statistics (``storefront.services.stats``);
+9. the fan score: the order is attributed to ``via_account`` or, without one, the
+   brand account (stored on the order), and the policy's purchase weight goes onto the
+   buyer's score with that account (docs/iron-fans.md), in one statement.
 
 Idempotency: ``(merchant, external_id)`` is unique. A replay of the same body returns
 the stored answer; another body under that id is a conflict. Two identical requests
@@ -25,6 +29,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import OuterRef
 from django.utils import timezone
 
 from core.errors import DomainError
@@ -42,7 +47,10 @@ from loyalty.locks import points_accounts_lock
 from loyalty.models import PointsAccount, PointsEntry, Program
 from loyalty.services.memberships import program_get_or_create
 from loyalty.services.points import lot_expiry, points_credit_locked
+from members import selectors as members_selectors
 from members import services as members_services
+from members.engagement import selectors as engagement_selectors
+from members.engagement.services import purchase_score_add
 from members.models import Account, Membership, Merchant, Tier
 from storefront.models import Order, OrderLine, Product
 from storefront.selectors import products_by_sku
@@ -131,7 +139,10 @@ def _record(*, merchant: Merchant, order: OrderInput, fingerprint: str) -> Purch
         account = _open_points_account(merchant=merchant, shopper_id=shopper.pk)
         membership = account.membership if account is not None else None
     products = products_by_sku(merchant=merchant, skus=[line.sku for line in order.lines])
-    via_account = _via_account(merchant=merchant, handle=order.via_account)
+    via_account = _via_account(merchant=merchant, handle=order.via_account, shopper_id=shopper.pk)
+    attribution = _attribution(
+        merchant=merchant, shopper_id=shopper.pk, via_account=via_account, account=account
+    )
     redeemed, subtotal, discount = _check_coupons(
         merchant=merchant, order=order, shopper_id=shopper.pk, products=products, now=now
     )
@@ -161,6 +172,7 @@ def _record(*, merchant: Merchant, order: OrderInput, fingerprint: str) -> Purch
         shopper=shopper,
         external_id=order.external_id,
         via_account=via_account,
+        attributed_account_id=attribution.account_id,
         subtotal=subtotal,
         discount=discount,
         total=total,
@@ -189,7 +201,7 @@ def _record(*, merchant: Merchant, order: OrderInput, fingerprint: str) -> Purch
         )
     elif first_order:
         PointsAccount.objects.filter(pk=account.pk).update(first_order_at=now)
-    if is_member:
+    if is_member and _higher_tier_exists(membership=membership, top_rank=account.top_tier_rank):
         _upgrade_tier(membership=membership, now=now)
     purchase_stats_record(
         shopper_id=shopper.pk,
@@ -197,6 +209,14 @@ def _record(*, merchant: Merchant, order: OrderInput, fingerprint: str) -> Purch
         lines=[(products[line.sku].pk, line.quantity) for line in order.lines],
         at=paid_at,
     )
+    if attribution.account_id is not None:
+        purchase_score_add(
+            merchant_id=merchant.pk,
+            shopper_id=shopper.pk,
+            account_id=attribution.account_id,
+            occurred_at=paid_at,
+            follows=attribution.follows,
+        )
     return PurchaseResult(response=response, created=True)
 
 
@@ -227,7 +247,23 @@ def _open_points_account(*, merchant: Merchant, shopper_id: int) -> PointsAccoun
 
 
 def _locked_member_account(**lookup) -> PointsAccount | None:
-    return points_accounts_lock(with_membership=True).select_related(*MEMBER_ROWS).filter(**lookup).first()
+    return (
+        points_accounts_lock(with_membership=True)
+        .select_related(*MEMBER_ROWS)
+        .annotate(
+            # Read in the same statement, so the order's attribution and its tier
+            # check cost no statement of their own.
+            brand_account_id=engagement_selectors.brand_account_id(
+                merchant=OuterRef("membership__merchant_id")
+            ),
+            follows_brand=engagement_selectors.follows_brand(
+                shopper=OuterRef("membership__shopper_id"), merchant=OuterRef("membership__merchant_id")
+            ),
+            top_tier_rank=members_selectors.tier_top_rank(merchant=OuterRef("membership__merchant_id")),
+        )
+        .filter(**lookup)
+        .first()
+    )
 
 
 def _program(*, merchant: Merchant, account: PointsAccount | None) -> Program:
@@ -239,13 +275,47 @@ def _program(*, merchant: Merchant, account: PointsAccount | None) -> Program:
     return program_get_or_create(merchant_id=merchant.pk)
 
 
-def _via_account(*, merchant: Merchant, handle: str | None) -> Account | None:
+def _via_account(*, merchant: Merchant, handle: str | None, shopper_id: int) -> Account | None:
+    """The account the merchant says brought the order, with whether the buyer follows it."""
     if not handle:
         return None
-    account = Account.objects.filter(merchant=merchant, handle=handle).first()
+    account = (
+        Account.objects.filter(merchant=merchant, handle=handle)
+        .annotate(followed=engagement_selectors.follows_account(shopper=shopper_id, account=OuterRef("pk")))
+        .first()
+    )
     if account is None:
         raise errors.UnknownViaAccount(attr="via_account")
     return account
+
+
+@dataclass(frozen=True)
+class Attribution:
+    account_id: int | None  # None: the merchant has no brand account
+    follows: bool  # whether the buyer follows it (SQLite's purchase statement needs it)
+
+
+def _attribution(
+    *, merchant: Merchant, shopper_id: int, via_account: Account | None, account: PointsAccount | None
+) -> Attribution:
+    """The account the order counts for: ``via_account``, else the brand account.
+
+    Read with the rows the pipeline reads anyway (the via account, the member's locked
+    account); only a non-member's order without ``via_account`` takes a query for it.
+    """
+    if via_account is not None:
+        return Attribution(via_account.pk, via_account.followed)
+    if account is not None:
+        return Attribution(account.brand_account_id, account.follows_brand)
+    brand = engagement_selectors.brand_account_for(merchant=merchant, shopper_id=shopper_id)
+    return Attribution(*brand) if brand else Attribution(None, False)
+
+
+def _higher_tier_exists(*, membership: Membership, top_rank: int | None) -> bool:
+    """Can the member move up at all? Not without tiers, nor from the top one."""
+    if top_rank is None:
+        return False
+    return membership.tier is None or membership.tier.rank < top_rank
 
 
 def _check_coupons(

@@ -2,7 +2,7 @@
 
 from datetime import date, timedelta
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from members import errors
@@ -59,4 +59,32 @@ def account_daily_stats(*, account: Account, days: int, today: date) -> QuerySet
     """The account's snapshots of the last ``days`` days up to ``today``, oldest first."""
     return AccountDailyStat.objects.filter(
         account=account, date__gt=today - timedelta(days=days), date__lte=today
+    )
+
+
+# --- The purchase pipeline's attribution, read inside the statements it makes anyway ---
+
+
+def brand_account_id(*, merchant) -> Subquery:
+    """For a row: the id of its merchant's brand account (``merchant``: an OuterRef)."""
+    return Subquery(Account.objects.filter(merchant=merchant, kind=Account.Kind.BRAND).values("pk")[:1])
+
+
+def follows_brand(*, shopper, merchant) -> Exists:
+    return Exists(
+        Follow.objects.filter(shopper=shopper, account__merchant=merchant, account__kind=Account.Kind.BRAND)
+    )
+
+
+def follows_account(*, shopper, account) -> Exists:
+    return Exists(Follow.objects.filter(shopper=shopper, account=account))
+
+
+def brand_account_for(*, merchant: Merchant, shopper_id: int) -> tuple[int, bool] | None:
+    """The merchant's brand account id and whether the shopper follows it: one query."""
+    return (
+        Account.objects.filter(merchant=merchant, kind=Account.Kind.BRAND)
+        .annotate(followed=follows_account(shopper=shopper_id, account=OuterRef("pk")))
+        .values_list("pk", "followed")
+        .first()
     )

@@ -12,13 +12,14 @@ from coupons.models import Coupon
 from loyalty.models import PointsEntry
 from loyalty.services.memberships import membership_enrol
 from loyalty.services.purchases import purchase_record
+from members.engagement.models import EngagementScore
 from members.models import Shopper
 from storefront.models import Order
 from tests.conftest import assert_error, row_counts
 from tests.coupons.factories import CouponFactory, CouponTemplateFactory
 from tests.loyalty.conftest import ORDERS, order_body, order_input, points_account
 from tests.loyalty.factories import ProgramFactory
-from tests.members.factories import MerchantFactory, ShopperFactory
+from tests.members.factories import AccountFactory, MerchantFactory, ShopperFactory
 from tests.storefront.factories import ProductFactory
 
 TRANSACTION_CONTROL = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT"}
@@ -329,7 +330,9 @@ def test_refunding_an_order_without_coupons_restores_none(merchant_api, shopper,
 
 @pytest.mark.django_db(transaction=True)
 def test_a_three_line_order_redeeming_a_coupon_and_issuing_one_takes_at_most_12_statements():
+    # The merchant has its brand account, so the order's fan score counts in the budget.
     merchant = MerchantFactory()
+    brand = AccountFactory(merchant=merchant, kind="brand", handle=merchant.slug)
     repurchase = CouponTemplateFactory(merchant=merchant, stock=100)
     ProgramFactory(merchant=merchant, repurchase_template=repurchase, repurchase_delay_days=0)
     for i in range(3):
@@ -345,6 +348,7 @@ def test_a_three_line_order_redeeming_a_coupon_and_issuing_one_takes_at_most_12_
     assert result.response["coupons_redeemed"] == [coupon.code]
     assert len(result.response["coupons_issued"]) == 1
     assert PointsEntry.objects.filter(kind="earn").count() == 1
+    assert EngagementScore.objects.get(account=brand, shopper=shopper).score == 20.0  # the purchase weight
     # Transaction control is left out: SQLite's BEGIN and COMMIT go through the cursor (and are
     # captured), PostgreSQL's through the driver (and are not); what is counted is the same work.
     statements = [q["sql"] for q in queries.captured_queries if q["sql"] not in TRANSACTION_CONTROL]

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -11,7 +12,13 @@ from loyalty.services.purchases import purchase_record
 from storefront.models import Order, PurchaseStat
 from tests.loyalty.conftest import order_input, points_account
 from tests.loyalty.factories import ProgramFactory
-from tests.members.factories import MerchantFactory, ShopperFactory, TierFactory
+from tests.members.factories import (
+    AccountFactory,
+    FollowFactory,
+    MerchantFactory,
+    ShopperFactory,
+    TierFactory,
+)
 from tests.storefront.factories import ProductFactory
 
 # The budget for a member's 3-line order, transaction control included.
@@ -23,12 +30,14 @@ def test_a_members_three_line_order_takes_at_most_twelve_statements(transactiona
     # given: a member in a tier, with a program and a catalog, and a first order already
     # behind them (so the count is the steady state, not a first purchase)
     merchant = MerchantFactory()
+    brand = AccountFactory(merchant=merchant, kind="brand", handle=merchant.slug)
     ProgramFactory(merchant=merchant, points_per_unit=Decimal("1"))
     TierFactory(merchant=merchant, rank=1, min_spend_12m=0)
     TierFactory(merchant=merchant, rank=2, min_spend_12m=Decimal("1000"), earn_multiplier=Decimal("2"))
     for sku in ("S0", "S1", "S2"):
         ProductFactory(merchant=merchant, sku=sku)
     shopper = ShopperFactory()
+    fan = FollowFactory(shopper=shopper, account=brand)
     membership = membership_enrol(shopper=shopper, merchant=merchant).membership
     purchase_record(merchant=merchant, order=order_input(shopper.external_id, "o-0", lines=THREE_LINES))
 
@@ -44,6 +53,8 @@ def test_a_members_three_line_order_takes_at_most_twelve_statements(transactiona
     assert len(statements) <= MEMBER_ORDER_STATEMENTS, "\n".join(q["sql"] for q in statements)
     assert points_account(membership).balance == 58
     assert PurchaseStat.objects.get(shopper=shopper, product__sku="S2").times_purchased == 2
+    fan.refresh_from_db()
+    assert fan.score == pytest.approx(40.0)  # two purchases of weight 20, a moment apart
 
 
 def test_the_first_order_of_a_member_is_within_the_budget_too(transactional_db):
