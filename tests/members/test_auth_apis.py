@@ -101,23 +101,6 @@ def test_register_with_a_malformed_body_is_400_and_writes_nothing(api, db, body,
     assert row_counts() == before
 
 
-def test_register_claims_the_shopper_a_merchant_created_before_they_had_a_login(api, db):
-    # given: a merchant's order created the shopper, with a membership, but no login
-    known = ShopperFactory(external_id="platform-42", user=None)
-    membership = MembershipFactory(shopper=known)
-
-    # when
-    response = api.post(REGISTER, {"username": "platform-42", "password": STRONG_PASSWORD}, format="json")
-
-    # then: the same shopper row now has the login, with its history intact
-    assert response.status_code == 201, response.content
-    assert Shopper.objects.filter(external_id="platform-42").count() == 1
-    known.refresh_from_db()
-    assert known.user.username == "platform-42"
-    assert list(known.memberships.all()) == [membership]
-    assert token_works(response.json()["token"])
-
-
 def test_register_cannot_claim_a_shopper_that_already_has_a_login(api, db):
     ShopperFactory(external_id="claimed", user=UserFactory(username="claimed-old-login"))
     before = row_counts()
