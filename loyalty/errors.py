@@ -1,4 +1,5 @@
 from members.errors import Conflict, DomainError, NotFound
+from storefront.errors import OrderTooLarge  # noqa: F401  (raised by the pipeline; lives with orders)
 
 
 class InsufficientPoints(DomainError):
@@ -9,16 +10,6 @@ class InsufficientPoints(DomainError):
 class OrderConflict(Conflict):
     code = "order_conflict"
     default_detail = "An order with this external_id was already recorded with a different body."
-
-
-class OrderTooLarge(DomainError):
-    code = "order_too_large"
-    default_detail = "The order's subtotal is larger than an amount can be."
-
-
-class PointsOutOfRange(DomainError):
-    code = "points_out_of_range"
-    default_detail = "This order would earn more points than an account can hold."
 
 
 class RefundConflict(Conflict):

@@ -1,7 +1,7 @@
 """Fanbase settings: everything comes from the environment.
 
 The defaults run on a laptop with nothing installed (SQLite, Celery over kombu's
-filesystem transport under ``var/``, a local-memory cache). Production and CI set
+filesystem transport under ``var/``, a file-based cache there). Production and CI set
 ``DATABASE_URL``, ``CELERY_BROKER_URL`` and ``REDIS_URL``. A malformed value stops
 the process at start with a message that names the variable.
 """
@@ -127,7 +127,15 @@ if REDIS_URL:
     env_url("REDIS_URL", REDIS_URL, schemes={"redis", "rediss", "unix"})
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Shared by every process of the machine (gunicorn runs several): the auth throttle
+    # counts a client's requests once, whichever process answers them.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+            "OPTIONS": {"MAX_ENTRIES": 10_000},
+        }
+    }
 
 # --- Auth --------------------------------------------------------------------
 
@@ -169,7 +177,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["members.parsers.StrictJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "members.pagination.CursorPage",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "members.schema.AutoSchema",
