@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 
 from loyalty.models import PointsAccount, PointsEntry
-from loyalty.services.purchases import MAX_POINTS
 from loyalty.services.memberships import membership_enrol
+from loyalty.services.purchases import MAX_POINTS
 from members.models import Membership, Shopper
 from storefront.models import Order, OrderLine, PurchaseStat
 from tests.conftest import assert_error, merchant_client, row_counts, shopper_client

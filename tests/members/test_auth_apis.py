@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from members.models import Shopper
 from tests.conftest import assert_error, row_counts
-from tests.members.factories import USER_PASSWORD, MembershipFactory, ShopperFactory, UserFactory
+from tests.members.factories import USER_PASSWORD, ShopperFactory, UserFactory
 
 REGISTER = "/api/v1/auth/register"
 TOKEN = "/api/v1/auth/token"
