@@ -20,7 +20,9 @@ from decimal import Decimal
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, Phase, given, settings
@@ -87,7 +89,18 @@ CASES = [
 
 
 @pytest.fixture
-def world(db, settings):
+def keep_the_test_connection():
+    """As Django's test client does: a request must not close the connection that holds
+    the test's transaction (on PostgreSQL ``close_old_connections`` would)."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def world(db, settings, keep_the_test_connection):
     """The rows the fuzzed requests meet, and a credential of each kind."""
     settings.ALLOWED_HOSTS = ["localhost", "testserver"]
     merchant = MerchantFactory(slug="fuzz-shop")

@@ -1,6 +1,7 @@
 """The merchant's side of a claim: a one-time code for a shopper to register their platform id."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_standardized_errors.openapi_serializers import ErrorResponse401Serializer, ErrorResponse404Serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -15,13 +16,36 @@ class ClaimCodeOutput(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
+ConflictOutput = inline_serializer(
+    "ClaimCodeConflictResponse",
+    {
+        "type": serializers.ChoiceField(choices=["client_error"]),
+        "errors": inline_serializer(
+            "ClaimCodeConflictError",
+            {
+                "code": serializers.ChoiceField(choices=[ShopperRegistered.code]),
+                "detail": serializers.CharField(),
+                "attr": serializers.CharField(allow_null=True),
+            },
+            many=True,
+        ),
+    },
+)
+
+
 class ShopperClaimCodeCreateApi(MerchantApi):
     @extend_schema(
         request=None,
         responses={
             201: ClaimCodeOutput,
-            404: OpenApiResponse(description=f"`{ShopperNotFound.code}`: not a shopper of this merchant."),
-            409: OpenApiResponse(description=f"`{ShopperRegistered.code}`: the shopper has a login already."),
+            401: ErrorResponse401Serializer,
+            404: OpenApiResponse(
+                ErrorResponse404Serializer,
+                description=f"`{ShopperNotFound.code}`: not a shopper of this merchant.",
+            ),
+            409: OpenApiResponse(
+                ConflictOutput, description=f"`{ShopperRegistered.code}`: the shopper has a login already."
+            ),
         },
         tags=["merchant"],
         summary="A one-time code with which the shopper registers this platform id",
