@@ -186,6 +186,10 @@ REST_FRAMEWORK = {
         "auth": env_rate("AUTH_THROTTLE_RATE", "20/min"),
     },
     "UNAUTHENTICATED_USER": None,
+    # Who a client is, for the throttles: with 0, the connection's address; behind N
+    # proxies, the address the Nth proxy from us saw. Never the client's own
+    # X-Forwarded-For, which anyone can rotate to escape the auth throttle.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0, minimum=0),
     "COERCE_DECIMAL_TO_STRING": True,
 }
 

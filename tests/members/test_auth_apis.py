@@ -198,3 +198,25 @@ def test_each_login_is_a_separate_token(api, db):
     assert first != second
     assert token_works(first) and token_works(second)
     assert AuthToken.objects.filter(user=get_user_model().objects.get(username="twodevices")).count() == 3
+
+
+def test_a_rotated_x_forwarded_for_does_not_escape_the_auth_throttle(api, db, monkeypatch):
+    from django.core.cache import cache
+    from rest_framework.throttling import ScopedRateThrottle
+
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"auth": "2/min"})
+    cache.clear()
+    try:
+        statuses = [
+            api.post(
+                TOKEN,
+                {"username": "nobody", "password": "wrong-password"},
+                format="json",
+                HTTP_X_FORWARDED_FOR=f"203.0.113.{n}",
+            ).status_code
+            for n in range(3)
+        ]
+    finally:
+        cache.clear()
+
+    assert statuses == [400, 400, 429]
