@@ -7,12 +7,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from core.api import paginated_response, validated
+from core.fields import SHOPPER_ID_VALIDATOR, AwareDateTimeField, BoundedListField, model_field
 from coupons import selectors
 from coupons.models import Coupon, CouponTemplate
 from coupons.services.templates import coupon_template_create
 from members import selectors as members_selectors
-from members.api import MerchantApi, ShopperApi, paginated_response, validated
-from members.fields import SHOPPER_ID_VALIDATOR, AwareDateTimeField, BoundedListField, model_field
+from members.authentication import MerchantApi, ShopperApi
 from members.models import SLUG_VALIDATOR, Shopper
 from storefront.models import MONEY, OrderLine, Product
 
@@ -95,41 +96,6 @@ class CouponTemplateListCreateApi(MerchantApi):
             CouponTemplate, "points_price", min_value=1, required=False, allow_null=True
         )
         stackable = serializers.BooleanField(default=False)
-
-        def validate(self, data):
-            if data["kind"] == CouponTemplate.Kind.PERCENT and data["value"] > 100:
-                raise serializers.ValidationError(
-                    {"value": "A percent discount is at most 100."}, code="invalid"
-                )
-            if data["kind"] == CouponTemplate.Kind.FIXED and data.get("max_discount") is not None:
-                raise serializers.ValidationError(
-                    {"max_discount": "Only a percent discount has a cap."}, code="invalid"
-                )
-            if data["scope"] == CouponTemplate.Scope.CATEGORY and not data.get("category"):
-                raise serializers.ValidationError(
-                    {"category": "A category scope needs a category."}, code="required"
-                )
-            if data["scope"] == CouponTemplate.Scope.PRODUCTS and not data.get("products"):
-                raise serializers.ValidationError(
-                    {"products": "A products scope needs skus."}, code="required"
-                )
-            window = data.get("valid_until") is not None
-            if (data.get("valid_days") is not None) == window:
-                raise serializers.ValidationError(
-                    {"valid_days": "Give either valid_days (from issue) or a window ending at valid_until."},
-                    code="invalid",
-                )
-            if data.get("valid_from") and not window:
-                raise serializers.ValidationError(
-                    {"valid_from": "valid_from goes with valid_until."}, code="invalid"
-                )
-            if window and data.get("valid_from") and data["valid_from"] >= data["valid_until"]:
-                raise serializers.ValidationError(
-                    {"valid_until": "Must be after valid_from."}, code="invalid"
-                )
-            if window and data["valid_until"] <= timezone.now():
-                raise serializers.ValidationError({"valid_until": "Must be in the future."}, code="invalid")
-            return data
 
     @extend_schema(responses=TemplateWithProductsOutput(many=True), tags=["merchant coupons"])
     def get(self, request):

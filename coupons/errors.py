@@ -1,7 +1,7 @@
 """Coupon errors. The ``coupon_*`` codes double as rejection reasons in
 ``POST /api/v1/merchant/coupons/validate``: never rename one."""
 
-from members.errors import Conflict, DomainError, NotFound
+from core.errors import Conflict, DomainError, InvariantViolated, NotFound
 
 
 class CouponRejected(DomainError):
@@ -92,3 +92,21 @@ class UnknownTemplateProduct(DomainError):
 # ``NotAMember`` too: a program's template of another merchant (set by a superuser) must not
 # refuse the order or the join.
 NOT_ISSUABLE = (CouponOutOfStock, CouponLimitReached, CouponRejected, TemplateInactive, NotAMember)
+
+
+class TemplateTermsInvalid(DomainError):
+    """Coupon-template terms that do not go together (the ``attr`` names the field)."""
+
+    code = "invalid"
+    default_detail = "These coupon terms do not go together."
+
+
+class TemplateTermMissing(DomainError):
+    """A coupon-template term its scope needs is missing (the ``attr`` names the field)."""
+
+    code = "required"
+    default_detail = "This scope needs this field."
+
+
+class CouponChangedUnderLock(InvariantViolated):
+    """A coupon locked and checked for an order was no longer issued when redeemed."""

@@ -2,9 +2,9 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from core.routing import api_not_found, slash_optional
 from loyalty.apis import claims, memberships, orders, program, shopper
 from loyalty.health import healthz
-from members.routing import api_not_found, slash_optional
 
 api_v1 = [
     *slash_optional("me/wallet", shopper.WalletApi.as_view(), "me-wallet"),

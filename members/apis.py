@@ -7,11 +7,12 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
+from core.api import PublicApi, paginated_response, validated
+from core.fields import SHOPPER_ID_VALIDATOR, model_field
 from members import selectors, services
-from members.api import MerchantApi, PublicApi, ShopperApi, paginated_response, validated
-from members.claims import CLAIM_CODE_TTL, MAX_CLAIM_ATTEMPTS
-from members.fields import SHOPPER_ID_VALIDATOR, model_field
+from members.authentication import MerchantApi, ShopperApi
 from members.models import HANDLE_VALIDATOR, Account, Tier
+from members.services.claims import CLAIM_CODE_TTL, MAX_CLAIM_ATTEMPTS
 
 TokenOutput = inline_serializer("TokenOutput", {"token": serializers.CharField()})
 

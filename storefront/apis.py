@@ -4,8 +4,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from members.api import MerchantApi, validated
-from members.fields import IDENTIFIER_VALIDATOR, BoundedListField, TextField, model_field
+from core.api import validated
+from core.fields import IDENTIFIER_VALIDATOR, BoundedListField, TextField, model_field
+from members.authentication import MerchantApi
 from members.models import SLUG_VALIDATOR
 from storefront import services
 from storefront.models import Product

@@ -8,7 +8,7 @@ reach a column with a value it cannot hold.
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from members.fields import column_range
+from core.fields import column_range
 from storefront import errors
 from storefront.models import Order
 

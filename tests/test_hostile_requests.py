@@ -12,8 +12,8 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from loyalty.exceptions import MAX_REPORTED_ERRORS
-from members.parsers import MAX_JSON_DEPTH
+from core.errors import MAX_REPORTED_ERRORS
+from core.parsers import MAX_JSON_DEPTH
 from tests.conftest import assert_error, row_counts
 from tests.loyalty.conftest import ORDERS
 

@@ -9,7 +9,7 @@ from django.apps import apps
 from django.urls import Resolver404, resolve
 
 from benchmarks.registry import pending
-from members.routing import api_not_found
+from core.routing import api_not_found
 
 
 def has_model(label: str) -> bool:

@@ -1,13 +1,62 @@
+"""Coupon templates: their terms' rules, and creating one (API, admin and campaigns alike)."""
+
+from collections.abc import Sized
 from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
-from coupons.errors import UnknownTemplateProduct
+from coupons.errors import TemplateTermMissing, TemplateTermsInvalid, UnknownTemplateProduct
 from coupons.models import CouponTemplate
 from members.models import Merchant
 from storefront.models import Product
 from storefront.services import category_get_or_create
+
+PERCENT_CAP = Decimal("100")
+
+
+def coupon_template_terms_check(
+    *,
+    kind: str,
+    value: Decimal,
+    max_discount: Decimal | None,
+    scope: str,
+    category: object | None,
+    products: Sized | None,
+    valid_days: int | None,
+    valid_from: datetime | None,
+    valid_until: datetime | None,
+    now: datetime | None,
+) -> None:
+    """Refuse terms that do not go together, naming the field (the first one found).
+
+    A percent is at most 100 and only a percent has a cap; a category scope needs a
+    category and a products scope its products; validity is either ``valid_days``
+    from issue or a window ending at ``valid_until`` (after ``valid_from``). With
+    ``now``, the window must not be over yet: given for a new template or a changed
+    window, not for an old template whose window has passed and is edited otherwise.
+    """
+    Kind, Scope = CouponTemplate.Kind, CouponTemplate.Scope
+    if kind == Kind.PERCENT and value > PERCENT_CAP:
+        raise TemplateTermsInvalid("A percent discount is at most 100.", attr="value")
+    if kind == Kind.FIXED and max_discount is not None:
+        raise TemplateTermsInvalid("Only a percent discount has a cap.", attr="max_discount")
+    if scope == Scope.CATEGORY and not category:
+        raise TemplateTermMissing("A category scope needs a category.", attr="category")
+    if scope == Scope.PRODUCTS and not products:
+        raise TemplateTermMissing("A products scope needs skus.", attr="products")
+    window = valid_until is not None
+    if (valid_days is not None) == window:
+        raise TemplateTermsInvalid(
+            "Give either valid_days (from issue) or a window ending at valid_until.", attr="valid_days"
+        )
+    if valid_from and not window:
+        raise TemplateTermsInvalid("valid_from goes with valid_until.", attr="valid_from")
+    if window and valid_from and valid_from >= valid_until:
+        raise TemplateTermsInvalid("Must be after valid_from.", attr="valid_until")
+    if window and now is not None and valid_until <= now:
+        raise TemplateTermsInvalid("Must be in the future.", attr="valid_until")
 
 
 @transaction.atomic
@@ -30,7 +79,20 @@ def coupon_template_create(
     points_price: int | None = None,
     stackable: bool = False,
 ) -> CouponTemplate:
-    """A template with its terms; the input's shape was checked by the caller."""
+    """A template with its terms. The caller checked the input's shape (types, ranges);
+    the terms' rules are checked here (``coupon_template_terms_check``)."""
+    coupon_template_terms_check(
+        kind=kind,
+        value=value,
+        max_discount=max_discount,
+        scope=scope,
+        category=category,
+        products=products,
+        valid_days=valid_days,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        now=timezone.now(),
+    )
     product_rows = []
     if scope == CouponTemplate.Scope.PRODUCTS:
         skus = list(dict.fromkeys(products or []))

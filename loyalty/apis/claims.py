@@ -6,9 +6,9 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from loyalty import selectors
-from members import claims
-from members.api import MerchantApi
+from members.authentication import MerchantApi
 from members.errors import ShopperNotFound, ShopperRegistered
+from members.services import claims
 
 
 class ClaimCodeOutput(serializers.Serializer):

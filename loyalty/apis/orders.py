@@ -4,17 +4,18 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from coupons.apis import CouponCodesField
-from loyalty.services.purchases import OrderInput, OrderLineInput, purchase_record
-from loyalty.services.refunds import RefundInput, RefundLineInput, refund_record
-from members.api import MerchantApi, validated
-from members.fields import (
+from core.api import validated
+from core.fields import (
     IDENTIFIER_VALIDATOR,
     SHOPPER_ID_VALIDATOR,
     AwareDateTimeField,
     BoundedListField,
     model_field,
 )
+from coupons.apis import CouponCodesField
+from loyalty.services.purchases import OrderInput, OrderLineInput, purchase_record
+from loyalty.services.refunds import RefundInput, RefundLineInput, refund_record
+from members.authentication import MerchantApi
 from members.models import Shopper
 from storefront.models import MONEY, Order, OrderLine, Product, Refund
 

@@ -2,11 +2,12 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from core.api import validated
+from core.fields import model_field
 from loyalty import selectors
 from loyalty.models import Program
 from loyalty.services.program import program_update
-from members.api import MerchantApi, validated
-from members.fields import model_field
+from members.authentication import MerchantApi
 
 
 class ProgramOutput(serializers.Serializer):

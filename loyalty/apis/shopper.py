@@ -5,15 +5,16 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from core.api import paginated_response, validated
+from core.fields import model_field
+from core.pagination import CursorPage
 from coupons.apis import CouponOutput
 from coupons.models import CouponTemplate
 from loyalty import selectors
 from loyalty.apis.memberships import MerchantRefOutput
 from loyalty.services.exchange import coupon_exchange
 from members import selectors as members_selectors
-from members.api import ShopperApi, paginated_response, validated
-from members.fields import model_field
-from members.pagination import CursorPage
+from members.authentication import ShopperApi
 from storefront import selectors as storefront_selectors
 
 

@@ -11,12 +11,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from members import claims
 from members.models import Shopper, ShopperClaim
+from members.services import claims
 from tests.conftest import assert_error, merchant_client, requires_postgres, row_counts
-from tests.coupons.threads import all_at_once
 from tests.loyalty.conftest import ORDERS, order_body
 from tests.members.factories import FollowFactory, MembershipFactory, ShopperFactory
+from tests.threads import all_at_once
 
 REGISTER = "/api/v1/auth/register"
 PASSWORD = "correct-horse-battery"

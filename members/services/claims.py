@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from members import errors
+from members.locks import shopper_claims_lock
 from members.models import Merchant, Shopper, ShopperClaim
 
 CLAIM_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O nor 1/I: read aloud, typed on a phone
@@ -73,9 +74,7 @@ def claim_attempt(*, shopper: Shopper, code: str) -> ShopperClaim:
     with transaction.atomic():
         now = timezone.now()
         live = list(
-            ShopperClaim.objects.select_for_update()
-            .filter(shopper=shopper, expires_at__gt=now, attempts__lt=MAX_CLAIM_ATTEMPTS)
-            .order_by("pk")
+            shopper_claims_lock().filter(shopper=shopper, expires_at__gt=now, attempts__lt=MAX_CLAIM_ATTEMPTS)
         )
         if live:
             ShopperClaim.objects.filter(pk__in=[c.pk for c in live]).update(attempts=F("attempts") + 1)

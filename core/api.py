@@ -1,39 +1,14 @@
-"""Base views for the two kinds of API caller, shared by every app's ``apis.py``."""
+"""API helpers every app's ``apis.py`` uses: the public base view, cursor pages, input checks.
+
+The two authenticated base views (``MerchantApi``, ``ShopperApi``) belong to members,
+which owns the callers: ``members.authentication``.
+"""
 
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from members.authentication import (
-    IsMerchantClient,
-    IsShopper,
-    MerchantApiKeyAuthentication,
-    ShopperTokenAuthentication,
-)
-from members.models import Merchant, Shopper
-from members.pagination import CursorPage
-
-
-class MerchantApi(APIView):
-    """A shop-system endpoint: every query is scoped to ``self.merchant``."""
-
-    authentication_classes = [MerchantApiKeyAuthentication]
-    permission_classes = [IsMerchantClient]
-
-    @property
-    def merchant(self) -> Merchant:
-        return self.request.user.merchant
-
-
-class ShopperApi(APIView):
-    """A shopper-app endpoint: every query is scoped to ``self.shopper``."""
-
-    authentication_classes = [ShopperTokenAuthentication]
-    permission_classes = [IsShopper]
-
-    @property
-    def shopper(self) -> Shopper:
-        return self.request.user.shopper
+from core.pagination import CursorPage
 
 
 class PublicApi(APIView):

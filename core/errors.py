@@ -1,4 +1,9 @@
-"""One exception handler for the whole API: domain errors and DRF's own, one shape.
+"""Domain errors with stable codes, and the one exception handler for the whole API.
+
+Every app's ``errors.py`` subclasses :class:`DomainError` (or :class:`NotFound`,
+:class:`Conflict`). Services raise them; :func:`exception_handler` (settings'
+``REST_FRAMEWORK["EXCEPTION_HANDLER"]``) turns them into the contract's error shape with
+the class's HTTP status. Codes are part of the API: never rename one.
 
 The shape is drf-standardized-errors':
 ``{"type": "validation_error"|"client_error", "errors": [{"code", "detail", "attr"}]}``.
@@ -15,7 +20,38 @@ from drf_standardized_errors.handler import exception_handler as standardized_ha
 from rest_framework import exceptions
 from rest_framework.exceptions import ErrorDetail
 
-from members.errors import DomainError
+
+class DomainError(Exception):
+    code = "domain_error"
+    status_code = 400
+    default_detail = "The request cannot be carried out."
+
+    def __init__(self, detail: str | None = None, *, attr: str | None = None):
+        self.detail = detail or self.default_detail
+        self.attr = attr
+        super().__init__(self.detail)
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    status_code = 404
+    default_detail = "Not found."
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    status_code = 409
+    default_detail = "The request conflicts with existing data."
+
+
+class InvariantViolated(RuntimeError):
+    """A rule the code and the database guarantee did not hold: a bug or a corrupt row.
+
+    Never a caller's fault, so not a :class:`DomainError`: it rolls the transaction
+    back and reaches the logs as a server error. Raised where ``assert`` would be
+    (which ``python -O`` removes).
+    """
+
 
 MAX_REPORTED_ERRORS = 50
 

@@ -1,4 +1,4 @@
-"""Input fields bounded by their columns (members.fields), and a guard over every API input."""
+"""Input fields bounded by their columns (core.fields), and a guard over every API input."""
 
 from decimal import Decimal
 
@@ -7,9 +7,9 @@ from django.core.exceptions import ImproperlyConfigured
 from drf_spectacular.generators import EndpointEnumerator, SchemaGenerator
 from rest_framework import serializers
 
+from core.fields import AwareDateTimeField, MoneyField, column_range, model_field
 from coupons.models import CouponTemplate
 from loyalty.models import PointsAccount, Program
-from members.fields import AwareDateTimeField, MoneyField, column_range, model_field
 from members.models import Tier
 from storefront.models import Order, Product
 
@@ -117,4 +117,4 @@ def test_the_guard_sees_the_inputs_of_the_api():
 def test_every_input_field_of_the_api_is_bounded(operation, serializer):
     problems = {name: why for name, field in _fields(serializer) if (why := _unbounded(field))}
 
-    assert problems == {}, f"{operation}: bound these through members.fields.model_field: {problems}"
+    assert problems == {}, f"{operation}: bound these through core.fields.model_field: {problems}"

@@ -1,3 +1,5 @@
+"""The cursor pagination of every list endpoint (settings' DEFAULT_PAGINATION_CLASS)."""
+
 from datetime import UTC, datetime
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
@@ -5,7 +7,7 @@ from django.db import models
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
 
-from members.fields import column_range
+from core.fields import column_range
 
 
 class CursorPage(CursorPagination):
