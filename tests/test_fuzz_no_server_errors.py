@@ -9,7 +9,7 @@ catalog, accounts, tiers, templates, an order, and a member with points and a co
 an operation with path parameters is also fuzzed with those parameters naming real rows.
 
 Bounded and deterministic (``derandomize``), so that CI finds the same thing every
-time: ``FUZZ_EXAMPLES`` examples per operation and mode (15 by default; raise it for a
+time: ``FUZZ_EXAMPLES`` examples per operation and mode (10 by default; raise it for a
 deeper run, e.g. ``FUZZ_EXAMPLES=300 make test PYTEST_ARGS=tests/test_fuzz_no_server_errors.py``).
 Every 5xx it found is also kept as a plain test beside the code it concerns.
 """
@@ -45,7 +45,7 @@ from tests.members.factories import (
 )
 from tests.storefront.factories import ProductFactory
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 
 
 def _load_schema():
