@@ -7,8 +7,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('members', '0004_engagement'),
-        ('storefront', '0002_alter_category_slug'),
+        ('members', '0005_engagement'),
+        ('storefront', '0003_points_64_bit'),
     ]
 
     operations = [

@@ -28,7 +28,7 @@ def drop_events_table(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('members', '0003_member_list_indexes'),
+        ('members', '0004_shopper_claims'),
     ]
 
     operations = [
