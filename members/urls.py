@@ -9,7 +9,7 @@ urlpatterns = [
     *slash_optional("me/follows/<key:handle>", apis.FollowDeleteApi.as_view(), "me-follow"),
     *slash_optional("merchant/accounts", apis.AccountListCreateApi.as_view(), "merchant-accounts"),
     *slash_optional(
-        "merchant/accounts/<str:handle>/stats",
+        "merchant/accounts/<key:handle>/stats",
         engagement_apis.AccountStatsApi.as_view(),
         "merchant-account-stats",
     ),
