@@ -13,6 +13,7 @@ from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
+from core.fields import AwareDateTimeField
 from members.engagement.models import EngagementKind
 from members.engagement.services import MAX_BATCH, MAX_QUANTITY
 
@@ -80,7 +81,10 @@ def _moment(value, errors: dict) -> datetime | None:
             "Datetime has wrong format. Use ISO 8601, e.g. 2026-12-01T12:30:00Z.", "invalid"
         )
         return None
-    moment = moment if timezone.is_aware(moment) else timezone.make_aware(moment, UTC)
+    if not timezone.is_aware(moment):
+        # As core.fields.AwareDateTimeField: a time without its zone is refused, not guessed.
+        errors["occurred_at"] = _error(AwareDateTimeField.default_error_messages["naive"], "naive")
+        return None
     if moment < EARLIEST:
         errors["occurred_at"] = _error(f"Events before {EARLIEST.year} are not taken.", "date_out_of_range")
         return None
@@ -130,7 +134,9 @@ class EngagementEventInput(serializers.Serializer):
         help_text="Minutes watched for live_watch; else a count.",
     )
     sku = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
-    occurred_at = serializers.DateTimeField(help_text="At most a few minutes ahead of the server's clock.")
+    occurred_at = AwareDateTimeField(
+        help_text="With its zone; at most a few minutes ahead of the server's clock."
+    )
 
 
 class EventListField(serializers.ListField):
