@@ -4,6 +4,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from members.api_input import check_json_types
 from members.authentication import (
     IsMerchantClient,
     IsShopper,
@@ -19,6 +20,8 @@ class MerchantApi(APIView):
 
     authentication_classes = [MerchantApiKeyAuthentication]
     permission_classes = [IsMerchantClient]
+    # Read by paginated_response and by the schema (lists are declared as their envelope).
+    pagination_class = CursorPage
 
     @property
     def merchant(self) -> Merchant:
@@ -30,6 +33,7 @@ class ShopperApi(APIView):
 
     authentication_classes = [ShopperTokenAuthentication]
     permission_classes = [IsShopper]
+    pagination_class = CursorPage
 
     @property
     def shopper(self) -> Shopper:
@@ -46,10 +50,11 @@ def paginated_response(
 ) -> Response:
     """One cursor page of ``queryset`` in the contract's ``{next, previous, results}`` shape.
 
+    ``ordering`` must be unique (end it with the primary key) so that the cursor is stable.
     ``complete(page)`` may add to the page's rows what is read for the page as a whole
     (one query for all its rows) before they are serialised.
     """
-    paginator = CursorPage()
+    paginator = view.pagination_class()
     paginator.ordering = ordering
     page = paginator.paginate_queryset(queryset, request, view=view)
     if complete is not None:
@@ -57,8 +62,14 @@ def paginated_response(
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
-def validated(serializer_class, request, *, data=None) -> dict:
-    """The request body checked by ``serializer_class``; a 400 in the contract's shape if not."""
-    serializer = serializer_class(data=request.data if data is None else data)
+def validated(serializer_class, request, *, data=None, partial: bool = False) -> dict:
+    """The request body (or ``data``: the query string) checked by ``serializer_class``.
+
+    JSON types are checked first, as the schema states them (``members.api_input``);
+    a 400 in the contract's shape if anything is wrong.
+    """
+    raw = request.data if data is None else data
+    serializer = serializer_class(data=raw, partial=partial)
+    check_json_types(serializer, raw, query=data is not None)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data

@@ -5,6 +5,8 @@ Every app's ``errors.py`` subclasses :class:`DomainError`. Services raise them;
 with the class's HTTP status. Codes are part of the API: never rename one.
 """
 
+from dataclasses import dataclass
+
 
 class DomainError(Exception):
     code = "domain_error"
@@ -15,6 +17,19 @@ class DomainError(Exception):
         self.detail = detail or self.default_detail
         self.attr = attr
         super().__init__(self.detail)
+
+    @classmethod
+    def on(cls, field: str):
+        """For the schema: this error, reported as a 400 on the input field ``field``."""
+        return ErrorAt(cls, field)
+
+
+@dataclass(frozen=True)
+class ErrorAt:
+    """A domain error reported on an input field: a 400 validation error whose ``attr`` is ``field``."""
+
+    error: type[DomainError]
+    field: str
 
 
 class NotFound(DomainError):

@@ -173,7 +173,7 @@ def test_member_list_query_count_does_not_grow_with_members(
     assert len(many) == len(few)
 
 
-def test_a_forged_cursor_is_404_in_the_error_shape(merchant_api, merchant):
+def test_a_forged_cursor_is_400_on_the_cursor(merchant_api, merchant):
     MembershipFactory(merchant=merchant)
 
-    assert_error(merchant_api.get(MEMBERS, {"cursor": "not-a-cursor"}), 404, "not_found")
+    assert_error(merchant_api.get(MEMBERS, {"cursor": "not-a-cursor"}), 400, "invalid_cursor", "cursor")

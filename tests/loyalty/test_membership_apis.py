@@ -85,12 +85,12 @@ def test_rejoining_after_leaving_reactivates_the_same_card(shopper_api, shopper,
     assert Membership.objects.filter(merchant=merchant).count() == 2
 
 
-def test_joining_an_unknown_merchant_is_404_and_writes_nothing(shopper_api, merchant):
+def test_joining_an_unknown_merchant_is_400_on_the_field_and_writes_nothing(shopper_api, merchant):
     before = row_counts()
 
     response = shopper_api.post(MEMBERSHIPS, {"merchant": "no-such-shop"}, format="json")
 
-    assert_error(response, 404, "merchant_not_found")
+    assert_error(response, 400, "merchant_not_found", "merchant")
     assert row_counts() == before
 
 
