@@ -146,7 +146,7 @@ def test_unfollowing_an_unknown_handle_is_404(shopper_api, shopper):
 
     response = shopper_api.delete(f"{FOLLOWS}/nobody-here")
 
-    assert_error(response, 400, "account_not_found", "account")
+    assert_error(response, 404, "account_not_found")
     assert row_counts() == before
 
 
