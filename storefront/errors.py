@@ -19,3 +19,8 @@ class UnknownProduct(DomainError):
 class DuplicateSku(DomainError):
     code = "duplicate_sku"
     default_detail = "Each sku may appear once per order; add the quantities together."
+
+
+class UnknownCategory(DomainError):
+    code = "unknown_category"
+    default_detail = "This merchant has no category with this slug; a product creates it by naming it."

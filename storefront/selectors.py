@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 
 from members.models import Merchant, Shopper
 from storefront import errors
-from storefront.models import OrderLine, Product, PurchaseStat
+from storefront.models import Category, OrderLine, Product, PurchaseStat
 
 
 def purchase_stat_list(*, shopper: Shopper, merchant: Merchant | None = None) -> QuerySet[PurchaseStat]:
@@ -45,6 +45,14 @@ def purchase_due_again(*, shopper: Shopper, stats: list[PurchaseStat]) -> dict[i
         gaps = [later - earlier for earlier, later in pairwise(moments)]
         due[product_id] = moments[-1] + median(gaps)
     return due
+
+
+def category_get(*, merchant: Merchant, slug: str) -> Category:
+    """The merchant's category with this slug; a template may name only one that exists."""
+    category = Category.objects.filter(merchant=merchant, slug=slug).first()
+    if category is None:
+        raise errors.UnknownCategory(attr="category")
+    return category
 
 
 def products_by_sku(*, merchant: Merchant, skus: list[str]) -> dict[str, Product]:

@@ -7,7 +7,7 @@ from coupons.errors import UnknownTemplateProduct
 from coupons.models import CouponTemplate
 from members.models import Merchant
 from storefront.models import Product
-from storefront.services import category_get_or_create
+from storefront.selectors import category_get
 
 
 @transaction.atomic
@@ -48,7 +48,7 @@ def coupon_template_create(
         min_spend=min_spend,
         max_discount=max_discount if kind == CouponTemplate.Kind.PERCENT else None,
         scope=scope,
-        category=category_get_or_create(slug=category) if scope == CouponTemplate.Scope.CATEGORY else None,
+        category=category_get(merchant=merchant, slug=category) if scope == CouponTemplate.Scope.CATEGORY else None,
         valid_days=valid_days,
         valid_from=valid_from,
         valid_until=valid_until,

@@ -51,8 +51,8 @@ def test_a_fixed_template_for_everything(merchant_api, merchant):
     }
 
 
-def test_a_capped_percent_template_for_a_category(merchant_api):
-    CategoryFactory(slug="shoes")
+def test_a_capped_percent_template_for_a_category(merchant_api, merchant):
+    CategoryFactory(merchant=merchant, slug="shoes")
     body = {
         "name": "20% off shoes",
         "kind": "percent",
@@ -176,3 +176,21 @@ def test_the_list_costs_the_same_queries_for_2_and_20_templates(merchant_api, me
         return len(queries)
 
     assert make(2) == make(18)
+
+
+@pytest.mark.parametrize("whose", ["nobody's", "another merchant's"])
+def test_a_template_for_a_category_the_merchant_does_not_have_is_400_and_writes_nothing(
+    merchant_api, other_merchant, whose
+):
+    # given: "shoes" exists only at another merchant, or nowhere
+    if whose == "another merchant's":
+        CategoryFactory(merchant=other_merchant, slug="shoes")
+    before = row_counts()
+    body = {"name": "Shoes", "kind": "fixed", "value": "5.00", "scope": "category", "category": "shoes",
+            "valid_days": 7}
+
+    response = merchant_api.post(TEMPLATES, body, format="json")
+
+    # then: refused on the field, and no category was made for anyone
+    assert_error(response, 400, "unknown_category", "category")
+    assert row_counts() == before
