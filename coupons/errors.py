@@ -92,3 +92,16 @@ class UnknownTemplateProduct(DomainError):
 # ``NotAMember`` too: a program's template of another merchant (set by a superuser) must not
 # refuse the order or the join.
 NOT_ISSUABLE = (CouponOutOfStock, CouponLimitReached, CouponRejected, TemplateInactive, NotAMember)
+
+# Every reason a coupon can be refused by an order or a cart check (``rules.check``).
+ORDER_REJECTIONS = (
+    CouponNotFound,
+    CouponNotOwned,
+    CouponExpired,
+    CouponNotStarted,
+    CouponRedeemed,
+    CouponVoid,
+    CouponMinSpend,
+    CouponOutOfScope,
+    CouponNotStackable,
+)

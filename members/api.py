@@ -68,7 +68,9 @@ def validated(serializer_class, request, *, data=None, partial: bool = False) ->
     JSON types are checked first, as the schema states them (``members.api_input``);
     a 400 in the contract's shape if anything is wrong.
     """
-    raw = request.data if data is None else data
+    # A query string as a plain dict: as a QueryDict, DRF would read a missing boolean as
+    # an unticked HTML checkbox (false) instead of "not given".
+    raw = request.data if data is None else (data.dict() if hasattr(data, "dict") else data)
     serializer = serializer_class(data=raw, partial=partial)
     check_json_types(serializer, raw, query=data is not None)
     serializer.is_valid(raise_exception=True)

@@ -49,6 +49,11 @@ class MerchantNotFound(NotFound):
     default_detail = "No merchant with this slug."
 
 
+class ShopperNotFound(NotFound):
+    code = "shopper_not_found"
+    default_detail = "No shopper with this external id among this merchant's members, fans and buyers."
+
+
 class AccountNotFound(NotFound):
     code = "account_not_found"
     default_detail = "No account with this handle."

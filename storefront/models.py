@@ -110,6 +110,8 @@ class Order(models.Model):
         indexes = [
             # Rolling 12-month spend, first purchase and lapsed buyers of a merchant.
             models.Index(fields=["merchant", "shopper", "paid_at"], name="order_merchant_shopper_paid"),
+            # The merchant's order list, newest paid first (GET /merchant/orders).
+            models.Index(fields=["merchant", "-paid_at", "-id"], name="order_merchant_recent"),
         ]
 
     def __str__(self) -> str:

@@ -23,7 +23,7 @@ now used by the winner) and answers as a replay of the winner's order.
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
 from django.db import IntegrityError, connection, transaction
@@ -58,6 +58,8 @@ CENT = Decimal("0.01")
 # beyond them is refused with a 400 rather than failing in the database with a 500.
 MAX_MONEY = Decimal("9999999999.99")
 MAX_POINTS = 2**31 - 1
+# points_reason of an order that earned nothing because the shopper is not an active member.
+NOT_A_MEMBER = "not_a_member"
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,8 @@ def _record(*, merchant: Merchant, order: OrderInput, fingerprint: str) -> Purch
         "discount": str(discount),
         "total": str(total),
         "points_earned": points,
+        # Why no points, in a word the shop system can show; null when the member earned.
+        "points_reason": None if is_member else NOT_A_MEMBER,
         "coupons_redeemed": [coupon.code for coupon in redeemed],
         "coupons_issued": [_issued_coupon_answer(issued)] if issued else [],
     }
@@ -300,7 +304,12 @@ def _repurchase_coupon(*, program: Program, membership: Membership, now: datetim
 
 
 def _issued_coupon_answer(coupon: Coupon) -> dict:
-    return {"code": coupon.code, "template": coupon.template_id, "expires_at": coupon.expires_at.isoformat()}
+    return {"code": coupon.code, "template": coupon.template_id, "expires_at": api_time(coupon.expires_at)}
+
+
+def api_time(moment: datetime) -> str:
+    """The API's one time format, ``2026-12-01T10:00:00Z``, for answers stored as JSON."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _upgrade_tier(*, membership: Membership, now: datetime) -> None:
