@@ -26,6 +26,8 @@ MAX_COUPONS_PER_ORDER = 10
 class CouponCodesField(serializers.ListField):
     """The codes of an order or cart: each once, in the order they are to apply."""
 
+    default_error_messages = {"duplicate_coupon_code": "Each coupon code may be given once."}
+
     def __init__(self, **kwargs):
         kwargs.setdefault("child", serializers.CharField(max_length=32))
         kwargs.setdefault("max_length", MAX_COUPONS_PER_ORDER)
@@ -34,9 +36,7 @@ class CouponCodesField(serializers.ListField):
     def to_internal_value(self, data):
         codes = super().to_internal_value(data)
         if len(set(codes)) != len(codes):
-            raise serializers.ValidationError(
-                "Each coupon code may be given once.", code="duplicate_coupon_code"
-            )
+            self.fail("duplicate_coupon_code")
         return codes
 
 
@@ -94,40 +94,6 @@ class CouponTemplateListCreateApi(MerchantApi):
         points_price = serializers.IntegerField(min_value=1, required=False, allow_null=True)
         stackable = serializers.BooleanField(default=False)
 
-        def validate(self, data):
-            if data["kind"] == CouponTemplate.Kind.PERCENT and data["value"] > 100:
-                raise serializers.ValidationError(
-                    {"value": "A percent discount is at most 100."}, code="invalid"
-                )
-            if data["kind"] == CouponTemplate.Kind.FIXED and data.get("max_discount") is not None:
-                raise serializers.ValidationError(
-                    {"max_discount": "Only a percent discount has a cap."}, code="invalid"
-                )
-            if data["scope"] == CouponTemplate.Scope.CATEGORY and not data.get("category"):
-                raise serializers.ValidationError(
-                    {"category": "A category scope needs a category."}, code="required"
-                )
-            if data["scope"] == CouponTemplate.Scope.PRODUCTS and not data.get("products"):
-                raise serializers.ValidationError(
-                    {"products": "A products scope needs skus."}, code="required"
-                )
-            window = data.get("valid_until") is not None
-            if (data.get("valid_days") is not None) == window:
-                raise serializers.ValidationError(
-                    {"valid_days": "Give either valid_days (from issue) or a window ending at valid_until."},
-                    code="invalid",
-                )
-            if data.get("valid_from") and not window:
-                raise serializers.ValidationError(
-                    {"valid_from": "valid_from goes with valid_until."}, code="invalid"
-                )
-            if window and data.get("valid_from") and data["valid_from"] >= data["valid_until"]:
-                raise serializers.ValidationError(
-                    {"valid_until": "Must be after valid_from."}, code="invalid"
-                )
-            if window and data["valid_until"] <= timezone.now():
-                raise serializers.ValidationError({"valid_until": "Must be in the future."}, code="invalid")
-            return data
 
     @api_operation(
         summary="List coupon templates",
@@ -160,6 +126,7 @@ class CouponTemplateListCreateApi(MerchantApi):
         errors=[
             errors.UnknownTemplateProduct.on("products"),
             storefront_errors.UnknownCategory.on("category"),
+            *(error.on(field) for error, field in errors.TEMPLATE_TERMS),
         ],
         tags=TAGS,
     )

@@ -105,3 +105,59 @@ ORDER_REJECTIONS = (
     CouponOutOfScope,
     CouponNotStackable,
 )
+
+
+# --- A template's terms that do not fit together (``coupon_template_create``) ----------
+
+
+class PercentOver100(DomainError):
+    code = "percent_over_100"
+    default_detail = "A percent discount is at most 100."
+
+
+class CapNeedsPercent(DomainError):
+    code = "cap_needs_percent"
+    default_detail = "Only a percent discount has a cap (max_discount)."
+
+
+class ScopeNeedsCategory(DomainError):
+    code = "scope_needs_category"
+    default_detail = "A category scope needs a category."
+
+
+class ScopeNeedsProducts(DomainError):
+    code = "scope_needs_products"
+    default_detail = "A products scope needs skus."
+
+
+class ValidityAmbiguous(DomainError):
+    code = "validity_ambiguous"
+    default_detail = "Give either valid_days (from issue) or a window ending at valid_until."
+
+
+class ValidFromWithoutUntil(DomainError):
+    code = "valid_from_without_until"
+    default_detail = "valid_from goes with valid_until."
+
+
+class WindowReversed(DomainError):
+    code = "window_reversed"
+    default_detail = "valid_until must be after valid_from."
+
+
+class WindowInPast(DomainError):
+    code = "window_in_past"
+    default_detail = "valid_until must be in the future."
+
+
+# Each with the field it is reported on: the API answers them as a 400 on that field.
+TEMPLATE_TERMS = (
+    (PercentOver100, "value"),
+    (CapNeedsPercent, "max_discount"),
+    (ScopeNeedsCategory, "category"),
+    (ScopeNeedsProducts, "products"),
+    (ValidityAmbiguous, "valid_days"),
+    (ValidFromWithoutUntil, "valid_from"),
+    (WindowReversed, "valid_until"),
+    (WindowInPast, "valid_until"),
+)

@@ -10,9 +10,9 @@ api_v1 = [
     *slash_optional("me/wallet", shopper.WalletApi.as_view(), "me-wallet"),
     *slash_optional("me/memberships", memberships.MembershipListJoinApi.as_view(), "me-memberships"),
     *slash_optional(
-        "me/memberships/<slug:merchant>", memberships.MembershipLeaveApi.as_view(), "me-membership"
+        "me/memberships/<str:merchant>", memberships.MembershipLeaveApi.as_view(), "me-membership"
     ),
-    *slash_optional("me/memberships/<slug:merchant>/points", shopper.PointsLedgerApi.as_view(), "me-points"),
+    *slash_optional("me/memberships/<str:merchant>/points", shopper.PointsLedgerApi.as_view(), "me-points"),
     *slash_optional(
         "me/frequently-purchased", shopper.FrequentlyPurchasedApi.as_view(), "me-frequently-purchased"
     ),

@@ -75,7 +75,11 @@ def _field_errors(field: serializers.Field, value, *, query: bool):
         found = {i: err for i, item in enumerate(value) if (err := _field_errors(field.child, item, query=query))}
         return found or None
     problem = (_query_problem if query else _json_problem)(field, value)
-    return [ErrorDetail(problem, code="invalid")] if problem else None
+    if not problem:
+        return None
+    # A code the field can give anyway, so that the schema's list of codes holds.
+    code = "invalid_choice" if isinstance(field, serializers.ChoiceField) else "invalid"
+    return [ErrorDetail(problem, code=code)]
 
 
 def _json_problem(field: serializers.Field, value) -> str | None:

@@ -3,7 +3,7 @@ from urllib import parse
 
 from django.core import signing
 from rest_framework.exceptions import ErrorDetail, ValidationError
-from rest_framework.pagination import Cursor, CursorPagination, _positive_int
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.utils.urls import replace_query_param
 
 MAX_PAGE_SIZE = 200
@@ -40,7 +40,7 @@ class CursorPage(CursorPagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        size = _positive_int(raw, strict=True) if raw.isascii() and raw.isdigit() else 0
+        size = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 6 else 0
         if not 1 <= size <= self.max_page_size:
             raise _invalid(
                 "page_size", "invalid_page_size", f"A whole number from 1 to {self.max_page_size}."

@@ -21,7 +21,9 @@ from drf_standardized_errors.openapi_utils import (
     get_serializer_fields_with_error_codes,
 )
 from drf_standardized_errors.settings import package_settings
+from django.core.validators import RegexValidator
 from rest_framework import serializers
+from rest_framework.settings import api_settings as drf_settings
 
 from members.api_input import decimal_excludes_zero, decimal_pattern
 from members.errors import ErrorAt
@@ -131,6 +133,11 @@ class AutoSchema(SpectacularAutoSchema):
             fields = get_flat_serializer_fields(self.get_request_serializer())
             for field in get_serializer_fields_with_error_codes(fields):
                 field_codes[field.name].update(field.error_codes)
+                # A null where a list wants an object is reported on the item itself.
+                suffix = f"{package_settings.NESTED_FIELD_SEPARATOR}{drf_settings.NON_FIELD_ERRORS_KEY}"
+                index = f"{package_settings.NESTED_FIELD_SEPARATOR}{package_settings.LIST_INDEX_IN_API_SCHEMA}"
+                if field.name.endswith(index + suffix):
+                    field_codes[field.name.removesuffix(suffix)].add("null")
             client_codes[400].add("parse_error")
             client_codes[415].add("unsupported_media_type")
         filters = getattr(getattr(self.view, self.method.lower(), None), "filter_serializer", None)
@@ -245,10 +252,17 @@ def _add_input_limits(field: serializers.Field, schema: dict) -> None:
         if decimal_excludes_zero(field):
             schema["not"] = {"pattern": r"^0+(\.0+)?$"}
     elif isinstance(field, serializers.CharField) and schema.get("type") == "string":
+        regex = next(
+            (v.regex.pattern for v in field.validators if isinstance(v, RegexValidator) and not v.inverse_match),
+            None,
+        )
+        if regex is not None and "pattern" not in schema:
+            schema["pattern"] = regex.replace(r"\A", "^")
         if not field.allow_blank:
             schema["minLength"] = max(schema.get("minLength", 0), 1)
             if field.trim_whitespace and "pattern" not in schema:
-                schema["pattern"] = r"\S"  # not only spaces: the server trims them away
+                # Not only spaces (the server trims them away), and no NUL (it refuses those).
+                schema["pattern"] = r"^[^\x00]*[^\s\x00][^\x00]*$"
     elif isinstance(field, serializers.ListField | serializers.ListSerializer) and not field.allow_empty:
         schema["minItems"] = max(schema.get("minItems", 0), 1)
     if "pattern" in schema:

@@ -2,7 +2,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
+from coupons import errors
 from coupons.errors import UnknownTemplateProduct
 from coupons.models import CouponTemplate
 from members.models import Merchant
@@ -30,7 +32,18 @@ def coupon_template_create(
     points_price: int | None = None,
     stackable: bool = False,
 ) -> CouponTemplate:
-    """A template with its terms; the input's shape was checked by the caller."""
+    """A template with its terms; the input's shape was checked by the caller, their fit is checked here."""
+    _check_terms(
+        kind=kind,
+        value=value,
+        max_discount=max_discount,
+        scope=scope,
+        category=category,
+        products=products,
+        valid_days=valid_days,
+        valid_from=valid_from,
+        valid_until=valid_until,
+    )
     product_rows = []
     if scope == CouponTemplate.Scope.PRODUCTS:
         skus = list(dict.fromkeys(products or []))
@@ -60,3 +73,35 @@ def coupon_template_create(
     if product_rows:
         template.products.set(product_rows)
     return template
+
+
+def _check_terms(
+    *,
+    kind: str,
+    value: Decimal,
+    max_discount: Decimal | None,
+    scope: str,
+    category: str | None,
+    products: list[str] | None,
+    valid_days: int | None,
+    valid_from: datetime | None,
+    valid_until: datetime | None,
+) -> None:
+    """Terms that each look right but do not fit together; each refusal names its field."""
+    if kind == CouponTemplate.Kind.PERCENT and value > 100:
+        raise errors.PercentOver100(attr="value")
+    if kind == CouponTemplate.Kind.FIXED and max_discount is not None:
+        raise errors.CapNeedsPercent(attr="max_discount")
+    if scope == CouponTemplate.Scope.CATEGORY and not category:
+        raise errors.ScopeNeedsCategory(attr="category")
+    if scope == CouponTemplate.Scope.PRODUCTS and not products:
+        raise errors.ScopeNeedsProducts(attr="products")
+    window = valid_until is not None
+    if (valid_days is not None) == window:
+        raise errors.ValidityAmbiguous(attr="valid_days")
+    if valid_from is not None and not window:
+        raise errors.ValidFromWithoutUntil(attr="valid_from")
+    if window and valid_from is not None and valid_from >= valid_until:
+        raise errors.WindowReversed(attr="valid_until")
+    if window and valid_until <= timezone.now():
+        raise errors.WindowInPast(attr="valid_until")

@@ -33,7 +33,17 @@ CONFIG = SchemathesisConfig.from_dict(
     {
         "suppress-health-check": ["all"],
         "seed": 20261201,
-        "generation": {"mode": "all", "max-examples": 12, "deterministic": True, "database": "none"},
+        "generation": {
+            "mode": "all",
+            "max-examples": 12,
+            "deterministic": True,
+            "database": "none",
+            # JSON on the wire is UTF-8: no lone surrogates (RFC 8259).
+            "codec": "utf-8",
+            # The caller's credential is set below; ignored_auth checks that each route refuses
+            # a request without one.
+            "with-security-parameters": False,
+        },
         "phases": {"stateful": {"enabled": False}},
         "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "400", "401", "404", "409"]}},
     }
