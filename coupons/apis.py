@@ -94,7 +94,6 @@ class CouponTemplateListCreateApi(MerchantApi):
         points_price = serializers.IntegerField(min_value=1, required=False, allow_null=True)
         stackable = serializers.BooleanField(default=False)
 
-
     @api_operation(
         summary="List coupon templates",
         description="The merchant's coupon templates, newest first, with their terms and "
@@ -118,8 +117,13 @@ class CouponTemplateListCreateApi(MerchantApi):
         examples=[
             OpenApiExample(
                 "10 off above 100, for 30 days",
-                value={"name": "Welcome", "kind": "fixed", "value": "10.00", "min_spend": "100.00",
-                       "valid_days": 30},
+                value={
+                    "name": "Welcome",
+                    "kind": "fixed",
+                    "value": "10.00",
+                    "min_spend": "100.00",
+                    "valid_days": 30,
+                },
                 request_only=True,
             )
         ],
@@ -139,8 +143,11 @@ class CouponTemplateListCreateApi(MerchantApi):
 class CouponTemplateDetailApi(MerchantApi):
     @api_operation(
         summary="Read a coupon template",
-        description="One of the merchant's coupon templates by id, with its terms and issued count. Reads only.",
-        parameters=[OpenApiParameter("template_id", int, OpenApiParameter.PATH, description="The template's id.")],
+        description="One of the merchant's coupon templates by id, with its terms and issued count. "
+        "Reads only.",
+        parameters=[
+            OpenApiParameter("template_id", int, OpenApiParameter.PATH, description="The template's id.")
+        ],
         responses=TemplateWithProductsOutput,
         errors=[errors.TemplateNotFound],
         tags=TAGS,
@@ -188,15 +195,24 @@ class CouponValidateApi(MerchantApi):
         examples=[
             OpenApiExample(
                 "A cart with two codes",
-                value={"shopper": "douyin-4471", "lines": [{"sku": "LIP-01", "quantity": 2, "unit_price": "89.00"}],
-                       "coupon_codes": ["WELCOME-7QX2", "OLD-1234"]},
+                value={
+                    "shopper": "douyin-4471",
+                    "lines": [{"sku": "LIP-01", "quantity": 2, "unit_price": "89.00"}],
+                    "coupon_codes": ["WELCOME-7QX2", "OLD-1234"],
+                },
                 request_only=True,
             ),
             OpenApiExample(
                 "One applies, one does not",
-                value={"subtotal": "178.00", "discount": "10.00", "total": "168.00", "applied": ["WELCOME-7QX2"],
-                       "rejected": [{"code": "OLD-1234", "reason": "coupon_expired",
-                                     "detail": "This coupon has expired."}]},
+                value={
+                    "subtotal": "178.00",
+                    "discount": "10.00",
+                    "total": "168.00",
+                    "applied": ["WELCOME-7QX2"],
+                    "rejected": [
+                        {"code": "OLD-1234", "reason": "coupon_expired", "detail": "This coupon has expired."}
+                    ],
+                },
                 response_only=True,
             ),
         ],
@@ -235,7 +251,9 @@ class CouponOutput(serializers.Serializer):
 
 class MyCouponListApi(ShopperApi):
     class FilterSerializer(serializers.Serializer):
-        merchant = serializers.SlugField(max_length=50, required=False, help_text="Only this merchant's (slug).")
+        merchant = serializers.SlugField(
+            max_length=50, required=False, help_text="Only this merchant's (slug)."
+        )
         state = serializers.ChoiceField(
             choices=["usable", "redeemed", "expired"], required=False, help_text="Only coupons in this state."
         )

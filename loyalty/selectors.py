@@ -147,17 +147,18 @@ def member_view(*, merchant: Merchant, external_id: str, now: datetime) -> Membe
     expiring_by = now + timedelta(days=EXPIRING_SOON_DAYS)
     expiring = 0
     if account is not None:
-        expiring = (
-            PointsEntry.objects.filter(
-                account=account, remaining__gt=0, expires_at__isnull=False, expires_at__lte=expiring_by
-            ).aggregate(n=Coalesce(Sum("remaining"), 0))["n"]
-        )
+        expiring = PointsEntry.objects.filter(
+            account=account, remaining__gt=0, expires_at__isnull=False, expires_at__lte=expiring_by
+        ).aggregate(n=Coalesce(Sum("remaining"), 0))["n"]
     coupons = list(
-        coupon_selectors.coupon_list(shopper=shopper, now=now, merchant=merchant, state="usable")
-        .order_by("expires_at", "id")[:MEMBER_VIEW_COUPONS]
+        coupon_selectors.coupon_list(shopper=shopper, now=now, merchant=merchant, state="usable").order_by(
+            "expires_at", "id"
+        )[:MEMBER_VIEW_COUPONS]
     )
     follows = list(
-        members_selectors.follow_list(shopper=shopper).filter(account__merchant=merchant).order_by("account__handle")
+        members_selectors.follow_list(shopper=shopper)
+        .filter(account__merchant=merchant)
+        .order_by("account__handle")
     )
     orders = list(storefront_selectors.recent_orders(merchant=merchant, shopper=shopper, limit=RECENT_ORDERS))
     if membership is None and not coupons and not follows and not orders:

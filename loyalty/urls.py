@@ -20,9 +20,7 @@ api_v1 = [
     *slash_optional("merchant/members", memberships.MemberListApi.as_view(), "merchant-members"),
     *slash_optional("merchant/program", program.ProgramApi.as_view(), "merchant-program"),
     *slash_optional("merchant/orders", orders.OrderListCreateApi.as_view(), "merchant-orders"),
-    *slash_optional(
-        "merchant/orders/<str:external_id>", orders.OrderDetailApi.as_view(), "merchant-order"
-    ),
+    *slash_optional("merchant/orders/<str:external_id>", orders.OrderDetailApi.as_view(), "merchant-order"),
     *slash_optional(
         "merchant/shoppers/<str:external_id>", shoppers.ShopperDetailApi.as_view(), "merchant-shopper"
     ),

@@ -72,7 +72,9 @@ def _field_errors(field: serializers.Field, value, *, query: bool):
     if isinstance(field, serializers.ListField):
         if not isinstance(value, list):
             return None  # the field says "Expected a list"
-        found = {i: err for i, item in enumerate(value) if (err := _field_errors(field.child, item, query=query))}
+        found = {
+            i: err for i, item in enumerate(value) if (err := _field_errors(field.child, item, query=query))
+        }
         return found or None
     problem = (_query_problem if query else _json_problem)(field, value)
     if not problem:

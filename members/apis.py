@@ -37,7 +37,8 @@ class AuthRegisterApi(PublicApi):
         responses={201: TokenOutput},
         examples=[
             OpenApiExample(
-                "A new shopper", value={"username": "douyin-4471", "password": "a long passphrase"},
+                "A new shopper",
+                value={"username": "douyin-4471", "password": "a long passphrase"},
                 request_only=True,
             )
         ],

@@ -13,6 +13,7 @@
 import re
 from collections import defaultdict
 
+from django.core.validators import RegexValidator
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import extend_schema
@@ -21,7 +22,6 @@ from drf_standardized_errors.openapi_utils import (
     get_serializer_fields_with_error_codes,
 )
 from drf_standardized_errors.settings import package_settings
-from django.core.validators import RegexValidator
 from rest_framework import serializers
 from rest_framework.settings import api_settings as drf_settings
 
@@ -41,7 +41,7 @@ class MerchantApiKeyScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": "A merchant's shop-system key: `Api-Key <key>` (from `manage.py create_merchant`).",
+            "description": "A merchant's shop-system key, `Api-Key <key>`, from `manage.py create_merchant`.",
         }
 
 
@@ -135,7 +135,9 @@ class AutoSchema(SpectacularAutoSchema):
                 field_codes[field.name].update(field.error_codes)
                 # A null where a list wants an object is reported on the item itself.
                 suffix = f"{package_settings.NESTED_FIELD_SEPARATOR}{drf_settings.NON_FIELD_ERRORS_KEY}"
-                index = f"{package_settings.NESTED_FIELD_SEPARATOR}{package_settings.LIST_INDEX_IN_API_SCHEMA}"
+                index = (
+                    f"{package_settings.NESTED_FIELD_SEPARATOR}{package_settings.LIST_INDEX_IN_API_SCHEMA}"
+                )
                 if field.name.endswith(index + suffix):
                     field_codes[field.name.removesuffix(suffix)].add("null")
             client_codes[400].add("parse_error")
@@ -253,7 +255,11 @@ def _add_input_limits(field: serializers.Field, schema: dict) -> None:
             schema["not"] = {"pattern": r"^0+(\.0+)?$"}
     elif isinstance(field, serializers.CharField) and schema.get("type") == "string":
         regex = next(
-            (v.regex.pattern for v in field.validators if isinstance(v, RegexValidator) and not v.inverse_match),
+            (
+                v.regex.pattern
+                for v in field.validators
+                if isinstance(v, RegexValidator) and not v.inverse_match
+            ),
             None,
         )
         if regex is not None and "pattern" not in schema:
@@ -268,5 +274,3 @@ def _add_input_limits(field: serializers.Field, schema: dict) -> None:
     if "pattern" in schema:
         # Python's end of text; the schema's regular expressions are ECMA's.
         schema["pattern"] = schema["pattern"].replace(r"\Z", "$")
-
-

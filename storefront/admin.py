@@ -45,7 +45,7 @@ class RefundInline(MerchantScopedTabularInline):
 
     @admin.display(description="lines")
     def refunded_lines(self, refund: Refund) -> str:
-        """"1 × Velvet lipstick (LIP-01)": the titles of the order's own lines, not raw JSON."""
+        """ "1 x Velvet lipstick (LIP-01)": the titles of the order's own lines, not raw JSON."""
         # Inline instances are made per request: one query for the order's titles per page.
         cache = self.__dict__.setdefault("_titles", {})
         if refund.order_id not in cache:
@@ -53,7 +53,8 @@ class RefundInline(MerchantScopedTabularInline):
             cache[refund.order_id] = dict(lines.values_list("product__sku", "product__title"))
         titles = cache[refund.order_id]
         return ", ".join(
-            f"{line['quantity']} × {titles.get(line['sku'], line['sku'])} ({line['sku']})" for line in refund.lines
+            f"{line['quantity']} x {titles.get(line['sku'], line['sku'])} ({line['sku']})"
+            for line in refund.lines
         )
 
 

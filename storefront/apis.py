@@ -51,14 +51,20 @@ PRODUCT_EXAMPLE = {
 
 class ProductListCreateApi(MerchantApi):
     class InputSerializer(ProductFields):
-        sku = serializers.CharField(max_length=64, help_text="The merchant's product code, unique per merchant.")
+        sku = serializers.CharField(
+            max_length=64, help_text="The merchant's product code, unique per merchant."
+        )
 
     class FilterSerializer(serializers.Serializer):
-        published = serializers.BooleanField(required=False, help_text="Only published (true) or unpublished.")
+        published = serializers.BooleanField(
+            required=False, help_text="Only published (true) or unpublished."
+        )
         category = serializers.CharField(
             max_length=50, required=False, validators=[SLUG_VALIDATOR], help_text="Only this category (slug)."
         )
-        sku_prefix = serializers.CharField(max_length=64, required=False, help_text="Skus starting with this.")
+        sku_prefix = serializers.CharField(
+            max_length=64, required=False, help_text="Skus starting with this."
+        )
 
     @api_operation(
         summary="List products",

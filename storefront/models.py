@@ -139,7 +139,7 @@ class OrderLine(models.Model):
         indexes = [models.Index(fields=["product", "order"], name="orderline_product_order")]
 
     def __str__(self) -> str:
-        return f"{self.quantity} × {self.product.title}"
+        return f"{self.quantity} x {self.product.title}"
 
     @property
     def line_total(self) -> Decimal:

@@ -61,7 +61,9 @@ def coupon_template_create(
         min_spend=min_spend,
         max_discount=max_discount if kind == CouponTemplate.Kind.PERCENT else None,
         scope=scope,
-        category=category_get(merchant=merchant, slug=category) if scope == CouponTemplate.Scope.CATEGORY else None,
+        category=category_get(merchant=merchant, slug=category)
+        if scope == CouponTemplate.Scope.CATEGORY
+        else None,
         valid_days=valid_days,
         valid_from=valid_from,
         valid_until=valid_until,

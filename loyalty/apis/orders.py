@@ -153,7 +153,9 @@ class OrderListCreateApi(MerchantApi):
         coupon_codes = CouponCodesField(required=False, default=list)
 
     class FilterSerializer(serializers.Serializer):
-        shopper = serializers.CharField(max_length=150, required=False, help_text="Only this shopper's orders.")
+        shopper = serializers.CharField(
+            max_length=150, required=False, help_text="Only this shopper's orders."
+        )
         paid_after = serializers.DateTimeField(required=False, help_text="Paid at or after this time.")
         paid_before = serializers.DateTimeField(required=False, help_text="Paid before this time.")
 

@@ -36,9 +36,18 @@ class WalletApi(ShopperApi):
         examples=[
             OpenApiExample(
                 "One card",
-                value={"memberships": [{"merchant": {"slug": "acme-beauty", "name": "Acme Beauty"}, "number": 42,
-                                        "tier": "Silver", "points_balance": 1280, "usable_coupons": 2,
-                                        "iron_fan": True}]},
+                value={
+                    "memberships": [
+                        {
+                            "merchant": {"slug": "acme-beauty", "name": "Acme Beauty"},
+                            "number": 42,
+                            "tier": "Silver",
+                            "points_balance": 1280,
+                            "usable_coupons": 2,
+                            "iron_fan": True,
+                        }
+                    ]
+                },
                 response_only=True,
             )
         ],
@@ -94,7 +103,9 @@ class FrequentlyPurchasedOutput(serializers.Serializer):
 
 class FrequentlyPurchasedApi(ShopperApi):
     class FilterSerializer(serializers.Serializer):
-        merchant = serializers.SlugField(required=False, max_length=50, help_text="Only this merchant's (slug).")
+        merchant = serializers.SlugField(
+            required=False, max_length=50, help_text="Only this merchant's (slug)."
+        )
 
     @api_operation(
         summary="My frequently purchased goods",
@@ -134,7 +145,9 @@ class CouponExchangeApi(ShopperApi):
         request=InputSerializer,
         responses={201: CouponOutput},
         examples=[
-            OpenApiExample("Buy template 7", value={"merchant": "acme-beauty", "template": 7}, request_only=True)
+            OpenApiExample(
+                "Buy template 7", value={"merchant": "acme-beauty", "template": 7}, request_only=True
+            )
         ],
         errors=[
             members_errors.MerchantNotFound.on("merchant"),

@@ -68,8 +68,6 @@ class MemberViewOutput(serializers.Serializer):
         return MemberViewPointsOutput(view).data
 
 
-
-
 class ShopperDetailApi(MerchantApi):
     @api_operation(
         summary="Read a shopper (the member view)",

@@ -23,10 +23,29 @@ from tests.storefront.factories import ProductFactory
 
 # Codes a serializer gives when the input's shape is wrong: the schema must prevent them.
 SHAPE_CODES = {
-    "required", "null", "blank", "invalid", "max_length", "min_length", "max_value", "min_value",
-    "max_digits", "max_decimal_places", "max_whole_digits", "not_a_list", "empty", "invalid_choice",
-    "not_a_dict", "max_string_length", "null_characters_not_allowed", "surrogate_characters_not_allowed",
-    "date", "make_aware", "overflow", "parse_error", "unsupported_media_type",
+    "required",
+    "null",
+    "blank",
+    "invalid",
+    "max_length",
+    "min_length",
+    "max_value",
+    "min_value",
+    "max_digits",
+    "max_decimal_places",
+    "max_whole_digits",
+    "not_a_list",
+    "empty",
+    "invalid_choice",
+    "not_a_dict",
+    "max_string_length",
+    "null_characters_not_allowed",
+    "surrogate_characters_not_allowed",
+    "date",
+    "make_aware",
+    "overflow",
+    "parse_error",
+    "unsupported_media_type",
 }
 
 CONFIG = SchemathesisConfig.from_dict(

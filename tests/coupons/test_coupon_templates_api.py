@@ -186,8 +186,14 @@ def test_a_template_for_a_category_the_merchant_does_not_have_is_400_and_writes_
     if whose == "another merchant's":
         CategoryFactory(merchant=other_merchant, slug="shoes")
     before = row_counts()
-    body = {"name": "Shoes", "kind": "fixed", "value": "5.00", "scope": "category", "category": "shoes",
-            "valid_days": 7}
+    body = {
+        "name": "Shoes",
+        "kind": "fixed",
+        "value": "5.00",
+        "scope": "category",
+        "category": "shoes",
+        "valid_days": 7,
+    }
 
     response = merchant_api.post(TEMPLATES, body, format="json")
 

@@ -16,8 +16,8 @@ VALIDATE = "/api/v1/merchant/coupons/validate"
 
 
 @pytest.fixture
-def shoes(db):
-    return CategoryFactory(slug="shoes")
+def shoes(merchant):
+    return CategoryFactory(merchant=merchant, slug="shoes")
 
 
 @pytest.fixture

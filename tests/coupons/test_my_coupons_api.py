@@ -30,7 +30,7 @@ def test_a_shopper_sees_their_coupons_with_the_terms(shopper_api, shopper, merch
         max_discount=Decimal("15"),
         min_spend=Decimal("30"),
         scope="category",
-        category=CategoryFactory(slug="shoes"),
+        category=CategoryFactory(merchant=merchant, slug="shoes"),
     )
     coupon = CouponFactory(template=template, shopper=shopper, source="repurchase")
 
@@ -155,3 +155,21 @@ def test_the_list_costs_the_same_queries_for_2_and_20_coupons(shopper_api, shopp
 
     assert (shown_small, shown_large) == (2, 20)
     assert small == large
+
+
+def test_each_coupon_says_whether_it_is_usable_in_the_filters_words(shopper_api, shopper, merchant):
+    # given: one coupon of each kind the `state=usable` filter separates
+    now = timezone.now()
+    template = CouponTemplateFactory(merchant=merchant)
+    usable = CouponFactory(template=template, shopper=shopper)
+    CouponFactory(template=template, shopper=shopper, expires_at=now - timedelta(days=1))
+    CouponFactory(template=template, shopper=shopper, valid_from=now + timedelta(days=1))
+    CouponFactory(template=template, shopper=shopper, state="redeemed", redeemed_at=now)
+
+    rows = shopper_api.get(MY_COUPONS).json()["results"]
+    usable_rows = shopper_api.get(MY_COUPONS, {"state": "usable"}).json()["results"]
+
+    # then: `usable: true` on exactly the coupons the filter lists, whatever their `state`
+    assert [r["code"] for r in rows if r["usable"]] == [usable.code]
+    assert [r["code"] for r in usable_rows] == [usable.code]
+    assert sorted(r["state"] for r in rows) == ["issued", "issued", "issued", "redeemed"]

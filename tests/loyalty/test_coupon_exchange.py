@@ -134,7 +134,9 @@ def test_a_former_member_cannot_exchange(shopper_api, merchant, shopper, rich_me
     assert row_counts() == before
 
 
-def test_another_merchants_template_is_unknown_in_the_field(shopper_api, merchant, other_merchant, rich_member):
+def test_another_merchants_template_is_unknown_in_the_field(
+    shopper_api, merchant, other_merchant, rich_member
+):
     theirs = CouponTemplateFactory(merchant=other_merchant, points_price=1)
     before = row_counts()
 

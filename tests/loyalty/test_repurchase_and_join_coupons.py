@@ -396,7 +396,7 @@ def test_frequently_purchased_with_coupons_costs_the_same_queries_for_2_and_10_m
     def measure(n):
         for _ in range(n):
             merchant = MerchantFactory()
-            category = CategoryFactory()
+            category = CategoryFactory(merchant=merchant)
             product = ProductFactory(merchant=merchant, category=category)
             PurchaseStatFactory(shopper=shopper, product=product)
             CouponFactory(

@@ -59,8 +59,8 @@ def test_an_order_page_reads_in_people_s_words(merchant):
 
     # then: titles and quantities, never ids or JSON, under the merchant's name
     text = page.content.decode()
-    assert str(line) == "2 × Velvet lipstick"
-    assert "1 × Velvet lipstick (LIP-01)" in text
+    assert str(line) == "2 x Velvet lipstick"
+    assert "1 x Velvet lipstick (LIP-01)" in text
     assert '"sku"' not in text
     assert "Fanbase — Acme Beauty" in text
     assert "Django administration" not in text
