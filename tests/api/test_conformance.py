@@ -54,7 +54,7 @@ CONFIG = SchemathesisConfig.from_dict(
         "seed": 20261201,
         "generation": {
             "mode": "all",
-            "max-examples": 12,
+            "max-examples": 6,
             "deterministic": True,
             "database": "none",
             # JSON on the wire is UTF-8: no lone surrogates (RFC 8259).
