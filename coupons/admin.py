@@ -2,17 +2,40 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.template.response import TemplateResponse
+from django.utils import timezone
 
+from core.errors import DomainError
 from coupons.models import Coupon, CouponTemplate, ScheduledCoupon
 from coupons.services.issuing import coupon_issue_to_shopper
+from coupons.services.templates import coupon_template_terms_check
 from members.admin import MembershipAdmin
 from members.admin_scoping import MerchantScopedAdmin, scope
-from members.errors import DomainError
 from members.models import Membership
 
 
 class CouponTemplateForm(forms.ModelForm):
-    """The admin's template form (its model and fields come from the ModelAdmin)."""
+    """The admin's template form (its model and fields come from the ModelAdmin).
+
+    The terms' rules are the service's (``coupon_template_terms_check``), so staff see
+    the errors the API gives, on the same fields.
+    """
+
+    TERMS = ("kind", "value", "max_discount", "scope", "category", "products")
+    WINDOW = ("valid_days", "valid_from", "valid_until")
+
+    def clean(self):
+        data = super().clean()
+        if any(name in self.errors for name in (*self.TERMS, *self.WINDOW)):
+            return data  # a field is already wrong: its own error says so
+        new_window = self.instance.pk is None or "valid_until" in self.changed_data
+        try:
+            coupon_template_terms_check(
+                **{name: data.get(name) for name in (*self.TERMS, *self.WINDOW)},
+                now=timezone.now() if new_window else None,
+            )
+        except DomainError as exc:
+            self.add_error(exc.attr, exc.detail)
+        return data
 
     def clean_stock(self):
         # ``issued_count`` is not a form field, so the model's check of the stock against it

@@ -7,14 +7,15 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from core.api import paginated_response, validated
+from core.schema import api_operation
 from coupons import errors, selectors
 from coupons.models import CouponTemplate
 from coupons.services.templates import coupon_template_create
 from members import errors as members_errors
 from members import selectors as members_selectors
-from members.api import MerchantApi, ShopperApi, paginated_response, validated
+from members.authentication import MerchantApi, ShopperApi
 from members.models import SLUG_VALIDATOR
-from members.schema import api_operation
 from storefront import errors as storefront_errors
 from storefront.models import MONEY
 

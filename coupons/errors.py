@@ -1,7 +1,7 @@
 """Coupon errors. The ``coupon_*`` codes double as rejection reasons in
 ``POST /api/v1/merchant/coupons/validate``: never rename one."""
 
-from members.errors import Conflict, DomainError, NotFound
+from core.errors import Conflict, DomainError, InvariantViolated, NotFound
 
 
 class CouponRejected(DomainError):
@@ -93,6 +93,28 @@ class UnknownTemplateProduct(DomainError):
 # refuse the order or the join.
 NOT_ISSUABLE = (CouponOutOfStock, CouponLimitReached, CouponRejected, TemplateInactive, NotAMember)
 
+
+class TemplateTermsInvalid(DomainError):
+    """Coupon-template terms that do not go together (the ``attr`` names the field).
+
+    A base: each rule raises its own subclass below, with its own code (the schema lists them).
+    """
+
+    code = "invalid"
+    default_detail = "These coupon terms do not go together."
+
+
+class TemplateTermMissing(DomainError):
+    """A coupon-template term its scope needs is missing (the ``attr`` names the field)."""
+
+    code = "required"
+    default_detail = "This scope needs this field."
+
+
+class CouponChangedUnderLock(InvariantViolated):
+    """A coupon locked and checked for an order was no longer issued when redeemed."""
+
+
 # Every reason a coupon can be refused by an order or a cart check (``rules.check``).
 ORDER_REJECTIONS = (
     CouponNotFound,
@@ -110,42 +132,42 @@ ORDER_REJECTIONS = (
 # --- A template's terms that do not fit together (``coupon_template_create``) ----------
 
 
-class PercentOver100(DomainError):
+class PercentOver100(TemplateTermsInvalid):
     code = "percent_over_100"
     default_detail = "A percent discount is at most 100."
 
 
-class CapNeedsPercent(DomainError):
+class CapNeedsPercent(TemplateTermsInvalid):
     code = "cap_needs_percent"
     default_detail = "Only a percent discount has a cap (max_discount)."
 
 
-class ScopeNeedsCategory(DomainError):
+class ScopeNeedsCategory(TemplateTermMissing):
     code = "scope_needs_category"
     default_detail = "A category scope needs a category."
 
 
-class ScopeNeedsProducts(DomainError):
+class ScopeNeedsProducts(TemplateTermMissing):
     code = "scope_needs_products"
     default_detail = "A products scope needs skus."
 
 
-class ValidityAmbiguous(DomainError):
+class ValidityAmbiguous(TemplateTermsInvalid):
     code = "validity_ambiguous"
     default_detail = "Give either valid_days (from issue) or a window ending at valid_until."
 
 
-class ValidFromWithoutUntil(DomainError):
+class ValidFromWithoutUntil(TemplateTermsInvalid):
     code = "valid_from_without_until"
     default_detail = "valid_from goes with valid_until."
 
 
-class WindowReversed(DomainError):
+class WindowReversed(TemplateTermsInvalid):
     code = "window_reversed"
     default_detail = "valid_until must be after valid_from."
 
 
-class WindowInPast(DomainError):
+class WindowInPast(TemplateTermsInvalid):
     code = "window_in_past"
     default_detail = "valid_until must be in the future."
 

@@ -2,11 +2,11 @@
 
 from datetime import datetime
 
-from django.db import connection
 from django.db.models import Count, Q, QuerySet, TextField
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from core.sql import comma_joined
 from coupons import errors, rules
 from coupons.models import Coupon, CouponTemplate
 from members.models import Merchant, Shopper
@@ -22,20 +22,17 @@ def _listed_product_ids() -> RawSQL:
     Written out: as an ORM ``Subquery`` of a grouped aggregate it took 0.45 ms of CPU a
     call to compile, more than the statement it saves (docs/performance.md).
     """
-    join = (
-        "STRING_AGG(CAST(l.product_id AS TEXT), ',')"
-        if connection.vendor == "postgresql"
-        else "GROUP_CONCAT(l.product_id, ',')"
-    )
     return RawSQL(
-        f"SELECT {join} FROM {_LISTED} l WHERE l.coupontemplate_id = {_COUPON}.template_id",
+        f"SELECT {comma_joined('l.product_id')} FROM {_LISTED} l"
+        f" WHERE l.coupontemplate_id = {_COUPON}.template_id",
         (),
         output_field=TextField(),
     )
 
 
-def coupons_by_code(*, merchant: Merchant, codes: list[str], lock: bool = False) -> dict[str, Coupon]:
-    """The merchant's coupons with these codes, with their templates; locked for an order.
+def coupons_by_code(*, merchant: Merchant, codes: list[str]) -> dict[str, Coupon]:
+    """The merchant's coupons with these codes, with their templates (an order locks them
+    with ``coupons.locks.coupons_lock_by_code``).
 
     Each coupon carries its template's product list (``listed_product_ids``) from the
     same query, so checking a ``products``-scoped coupon costs no further statement
@@ -43,14 +40,13 @@ def coupons_by_code(*, merchant: Merchant, codes: list[str], lock: bool = False)
     """
     if not codes:
         return {}
-    coupons = (
-        Coupon.objects.filter(merchant=merchant, code__in=codes)
-        .select_related("template")
-        .annotate(listed_product_ids=_listed_product_ids())
-    )
-    if lock:
-        coupons = coupons.select_for_update(of=("self",)).order_by("pk")
+    coupons = coupons_with_product_lists(Coupon.objects.filter(merchant=merchant, code__in=codes))
     return {c.code: c for c in coupons}
+
+
+def coupons_with_product_lists(coupons: QuerySet[Coupon]) -> QuerySet[Coupon]:
+    """``coupons`` with their templates and their templates' product lists, in one query."""
+    return coupons.select_related("template").annotate(listed_product_ids=_listed_product_ids())
 
 
 def template_product_ids(*, coupons) -> dict[int, frozenset[int]]:

@@ -1,5 +1,5 @@
+from core.routing import slash_optional
 from coupons import apis
-from members.routing import slash_optional
 
 urlpatterns = [
     *slash_optional(

@@ -1,4 +1,6 @@
-from members.errors import Conflict, DomainError, NotFound
+"""Loyalty's domain errors (points, orders, refunds). Codes are part of the API."""
+
+from core.errors import Conflict, DomainError, InvariantViolated, NotFound
 
 
 class InsufficientPoints(DomainError):
@@ -44,3 +46,7 @@ class RefundExceedsPurchase(DomainError):
 class SkuNotInOrder(DomainError):
     code = "sku_not_in_order"
     default_detail = "This sku is not a line of the order."
+
+
+class LedgerCorrupt(InvariantViolated):
+    """A points account's open lots hold less than its balance says."""

@@ -2,9 +2,9 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from core.routing import slash_optional
 from loyalty.apis import memberships, orders, program, shopper, shoppers
 from loyalty.health import healthz
-from members.routing import slash_optional
 
 api_v1 = [
     *slash_optional("me/wallet", shopper.WalletApi.as_view(), "me-wallet"),

@@ -138,7 +138,3 @@ class MerchantScopedAdmin(MerchantScopedMixin, admin.ModelAdmin):
 
 class MerchantScopedTabularInline(MerchantScopedMixin, admin.TabularInline):
     extra = 0
-
-
-class MerchantScopedStackedInline(MerchantScopedMixin, admin.StackedInline):
-    extra = 0

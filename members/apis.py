@@ -7,10 +7,11 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
+from core.api import PublicApi, paginated_response, validated
+from core.schema import api_operation
 from members import errors, selectors, services
-from members.api import MerchantApi, PublicApi, ShopperApi, paginated_response, validated
+from members.authentication import MerchantApi, ShopperApi
 from members.models import HANDLE_VALIDATOR, Account
-from members.schema import api_operation
 
 TokenOutput = inline_serializer("TokenOutput", {"token": serializers.CharField()})
 

@@ -6,6 +6,8 @@
 
 Both are DRF authentication classes, so a missing or wrong credential is a 401 with
 a ``WWW-Authenticate`` header, and both resolve their principal in one query.
+``MerchantApi`` and ``ShopperApi`` are the base views of the two callers, shared by
+every app's ``apis.py``.
 """
 
 import binascii
@@ -20,8 +22,10 @@ from knox.settings import CONSTANTS
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
+from rest_framework.views import APIView
 
-from members.models import Merchant, MerchantAPIKey
+from core.pagination import CursorPage
+from members.models import Merchant, MerchantAPIKey, Shopper
 
 API_KEY_PREFIX = "Api-Key"
 TOKEN_PREFIX = "Token"
@@ -118,3 +122,28 @@ class IsShopper(BasePermission):
     def has_permission(self, request, view) -> bool:
         user = request.user
         return bool(user is not None and user.is_authenticated and hasattr(user, "shopper"))
+
+
+class MerchantApi(APIView):
+    """A shop-system endpoint: every query is scoped to ``self.merchant``."""
+
+    authentication_classes = [MerchantApiKeyAuthentication]
+    permission_classes = [IsMerchantClient]
+    # Read by paginated_response and by the schema (lists are declared as their envelope).
+    pagination_class = CursorPage
+
+    @property
+    def merchant(self) -> Merchant:
+        return self.request.user.merchant
+
+
+class ShopperApi(APIView):
+    """A shopper-app endpoint: every query is scoped to ``self.shopper``."""
+
+    authentication_classes = [ShopperTokenAuthentication]
+    permission_classes = [IsShopper]
+    pagination_class = CursorPage
+
+    @property
+    def shopper(self) -> Shopper:
+        return self.request.user.shopper

@@ -1,47 +1,11 @@
-"""Domain errors with stable codes.
+"""Members' domain errors (merchants, accounts, memberships, tiers, shopper auth).
 
-Every app's ``errors.py`` subclasses :class:`DomainError`. Services raise them;
-``loyalty.exceptions.exception_handler`` turns them into the contract's error shape
-with the class's HTTP status. Codes are part of the API: never rename one.
+The bases (``DomainError``, ``NotFound``, ``Conflict``) and the handler that maps them
+to the contract's error shape live in ``core.errors``. Codes are part of the API:
+never rename one.
 """
 
-from dataclasses import dataclass
-
-
-class DomainError(Exception):
-    code = "domain_error"
-    status_code = 400
-    default_detail = "The request cannot be carried out."
-
-    def __init__(self, detail: str | None = None, *, attr: str | None = None):
-        self.detail = detail or self.default_detail
-        self.attr = attr
-        super().__init__(self.detail)
-
-    @classmethod
-    def on(cls, field: str):
-        """For the schema: this error, reported as a 400 on the input field ``field``."""
-        return ErrorAt(cls, field)
-
-
-@dataclass(frozen=True)
-class ErrorAt:
-    """A domain error reported on an input field: a 400 validation error whose ``attr`` is ``field``."""
-
-    error: type[DomainError]
-    field: str
-
-
-class NotFound(DomainError):
-    code = "not_found"
-    status_code = 404
-    default_detail = "Not found."
-
-
-class Conflict(DomainError):
-    code = "conflict"
-    status_code = 409
-    default_detail = "The request conflicts with existing data."
+from core.errors import Conflict, DomainError, NotFound
 
 
 class MerchantNotFound(NotFound):

@@ -76,3 +76,8 @@ def member_list(*, merchant: Merchant, iron_fan: bool | None = None, tier: str |
     elif iron_fan is False:
         members = members.exclude(shopper_id__in=iron_fan_shopper_ids(merchant=merchant))
     return members
+
+
+def tier_entry(*, merchant: Merchant) -> Tier | None:
+    """The tier a new member starts in: the highest one that needs no spend."""
+    return Tier.objects.filter(merchant=merchant, min_spend_12m=0).order_by("-rank").first()

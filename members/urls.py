@@ -1,5 +1,5 @@
+from core.routing import slash_optional
 from members import apis
-from members.routing import slash_optional
 
 urlpatterns = [
     *slash_optional("auth/register", apis.AuthRegisterApi.as_view(), "auth-register"),

@@ -4,9 +4,10 @@ from drf_spectacular.utils import OpenApiExample
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from members.api import MerchantApi, paginated_response, validated
+from core.api import paginated_response, validated
+from core.schema import api_operation
+from members.authentication import MerchantApi
 from members.models import SLUG_VALIDATOR
-from members.schema import api_operation
 from storefront import errors, selectors, services
 
 TAGS = ["merchant catalog"]

@@ -1,4 +1,4 @@
-from members.errors import Conflict, DomainError, NotFound
+from core.errors import Conflict, DomainError, NotFound
 
 
 class ProductSkuTaken(Conflict):

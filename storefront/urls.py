@@ -1,4 +1,4 @@
-from members.routing import slash_optional
+from core.routing import slash_optional
 from storefront import apis
 
 urlpatterns = [

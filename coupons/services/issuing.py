@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from coupons import errors
 from coupons.models import CODE_ALPHABET, CODE_LENGTH, Coupon, CouponTemplate
+from members.locks import memberships_lock
 from members.models import Membership, Shopper
 
 COUPON = Coupon._meta.db_table
@@ -38,7 +39,7 @@ def coupon_issue(
 ) -> Coupon:
     """Issue one coupon of ``template`` to a member.
 
-    The caller holds ``membership``'s row lock (``select_for_update``) in the current
+    The caller holds ``membership``'s row lock (``members.locks.memberships_lock``) in the current
     transaction; ``coupon_issue_to_shopper`` is the entry point that takes it.
     """
     now = now or timezone.now()
@@ -118,7 +119,7 @@ def coupon_issue_to_shopper(
 ) -> Coupon:
     """Issue to a shopper who must be an active member of the template's merchant."""
     membership = (
-        Membership.objects.select_for_update()
+        memberships_lock()
         .filter(shopper=shopper, merchant_id=template.merchant_id, status=Membership.Status.ACTIVE)
         .first()
     )

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from coupons.errors import CouponChangedUnderLock
 from coupons.models import Coupon
 from storefront.models import Order
 
@@ -17,7 +18,10 @@ def coupons_redeem(*, coupons: list[Coupon], order: Order, now: datetime) -> Non
     updated = Coupon.objects.filter(pk__in=[c.pk for c in coupons], state=Coupon.State.ISSUED).update(
         state=Coupon.State.REDEEMED, order=order, redeemed_at=now
     )
-    assert updated == len(coupons), "a coupon changed under its lock"
+    if updated != len(coupons):
+        raise CouponChangedUnderLock(
+            f"order {order.pk}: {len(coupons) - updated} coupon(s) changed under the lock"
+        )
 
 
 def coupons_restore(*, order: Order, now: datetime) -> list[str]:

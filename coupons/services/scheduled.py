@@ -6,10 +6,13 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.errors import DomainError
+from core.jobs import chunks
 from coupons import errors
+from coupons.locks import scheduled_coupons_lock
 from coupons.models import CouponTemplate, ScheduledCoupon
 from coupons.services.issuing import coupon_issue
-from members.errors import DomainError
+from members.locks import memberships_lock
 from members.models import Membership
 
 DUE_BATCH = 500
@@ -43,33 +46,28 @@ def coupons_issue_due(*, now: datetime | None = None, batch: int = DUE_BATCH) ->
     """Issue the promised coupons whose time has come; each is handled exactly once."""
     now = now or timezone.now()
     result = DueResult()
-    after = 0
-    while True:
-        # Onwards from the last id seen: a promise another worker holds is left to it,
-        # not fetched again and again until that worker commits.
-        ids = list(
-            ScheduledCoupon.objects.filter(handled_at__isnull=True, due_at__lte=now, pk__gt=after)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:batch]
-        )
-        if not ids:
-            return result
-        for pk in ids:
+    due = ScheduledCoupon.objects.filter(handled_at__isnull=True, due_at__lte=now)
+    # Chunks are read onwards from the last id seen: a promise another worker holds is
+    # left to it, not fetched again and again until that worker commits. One
+    # transaction per promise, not per chunk: issuing takes the member's and the
+    # template's row locks, and holding several members' locks at once while waiting
+    # for a template an order holds (an order locks its member, then the template)
+    # would deadlock.
+    for chunk in chunks(due, size=batch):
+        for pk in chunk.keys:
             issued = _issue_one(pk=pk, now=now)
             if issued is True:
                 result.issued += 1
             elif issued is False:
                 result.skipped += 1
-        after = ids[-1]
+    return result
 
 
 @transaction.atomic
 def _issue_one(*, pk: int, now: datetime) -> bool | None:
     """True: issued; False: could not be (recorded why); None: another worker had it."""
-    # ``of=("self",)``: only the promise is claimed. Without it the join would lock (and
-    # skip on) the template row too, which every issue of that template holds until commit.
     promise = (
-        ScheduledCoupon.objects.select_for_update(skip_locked=True, of=("self",))
+        scheduled_coupons_lock(skip_locked=True)
         .select_related("template")
         .filter(pk=pk, handled_at__isnull=True)
         .first()
@@ -77,9 +75,7 @@ def _issue_one(*, pk: int, now: datetime) -> bool | None:
     if promise is None:
         return None
     membership = (
-        Membership.objects.select_for_update()
-        .filter(shopper_id=promise.shopper_id, merchant_id=promise.merchant_id)
-        .first()
+        memberships_lock().filter(shopper_id=promise.shopper_id, merchant_id=promise.merchant_id).first()
     )
     promise.handled_at = now
     try:

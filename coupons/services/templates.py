@@ -1,3 +1,6 @@
+"""Coupon templates: their terms' rules, and creating one (API, admin and campaigns alike)."""
+
+from collections.abc import Sized
 from datetime import datetime
 from decimal import Decimal
 
@@ -10,6 +13,49 @@ from coupons.models import CouponTemplate
 from members.models import Merchant
 from storefront.models import Product
 from storefront.selectors import category_get
+
+PERCENT_CAP = Decimal("100")
+
+
+def coupon_template_terms_check(
+    *,
+    kind: str,
+    value: Decimal,
+    max_discount: Decimal | None,
+    scope: str,
+    category: object | None,
+    products: Sized | None,
+    valid_days: int | None,
+    valid_from: datetime | None,
+    valid_until: datetime | None,
+    now: datetime | None,
+) -> None:
+    """Refuse terms that do not go together, naming the field (the first one found).
+
+    A percent is at most 100 and only a percent has a cap; a category scope needs a
+    category and a products scope its products; validity is either ``valid_days``
+    from issue or a window ending at ``valid_until`` (after ``valid_from``). With
+    ``now``, the window must not be over yet: given for a new template or a changed
+    window, not for an old template whose window has passed and is edited otherwise.
+    """
+    Kind, Scope = CouponTemplate.Kind, CouponTemplate.Scope
+    if kind == Kind.PERCENT and value > PERCENT_CAP:
+        raise errors.PercentOver100(attr="value")
+    if kind == Kind.FIXED and max_discount is not None:
+        raise errors.CapNeedsPercent(attr="max_discount")
+    if scope == Scope.CATEGORY and not category:
+        raise errors.ScopeNeedsCategory(attr="category")
+    if scope == Scope.PRODUCTS and not products:
+        raise errors.ScopeNeedsProducts(attr="products")
+    window = valid_until is not None
+    if (valid_days is not None) == window:
+        raise errors.ValidityAmbiguous(attr="valid_days")
+    if valid_from and not window:
+        raise errors.ValidFromWithoutUntil(attr="valid_from")
+    if window and valid_from and valid_from >= valid_until:
+        raise errors.WindowReversed(attr="valid_until")
+    if window and now is not None and valid_until <= now:
+        raise errors.WindowInPast(attr="valid_until")
 
 
 @transaction.atomic
@@ -32,8 +78,9 @@ def coupon_template_create(
     points_price: int | None = None,
     stackable: bool = False,
 ) -> CouponTemplate:
-    """A template with its terms; the input's shape was checked by the caller, their fit is checked here."""
-    _check_terms(
+    """A template with its terms. The caller checked the input's shape (types, ranges);
+    the terms' rules are checked here (``coupon_template_terms_check``)."""
+    coupon_template_terms_check(
         kind=kind,
         value=value,
         max_discount=max_discount,
@@ -43,6 +90,7 @@ def coupon_template_create(
         valid_days=valid_days,
         valid_from=valid_from,
         valid_until=valid_until,
+        now=timezone.now(),
     )
     product_rows = []
     if scope == CouponTemplate.Scope.PRODUCTS:
@@ -61,9 +109,9 @@ def coupon_template_create(
         min_spend=min_spend,
         max_discount=max_discount if kind == CouponTemplate.Kind.PERCENT else None,
         scope=scope,
-        category=category_get(merchant=merchant, slug=category)
-        if scope == CouponTemplate.Scope.CATEGORY
-        else None,
+        category=(
+            category_get(merchant=merchant, slug=category) if scope == CouponTemplate.Scope.CATEGORY else None
+        ),
         valid_days=valid_days,
         valid_from=valid_from,
         valid_until=valid_until,
@@ -75,35 +123,3 @@ def coupon_template_create(
     if product_rows:
         template.products.set(product_rows)
     return template
-
-
-def _check_terms(
-    *,
-    kind: str,
-    value: Decimal,
-    max_discount: Decimal | None,
-    scope: str,
-    category: str | None,
-    products: list[str] | None,
-    valid_days: int | None,
-    valid_from: datetime | None,
-    valid_until: datetime | None,
-) -> None:
-    """Terms that each look right but do not fit together; each refusal names its field."""
-    if kind == CouponTemplate.Kind.PERCENT and value > 100:
-        raise errors.PercentOver100(attr="value")
-    if kind == CouponTemplate.Kind.FIXED and max_discount is not None:
-        raise errors.CapNeedsPercent(attr="max_discount")
-    if scope == CouponTemplate.Scope.CATEGORY and not category:
-        raise errors.ScopeNeedsCategory(attr="category")
-    if scope == CouponTemplate.Scope.PRODUCTS and not products:
-        raise errors.ScopeNeedsProducts(attr="products")
-    window = valid_until is not None
-    if (valid_days is not None) == window:
-        raise errors.ValidityAmbiguous(attr="valid_days")
-    if valid_from is not None and not window:
-        raise errors.ValidFromWithoutUntil(attr="valid_from")
-    if window and valid_from is not None and valid_from >= valid_until:
-        raise errors.WindowReversed(attr="valid_until")
-    if window and valid_until <= timezone.now():
-        raise errors.WindowInPast(attr="valid_until")

@@ -3,13 +3,14 @@
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from core.api import paginated_response, validated
+from core.schema import api_operation
 from loyalty import selectors
 from loyalty.services.memberships import membership_enrol
 from members import errors as members_errors
 from members import selectors as members_selectors
 from members import services as members_services
-from members.api import MerchantApi, ShopperApi, paginated_response, validated
-from members.schema import api_operation
+from members.authentication import MerchantApi, ShopperApi
 
 
 class MerchantRefOutput(serializers.Serializer):

@@ -5,13 +5,14 @@ from drf_spectacular.utils import OpenApiExample, extend_schema_field, inline_se
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from core.api import paginated_response, validated
+from core.schema import api_operation
 from coupons import errors as coupon_errors
 from coupons.apis import CouponCodesField
 from loyalty import errors, selectors
 from loyalty.services.purchases import NOT_A_MEMBER, OrderInput, OrderLineInput, purchase_record
 from loyalty.services.refunds import RefundInput, RefundLineInput, refund_record
-from members.api import MerchantApi, paginated_response, validated
-from members.schema import api_operation
+from members.authentication import MerchantApi
 from storefront import errors as storefront_errors
 from storefront.models import MONEY
 

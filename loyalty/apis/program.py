@@ -3,11 +3,12 @@ from decimal import Decimal
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from core.api import validated
+from core.schema import api_operation
 from coupons import errors as coupon_errors
 from loyalty import selectors
 from loyalty.services.program import program_update
-from members.api import MerchantApi, validated
-from members.schema import api_operation
+from members.authentication import MerchantApi
 
 
 class ProgramOutput(serializers.Serializer):

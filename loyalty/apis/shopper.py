@@ -5,6 +5,8 @@ from drf_spectacular.utils import OpenApiExample, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from core.api import paginated_response, validated
+from core.schema import api_operation
 from coupons import errors as coupon_errors
 from coupons.apis import CouponOutput
 from loyalty import errors, selectors
@@ -12,8 +14,7 @@ from loyalty.apis.memberships import MerchantRefOutput
 from loyalty.services.exchange import coupon_exchange
 from members import errors as members_errors
 from members import selectors as members_selectors
-from members.api import ShopperApi, paginated_response, validated
-from members.schema import api_operation
+from members.authentication import ShopperApi
 from storefront import selectors as storefront_selectors
 
 

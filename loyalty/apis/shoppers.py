@@ -5,10 +5,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from core.schema import api_operation
 from loyalty import selectors
 from members import errors as members_errors
-from members.api import MerchantApi
-from members.schema import api_operation
+from members.authentication import MerchantApi
 from storefront.models import MONEY
 
 

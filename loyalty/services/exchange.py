@@ -6,8 +6,9 @@ from django.utils import timezone
 from coupons import errors as coupon_errors
 from coupons.models import Coupon, CouponTemplate
 from coupons.services.issuing import coupon_issue
-from loyalty.models import PointsAccount, PointsEntry
-from loyalty.services.points import _debit
+from loyalty.locks import points_accounts_lock
+from loyalty.models import PointsEntry
+from loyalty.services.points import points_debit_locked
 from members.models import Membership, Merchant, Shopper
 
 
@@ -25,7 +26,7 @@ def coupon_exchange(*, shopper: Shopper, merchant: Merchant, template_id: int) -
     if template.points_price is None:
         raise coupon_errors.TemplateNotExchangeable(attr="template")
     account = (
-        PointsAccount.objects.select_for_update(of=("self", "membership"))
+        points_accounts_lock(with_membership=True)
         .select_related("membership")
         .filter(
             membership__shopper=shopper,
@@ -37,7 +38,7 @@ def coupon_exchange(*, shopper: Shopper, merchant: Merchant, template_id: int) -
     if account is None:
         raise coupon_errors.NotAMember()
     now = timezone.now()
-    _debit(
+    points_debit_locked(
         account=account,
         points=template.points_price,
         kind=PointsEntry.Kind.REDEEM,

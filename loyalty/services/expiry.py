@@ -1,6 +1,7 @@
 """Nightly expiry of points lots, set-based and safe to run twice.
 
-Work goes in batches of accounts (by id range). For each batch, in one transaction:
+Work goes in chunks of accounts (by id range, ``core.jobs.chunks_run``). For each
+chunk, in one transaction:
 lock the accounts (so no spend or earn interleaves), write one ``expire`` entry per
 due lot with ``INSERT ... SELECT``, take the expired points off the balances with one
 ``UPDATE``, and close the lots with another. A lot is due when it still holds points
@@ -10,9 +11,11 @@ and its ``expires_at`` is at or before the cut-off; a second run finds none.
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
+from core.jobs import Chunk, chunks_run
+from loyalty.locks import points_accounts_lock
 from loyalty.models import PointsAccount, PointsEntry
 
 EXPIRY_BATCH_ACCOUNTS = 2000
@@ -36,33 +39,23 @@ def points_expire_due(
     *, now: datetime | None = None, batch_accounts: int = EXPIRY_BATCH_ACCOUNTS
 ) -> ExpiryResult:
     cutoff = now or timezone.now()
+    due = PointsEntry.objects.filter(remaining__gt=0, expires_at__lte=cutoff)
     result = ExpiryResult()
-    after = 0
-    while True:
-        account_ids = list(
-            PointsEntry.objects.filter(remaining__gt=0, expires_at__lte=cutoff, account_id__gt=after)
-            .order_by("account_id")
-            .values_list("account_id", flat=True)
-            .distinct()[:batch_accounts]
-        )
-        if not account_ids:
-            return result
-        lots, points = _expire_batch(cutoff=cutoff, lo=account_ids[0], hi=account_ids[-1])
-        result.accounts += len(account_ids)
+
+    def expire(chunk: Chunk) -> None:
+        lots, points = _expire_batch(cutoff=cutoff, lo=chunk.lo, hi=chunk.hi)
+        result.accounts += len(chunk)
         result.lots += lots
         result.points += points
-        after = account_ids[-1]
+
+    chunks_run(due, key="account_id", size=batch_accounts, work=expire)
+    return result
 
 
-@transaction.atomic
 def _expire_batch(*, cutoff: datetime, lo: int, hi: int) -> tuple[int, int]:
+    """Expire the due lots of accounts ``lo`` to ``hi``, in the chunk's transaction."""
     # Same lock order as every other ledger write: account rows, by id.
-    list(
-        PointsAccount.objects.select_for_update()
-        .filter(pk__gte=lo, pk__lte=hi)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    list(points_accounts_lock().filter(pk__gte=lo, pk__lte=hi).values_list("pk", flat=True))
     params = {"cutoff": connection.ops.adapt_datetimefield_value(cutoff), "lo": lo, "hi": hi}
     with connection.cursor() as cursor:
         cursor.execute(

@@ -9,7 +9,7 @@ from coupons.errors import NOT_ISSUABLE
 from coupons.models import Coupon
 from coupons.services.issuing import coupon_issue
 from loyalty.models import PointsAccount, Program
-from loyalty.services.points import _join_bonus
+from loyalty.services.points import points_join_bonus_locked
 from members import services as members_services
 from members.models import Membership, Merchant, Shopper
 from members.services import JoinResult
@@ -38,7 +38,7 @@ def membership_enrol(*, shopper: Shopper, merchant: Merchant) -> JoinResult:
         if result.first_time:
             now = timezone.now()
             program = program_get_or_create(merchant_id=merchant.pk)
-            _join_bonus(account=account, program=program, now=now)
+            points_join_bonus_locked(account=account, program=program, now=now)
             _join_coupon(program=program, membership=result.membership, now=now)
     return result
 

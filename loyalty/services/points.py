@@ -1,7 +1,7 @@
 """The points ledger: every change is an entry, and the balance moves with it.
 
-Functions whose name starts with an underscore expect the caller to hold the points
-account's row lock (``points_account_lock``); the public ones take it themselves.
+Functions whose name ends in ``_locked`` expect the caller to hold the points account's
+row lock (``loyalty.locks.points_accounts_lock``); the others take it themselves.
 Locks are always taken on the account row, so lots never need their own.
 """
 
@@ -12,22 +12,13 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from loyalty.errors import InsufficientPoints
+from loyalty.errors import InsufficientPoints, LedgerCorrupt
+from loyalty.locks import points_accounts_lock
 from loyalty.models import PointsAccount, PointsEntry, Program
-from members.models import Membership
 
 Kind = PointsEntry.Kind
 # Kinds that count towards lifetime_earned (a reversal of earned points takes it back).
 EARNING_KINDS = {Kind.EARN, Kind.BONUS}
-
-
-def points_account_lock(*, account_id: int) -> PointsAccount:
-    return PointsAccount.objects.select_for_update(of=("self",)).get(pk=account_id)
-
-
-def points_account_get_or_create(*, membership: Membership) -> PointsAccount:
-    account, _ = PointsAccount.objects.get_or_create(membership=membership)
-    return account
 
 
 def lot_expiry(*, program: Program, now: datetime) -> datetime | None:
@@ -39,7 +30,7 @@ def lot_expiry(*, program: Program, now: datetime) -> datetime | None:
 # --- Credits and debits under the account lock ----------------------------------
 
 
-def _credit(
+def points_credit_locked(
     *,
     account: PointsAccount,
     points: int,
@@ -52,7 +43,8 @@ def _credit(
     first_order_at: datetime | None = None,
 ) -> PointsEntry:
     """Add a lot. A debt left by a refund is paid first: only the rest is spendable."""
-    assert points > 0, points
+    if points <= 0:
+        raise ValueError(f"a credit adds at least one point, not {points}")
     debt = max(0, -account.balance)
     entry = PointsEntry.objects.create(
         account=account,
@@ -75,7 +67,7 @@ def _credit(
     return entry
 
 
-def _debit(
+def points_debit_locked(
     *,
     account: PointsAccount,
     points: int,
@@ -93,7 +85,8 @@ def _debit(
     Without ``allow_debt`` the balance never goes below zero; with it (a refund
     taking back points already spent) the shortfall becomes a negative balance.
     """
-    assert points > 0, points
+    if points <= 0:
+        raise ValueError(f"a debit takes at least one point, not {points}")
     available = max(account.balance, 0)
     if points > available and not allow_debt:
         raise InsufficientPoints(f"This needs {points} points; the balance is {account.balance}.")
@@ -132,7 +125,8 @@ def _take_from_lots(*, account: PointsAccount, points: int, lots_first: list[int
         if points == 0:
             break
     # The balance says these lots hold enough; if they did not, the ledger is corrupt.
-    assert points == 0, f"points account {account.pk}: lots hold less than the balance"
+    if points:
+        raise LedgerCorrupt(f"points account {account.pk}: lots hold {points} points less than the balance")
     PointsEntry.objects.bulk_update(touched, ["remaining"])
 
 
@@ -144,8 +138,10 @@ def points_spend(
     *, account: PointsAccount, points: int, reason: str, now: datetime | None = None
 ) -> PointsEntry:
     """Spend points (a redemption); refused when the balance is short."""
-    locked = points_account_lock(account_id=account.pk)
-    entry = _debit(account=locked, points=points, kind=Kind.REDEEM, reason=reason, now=now or timezone.now())
+    locked = points_accounts_lock().get(pk=account.pk)
+    entry = points_debit_locked(
+        account=locked, points=points, kind=Kind.REDEEM, reason=reason, now=now or timezone.now()
+    )
     account.balance, account.lifetime_earned = locked.balance, locked.lifetime_earned
     return entry
 
@@ -164,10 +160,10 @@ def points_adjust(
     if not reason.strip():
         raise ValueError("an adjustment needs a reason")
     now = now or timezone.now()
-    locked = points_account_lock(account_id=account.pk)
+    locked = points_accounts_lock().get(pk=account.pk)
     if delta > 0:
         program = Program.objects.get(merchant_id=locked.membership.merchant_id)
-        entry = _credit(
+        entry = points_credit_locked(
             account=locked,
             points=delta,
             kind=Kind.ADJUST,
@@ -177,14 +173,16 @@ def points_adjust(
             expires_at=lot_expiry(program=program, now=now),
         )
     else:
-        entry = _debit(
+        entry = points_debit_locked(
             account=locked, points=-delta, kind=Kind.ADJUST, reason=reason, created_by=created_by, now=now
         )
     account.balance, account.lifetime_earned = locked.balance, locked.lifetime_earned
     return entry
 
 
-def _join_bonus(*, account: PointsAccount, program: Program, now: datetime) -> PointsEntry | None:
+def points_join_bonus_locked(
+    *, account: PointsAccount, program: Program, now: datetime
+) -> PointsEntry | None:
     """The join bonus, once per shopper and merchant: a rejoin does not pay it again."""
     if program.join_bonus_points <= 0:
         return None
@@ -194,7 +192,7 @@ def _join_bonus(*, account: PointsAccount, program: Program, now: datetime) -> P
     if not claimed:
         return None
     account.join_bonus_at = now
-    return _credit(
+    return points_credit_locked(
         account=account,
         points=program.join_bonus_points,
         kind=Kind.BONUS,

@@ -1,7 +1,11 @@
+"""The merchant's loyalty program: its terms, changed by staff or the merchant API."""
+
 from django.db import transaction
 
+from core.services import model_update
 from coupons.errors import TemplateNotFound
 from coupons.models import CouponTemplate
+from loyalty.locks import programs_lock
 from loyalty.models import Program
 from members.models import Merchant
 
@@ -22,6 +26,7 @@ def program_update(*, merchant: Merchant, **changes) -> Program:
     unknown = set(changes) - UPDATABLE
     if unknown:
         raise TypeError(f"not updatable: {sorted(unknown)}")
+    changes = dict(changes)
     for name in TEMPLATE_FIELDS & set(changes):
         template_id = changes[name]
         if template_id is None:
@@ -30,9 +35,6 @@ def program_update(*, merchant: Merchant, **changes) -> Program:
         if template is None:
             raise TemplateNotFound(attr=name)
         changes[name] = template
-    program, _ = Program.objects.select_for_update().get_or_create(merchant=merchant)
-    for name, value in changes.items():
-        setattr(program, name, value)
-    if changes:
-        program.save(update_fields=[*changes, "updated_at"])
+    program, _ = programs_lock().get_or_create(merchant=merchant)
+    model_update(instance=program, fields=UPDATABLE, data=changes)
     return program

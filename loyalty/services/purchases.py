@@ -12,7 +12,7 @@ order from here to every row it writes:
 6. points earned on the total after discounts:
    ``floor(total * points_per_unit * tier multiplier)``, members only;
 7. the tier upgrade when the rolling 12-month spend reaches a higher tier;
-8. the "frequently purchased" statistics.
+8. the "frequently purchased" statistics (``storefront.services.stats``).
 
 Idempotency: ``(merchant, external_id)`` is unique. A replay of the same body returns
 the stored answer; another body under that id is a conflict. Two identical requests
@@ -20,8 +20,6 @@ racing both try to insert; the loser fails on the unique constraint (or on its c
 now used by the winner) and answers as a replay of the winner's order.
 """
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
@@ -29,22 +27,26 @@ from decimal import ROUND_FLOOR, Decimal
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from core.errors import DomainError
+from core.fingerprint import request_fingerprint
 from coupons import errors as coupon_errors
 from coupons import rules as coupon_rules
 from coupons import selectors as coupon_selectors
+from coupons.locks import coupons_lock_by_code
 from coupons.models import Coupon
 from coupons.services.issuing import coupon_issue
 from coupons.services.redemption import coupons_redeem
 from coupons.services.scheduled import coupon_schedule
 from loyalty import errors
+from loyalty.locks import points_accounts_lock
 from loyalty.models import PointsAccount, PointsEntry, Program
 from loyalty.services.memberships import program_get_or_create
-from loyalty.services.points import _credit, lot_expiry
+from loyalty.services.points import lot_expiry, points_credit_locked
 from members import services as members_services
-from members.errors import DomainError
 from members.models import Account, Membership, Merchant, Tier
-from storefront.models import Order, OrderLine, Product, PurchaseStat
+from storefront.models import Order, OrderLine, Product
 from storefront.selectors import products_by_sku
+from storefront.services.stats import purchase_stats_record
 
 ROLLING_SPEND_WINDOW = timedelta(days=365)
 # What the pipeline reads with the locked points account, in the same query.
@@ -53,7 +55,6 @@ MEMBER_ROWS = (
     "membership__tier",
     "membership__merchant__program__repurchase_template",
 )
-CENT = Decimal("0.01")
 # What the columns hold: money is numeric(12, 2), points are 32-bit integers. An order
 # beyond them is refused with a 400 rather than failing in the database with a 500.
 MAX_MONEY = Decimal("9999999999.99")
@@ -90,7 +91,7 @@ class OrderInput:
             ),
             "coupon_codes": list(self.coupon_codes),
         }
-        return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+        return request_fingerprint(canonical)
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,7 @@ def _record(*, merchant: Merchant, order: OrderInput, fingerprint: str) -> Purch
     )
     coupons_redeem(coupons=redeemed, order=new_order, now=now)
     if points > 0:
-        _credit(
+        points_credit_locked(
             account=account,
             points=points,
             kind=PointsEntry.Kind.EARN,
@@ -194,8 +195,11 @@ def _record(*, merchant: Merchant, order: OrderInput, fingerprint: str) -> Purch
         PointsAccount.objects.filter(pk=account.pk).update(first_order_at=now)
     if is_member:
         _upgrade_tier(membership=membership, now=now)
-    _record_purchase_stats(
-        shopper_id=shopper.pk, merchant_id=merchant.pk, order=order, products=products, at=paid_at
+    purchase_stats_record(
+        shopper_id=shopper.pk,
+        merchant_id=merchant.pk,
+        lines=[(products[line.sku].pk, line.quantity) for line in order.lines],
+        at=paid_at,
     )
     return PurchaseResult(response=response, created=True)
 
@@ -227,12 +231,7 @@ def _open_points_account(*, merchant: Merchant, shopper_id: int) -> PointsAccoun
 
 
 def _locked_member_account(**lookup) -> PointsAccount | None:
-    return (
-        PointsAccount.objects.select_for_update(of=("self", "membership"))
-        .select_related(*MEMBER_ROWS)
-        .filter(**lookup)
-        .first()
-    )
+    return points_accounts_lock(with_membership=True).select_related(*MEMBER_ROWS).filter(**lookup).first()
 
 
 def _program(*, merchant: Merchant, account: PointsAccount | None) -> Program:
@@ -257,7 +256,7 @@ def _check_coupons(
     *, merchant: Merchant, order: OrderInput, shopper_id: int, products: dict[str, Product], now: datetime
 ) -> tuple[list[Coupon], Decimal, Decimal]:
     """Lock the order's coupons and apply the rules; any rejection refuses the order."""
-    coupons = coupon_selectors.coupons_by_code(merchant=merchant, codes=list(order.coupon_codes), lock=True)
+    coupons = coupons_lock_by_code(merchant=merchant, codes=list(order.coupon_codes))
     lines = [
         coupon_rules.CartLine.of(products[line.sku], quantity=line.quantity, unit_price=line.unit_price)
         for line in order.lines
@@ -344,31 +343,3 @@ TIER_UPGRADE_SQL = f"""
     WHERE m.id = %(membership)s
       AND (m.tier_id IS NULL OR (SELECT rank FROM {Tier._meta.db_table} WHERE id = m.tier_id) < reached.rank)
 """
-
-
-def _record_purchase_stats(
-    *, shopper_id: int, merchant_id: int, order: OrderInput, products, at: datetime
-) -> None:
-    """One upsert for all lines: count the purchase, add the quantity, keep the latest time."""
-    table = PurchaseStat._meta.db_table
-    latest, earliest = ("GREATEST", "LEAST") if connection.vendor == "postgresql" else ("MAX", "MIN")
-    at = connection.ops.adapt_datetimefield_value(at)
-    rows = [
-        (shopper_id, products[line.sku].pk, merchant_id, 1, line.quantity, at, at) for line in order.lines
-    ]
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO {table}
-                (shopper_id, product_id, merchant_id, times_purchased, quantity,
-                 first_purchased_at, last_purchased_at)
-            VALUES {values}
-            ON CONFLICT (shopper_id, product_id) DO UPDATE SET
-                times_purchased = {table}.times_purchased + 1,
-                quantity = {table}.quantity + EXCLUDED.quantity,
-                first_purchased_at = {earliest}({table}.first_purchased_at, EXCLUDED.first_purchased_at),
-                last_purchased_at = {latest}({table}.last_purchased_at, EXCLUDED.last_purchased_at)
-            """,
-            [value for row in rows for value in row],
-        )

@@ -8,20 +8,21 @@ each by the difference. A full refund therefore returns exactly the whole total
 and reverses exactly the points earned, however it was split.
 """
 
-import hashlib
-import json
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
+from core.fingerprint import request_fingerprint
 from coupons.services.redemption import coupons_restore
 from loyalty import errors
+from loyalty.locks import points_accounts_lock
 from loyalty.models import PointsAccount, PointsEntry
-from loyalty.services.points import _debit
+from loyalty.services.points import points_debit_locked
 from members.models import Merchant
 from storefront import errors as storefront_errors
+from storefront.locks import orders_lock
 from storefront.models import Order, OrderLine, Refund
 
 CENT = Decimal("0.01")
@@ -43,7 +44,7 @@ class RefundInput:
             "external_id": self.external_id,
             "lines": sorted([ln.sku, ln.quantity] for ln in self.lines),
         }
-        return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+        return request_fingerprint(canonical)
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class RefundResult:
 @transaction.atomic
 def refund_record(*, merchant: Merchant, order_external_id: str, refund: RefundInput) -> RefundResult:
     # The order's row lock serialises refunds of one order, replays included.
-    order = Order.objects.select_for_update().filter(merchant=merchant, external_id=order_external_id).first()
+    order = orders_lock().filter(merchant=merchant, external_id=order_external_id).first()
     if order is None:
         raise errors.OrderNotFound()
     fingerprint = refund.fingerprint()
@@ -137,7 +138,7 @@ def _share(whole: Decimal, part: Decimal, of: Decimal) -> Decimal:
 def _points_account_lock(*, order: Order) -> PointsAccount | None:
     """The account the order's points went to, locked; none when the shopper has none."""
     return (
-        PointsAccount.objects.select_for_update(of=("self",))
+        points_accounts_lock()
         .filter(membership__merchant_id=order.merchant_id, membership__shopper_id=order.shopper_id)
         .first()
     )
@@ -152,7 +153,7 @@ def _reverse_points(*, account: PointsAccount, order: Order, refund: Refund, poi
     own_lots = PointsEntry.objects.filter(
         account=account, order=order, kind=PointsEntry.Kind.EARN
     ).values_list("pk", flat=True)
-    _debit(
+    points_debit_locked(
         account=account,
         points=points,
         kind=PointsEntry.Kind.REVERSE,

@@ -183,3 +183,61 @@ def test_a_stock_below_what_was_issued_is_a_form_error_not_a_server_error(mercha
     assert "3 have been issued already" in str(response.context["adminform"].form.errors["stock"])
     template.refresh_from_db()
     assert (template.stock, template.issued_count) == (10, 3)
+
+
+def form_errors(response) -> dict:
+    return {
+        name: [str(e) for e in errors] for name, errors in response.context["adminform"].form.errors.items()
+    }
+
+
+def test_the_admin_refuses_the_terms_the_api_refuses_with_the_same_message(merchant):
+    template = CouponTemplateFactory(merchant=merchant, name="Half off")
+    url = reverse("admin:coupons_coupontemplate_change", args=[template.pk])
+    client = staff_client(merchant)
+    before = row_counts()
+
+    response = client.post(url, template_form(template, kind="percent", value="150"))
+
+    assert response.status_code == 200
+    assert form_errors(response) == {"value": ["A percent discount is at most 100."]}
+    assert row_counts() == before
+    template.refresh_from_db()
+    assert template.kind == "fixed"
+
+
+def test_a_new_template_in_the_admin_needs_a_window_not_yet_over(merchant):
+    client = staff_client(merchant)
+    before = row_counts()
+    data = template_form(
+        CouponTemplateFactory.build(merchant=merchant, name="Expired already"),
+        valid_days="",
+        valid_until_0="2000-01-01",
+        valid_until_1="00:00:00",
+    )
+
+    response = client.post(reverse("admin:coupons_coupontemplate_add"), data)
+
+    assert response.status_code == 200
+    assert form_errors(response) == {"valid_until": ["Must be in the future."]}
+    assert row_counts() == before
+
+
+def test_a_template_whose_window_is_over_can_still_be_edited_otherwise(merchant):
+    over = (timezone.now() - timezone.timedelta(days=1)).replace(microsecond=0)
+    template = CouponTemplateFactory(merchant=merchant, valid_days=None, valid_until=over, stock=5)
+    url = reverse("admin:coupons_coupontemplate_change", args=[template.pk])
+    until = timezone.localtime(template.valid_until)
+    data = template_form(
+        template,
+        valid_days="",
+        valid_until_0=until.strftime("%Y-%m-%d"),
+        valid_until_1=until.strftime("%H:%M:%S"),
+        stock="6",
+    )
+
+    response = staff_client(merchant).post(url, data)
+
+    assert response.status_code == 302, form_errors(response)
+    template.refresh_from_db()
+    assert template.stock == 6

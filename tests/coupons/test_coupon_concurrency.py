@@ -8,8 +8,8 @@ from coupons.models import Coupon
 from coupons.services.issuing import coupon_issue_to_shopper
 from tests.conftest import requires_postgres
 from tests.coupons.factories import CouponTemplateFactory
-from tests.coupons.threads import all_at_once
 from tests.members.factories import MembershipFactory, MerchantFactory
+from tests.threads import all_at_once
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
 

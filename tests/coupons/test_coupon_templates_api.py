@@ -1,13 +1,16 @@
 """POST and GET /api/v1/merchant/coupon-templates: the merchant's coupon terms."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from coupons.errors import TemplateTermsInvalid
 from coupons.models import CouponTemplate
+from coupons.services.templates import coupon_template_create
 from tests.conftest import assert_error, row_counts
 from tests.coupons.factories import CouponTemplateFactory
 from tests.storefront.factories import CategoryFactory, ProductFactory
@@ -199,4 +202,16 @@ def test_a_template_for_a_category_the_merchant_does_not_have_is_400_and_writes_
 
     # then: refused on the field, and no category was made for anyone
     assert_error(response, 400, "unknown_category", "category")
+    assert row_counts() == before
+
+
+def test_the_service_checks_the_terms_itself_for_callers_other_than_the_api(merchant):
+    before = row_counts()
+
+    with pytest.raises(TemplateTermsInvalid) as refused:
+        coupon_template_create(
+            merchant=merchant, name="Too much", kind="percent", value=Decimal("101"), valid_days=7
+        )
+
+    assert (refused.value.code, refused.value.attr) == ("percent_over_100", "value")
     assert row_counts() == before

@@ -1,7 +1,6 @@
 """Coupons promised for later (delayed repurchase coupons) and the job that issues them."""
 
 import threading
-import time
 from datetime import timedelta
 from io import StringIO
 
@@ -16,8 +15,8 @@ from coupons.tasks import issue_due_coupons
 from members.models import Membership
 from tests.conftest import requires_postgres, row_counts
 from tests.coupons.factories import CouponTemplateFactory, ScheduledCouponFactory
-from tests.coupons.threads import all_at_once
 from tests.members.factories import MembershipFactory, ShopperFactory
+from tests.threads import all_at_once, wait_for_a_lock_waiter
 
 
 def due(template, membership=None, **fields) -> ScheduledCoupon:
@@ -203,20 +202,6 @@ def test_a_template_locked_by_an_issue_in_progress_does_not_make_the_job_skip_it
         other.join(timeout=20)
 
     assert outcome and outcome[0].issued == 1
-
-
-def wait_for_a_lock_waiter(seconds: float = 5) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock'"
-            )
-            if cursor.fetchone()[0]:
-                return True
-        time.sleep(0.02)
-    return False
 
 
 @requires_postgres

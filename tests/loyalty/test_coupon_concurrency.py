@@ -15,11 +15,11 @@ from loyalty.services.purchases import purchase_record
 from storefront.models import Order, OrderLine, Refund
 from tests.conftest import requires_postgres, shopper_client
 from tests.coupons.factories import CouponFactory, CouponTemplateFactory
-from tests.coupons.threads import all_at_once
 from tests.loyalty.conftest import ORDERS, order_body, order_input
 from tests.loyalty.factories import PointsEntryFactory, ProgramFactory
 from tests.members.factories import MerchantAPIKeyFactory, MerchantFactory, ShopperFactory
 from tests.storefront.factories import ProductFactory
+from tests.threads import all_at_once
 
 EXCHANGE = "/api/v1/me/coupons/exchange"
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]

@@ -15,7 +15,6 @@ from collections import Counter
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.db.models import Sum
 
 from loyalty.errors import InsufficientPoints, OrderConflict
@@ -32,6 +31,7 @@ from tests.loyalty.conftest import ORDERS, order_body, order_input, points_accou
 from tests.loyalty.factories import ProgramFactory
 from tests.members.factories import MerchantFactory, ShopperFactory
 from tests.storefront.factories import ProductFactory
+from tests.threads import each_at_once
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
 
@@ -40,25 +40,7 @@ THREADS = 20
 
 def all_at_once(work, count: int = THREADS) -> list:
     """Run ``work(i)`` in ``count`` threads released together; results or exceptions, in order."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def run(index):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = work(index)
-        except Exception as exc:  # checked by the caller, not lost in the thread
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not [t for t in threads if t.is_alive()], "a thread hung"
-    return results
+    return each_at_once(work, count)
 
 
 @pytest.fixture

@@ -4,39 +4,24 @@ Joins of one merchant serialise on the merchant's row lock; a member number is t
 from its counter, so concurrent joins get distinct numbers and a double join one row.
 """
 
-import threading
-
 import pytest
-from django.db import connection
 
 from members.models import Membership
 from tests.conftest import requires_postgres, shopper_client
 from tests.members.factories import MerchantFactory, ShopperFactory
+from tests.threads import all_at_once
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
 
 
 def join_all_at_once(clients, merchant) -> list:
     """POST /api/v1/me/memberships from every client in its own thread, released together."""
-    barrier = threading.Barrier(len(clients))
-    results: list = [None] * len(clients)
 
-    def join(index, client):
-        try:
-            barrier.wait(timeout=10)
-            response = client.post("/api/v1/me/memberships", {"merchant": merchant.slug}, format="json")
-            results[index] = (response.status_code, response.json())
-        except Exception as exc:  # reported by the assertions below, not lost in the thread
-            results[index] = exc
-        finally:
-            connection.close()
+    def join(client):
+        response = client.post("/api/v1/me/memberships", {"merchant": merchant.slug}, format="json")
+        return response.status_code, response.json()
 
-    threads = [threading.Thread(target=join, args=(i, c)) for i, c in enumerate(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not [t for t in threads if t.is_alive()], "a join hung"
+    results = all_at_once([lambda c=c: join(c) for c in clients])
     assert not [r for r in results if isinstance(r, Exception)], results
     return results
 

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from core.errors import DomainError
 from loyalty.services.memberships import merchant_onboard
-from members.errors import DomainError
 
 
 class Command(BaseCommand):

@@ -1,43 +1,15 @@
-"""Base views for the two kinds of API caller, shared by every app's ``apis.py``."""
+"""API helpers every app's ``apis.py`` uses: the public base view, cursor pages, input checks.
+
+The two authenticated base views (``MerchantApi``, ``ShopperApi``) belong to members,
+which owns the callers: ``members.authentication``.
+"""
 
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from members.api_input import check_json_types
-from members.authentication import (
-    IsMerchantClient,
-    IsShopper,
-    MerchantApiKeyAuthentication,
-    ShopperTokenAuthentication,
-)
-from members.models import Merchant, Shopper
-from members.pagination import CursorPage
-
-
-class MerchantApi(APIView):
-    """A shop-system endpoint: every query is scoped to ``self.merchant``."""
-
-    authentication_classes = [MerchantApiKeyAuthentication]
-    permission_classes = [IsMerchantClient]
-    # Read by paginated_response and by the schema (lists are declared as their envelope).
-    pagination_class = CursorPage
-
-    @property
-    def merchant(self) -> Merchant:
-        return self.request.user.merchant
-
-
-class ShopperApi(APIView):
-    """A shopper-app endpoint: every query is scoped to ``self.shopper``."""
-
-    authentication_classes = [ShopperTokenAuthentication]
-    permission_classes = [IsShopper]
-    pagination_class = CursorPage
-
-    @property
-    def shopper(self) -> Shopper:
-        return self.request.user.shopper
+from core.api_input import check_json_types
+from core.pagination import CursorPage
 
 
 class PublicApi(APIView):
@@ -52,9 +24,11 @@ def paginated_response(
 
     ``ordering`` must be unique (end it with the primary key) so that the cursor is stable.
     ``complete(page)`` may add to the page's rows what is read for the page as a whole
-    (one query for all its rows) before they are serialised.
+    (one query for all its rows) before they are serialised. The paginator is the view's
+    ``pagination_class``, which the schema reads too (lists are declared as their envelope).
     """
-    paginator = view.pagination_class()
+    paginator = getattr(view, "pagination_class", None) or CursorPage
+    paginator = paginator()
     paginator.ordering = ordering
     page = paginator.paginate_queryset(queryset, request, view=view)
     if complete is not None:
@@ -65,8 +39,8 @@ def paginated_response(
 def validated(serializer_class, request, *, data=None, partial: bool = False) -> dict:
     """The request body (or ``data``: the query string) checked by ``serializer_class``.
 
-    JSON types are checked first, as the schema states them (``members.api_input``);
-    a 400 in the contract's shape if anything is wrong.
+    JSON types are checked first, as the schema states them (``core.api_input``); a 400
+    in the contract's shape if anything is wrong.
     """
     # A query string as a plain dict: as a QueryDict, DRF would read a missing boolean as
     # an unticked HTML checkbox (false) instead of "not given".

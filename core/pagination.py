@@ -1,3 +1,5 @@
+"""The cursor pagination of every list endpoint (settings' DEFAULT_PAGINATION_CLASS)."""
+
 from base64 import b64encode
 from urllib import parse
 

@@ -5,8 +5,10 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.services import model_update
 from members.models import Merchant
 from storefront import errors
+from storefront.locks import products_lock
 from storefront.models import Category, Product
 
 
@@ -59,29 +61,21 @@ def product_update(*, merchant: Merchant, sku: str, **changes) -> Product:
     unknown = set(changes) - UPDATABLE
     if unknown:
         raise TypeError(f"not updatable: {sorted(unknown)}")
-    product = Product.objects.select_for_update().filter(merchant=merchant, sku=sku).first()
+    product = products_lock().filter(merchant=merchant, sku=sku).first()
     if product is None:
         raise errors.ProductNotFound()
-    fields = []
-    for name in ("title", "price"):
-        if name in changes:
-            setattr(product, name, changes[name])
-            fields.append(name)
+    data = {name: changes[name] for name in ("title", "price") if name in changes}
     if "tags" in changes:
-        product.tags = _clean_tags(changes["tags"])
-        fields.append("tags")
+        data["tags"] = _clean_tags(changes["tags"])
     if "category" in changes:
         slug = changes["category"]
-        product.category = category_get_or_create(merchant=merchant, slug=slug) if slug else None
-        fields.append("category")
+        data["category"] = category_get_or_create(merchant=merchant, slug=slug) if slug else None
     if "published" in changes:
-        if changes["published"] and product.published_at is None:
-            product.published_at = timezone.now()
-        elif not changes["published"]:
-            product.published_at = None
-        fields.append("published_at")
-    if fields:
-        product.save(update_fields=[*fields, "updated_at"])
+        if not changes["published"]:
+            data["published_at"] = None
+        elif product.published_at is None:
+            data["published_at"] = timezone.now()
+    model_update(instance=product, fields=("title", "price", "tags", "category", "published_at"), data=data)
     return product
 
 

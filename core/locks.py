@@ -1,0 +1,44 @@
+"""Row locks in one shape, and the order every transaction takes them in.
+
+Each app's ``locks.py`` has one small function per lockable thing, in the style of
+Saleor's ``lock_objects.py``: ``points_accounts_lock()``, ``memberships_lock()``, ...
+Each returns a queryset that locks what it selects, in primary-key order, and only
+the rows of the tables named in ``of`` (``"self"`` unless a join must be locked
+too): a ``select_related`` join is read, not locked, unless ``of`` names it. The
+caller filters it and evaluates it (``.first()``, ``.get()``, ``list(...)``); the
+locks last until the transaction ends. ``select_for_update`` is written nowhere else.
+
+Lock order across the apps. A transaction that takes several of these locks takes
+them top to bottom (skipping what it does not need); two transactions therefore
+never wait on each other in a cycle:
+
+1. ``storefront.locks.orders_lock``: the order being refunded (serialises its refunds).
+2. ``members.locks.shoppers_lock``: a shopper claimed by a registration.
+3. ``members.locks.merchants_lock``: the merchant's member-number counter (joins).
+4. ``coupons.locks.scheduled_coupons_lock``: a promised coupon claimed by the due job.
+5. ``loyalty.locks.points_accounts_lock``: the points account, with its membership
+   (``with_membership=True``, one statement) when coupons are issued in the same
+   transaction; ``members.locks.memberships_lock`` alone where no points move. The
+   membership lock is what ``coupon_issue`` asks for (the per-member limit).
+6. ``coupons.locks.coupons_lock_by_code``: the coupons an order names, by primary key.
+7. the coupon template's row, taken by the guarded stock ``UPDATE`` of ``coupon_issue``.
+8. ``storefront.locks.products_lock``, ``loyalty.locks.programs_lock``: edited alone.
+
+Rows written by ``INSERT ... ON CONFLICT`` or a guarded ``UPDATE`` (purchase stats,
+coupon redemption) are locked by that statement, after all of the above.
+"""
+
+from django.db.models import Model, QuerySet
+
+
+def locked(
+    queryset: QuerySet | type[Model], *, of: tuple[str, ...] = ("self",), skip_locked: bool = False
+) -> QuerySet:
+    """``queryset`` (or a model's default manager) locking its rows in primary-key order.
+
+    ``skip_locked`` passes over rows another transaction holds instead of waiting on
+    them: for a worker claiming work that another worker may have taken.
+    """
+    if isinstance(queryset, type):
+        queryset = queryset._default_manager.all()
+    return queryset.order_by("pk").select_for_update(of=of, skip_locked=skip_locked)

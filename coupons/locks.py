@@ -1,0 +1,24 @@
+"""Row locks of the coupons app; the order across apps is in ``core.locks``."""
+
+from django.db.models import QuerySet
+
+from core.locks import locked
+from coupons.models import Coupon, ScheduledCoupon
+from coupons.selectors import coupons_with_product_lists
+from members.models import Merchant
+
+
+def coupons_lock_by_code(*, merchant: Merchant, codes: list[str]) -> dict[str, Coupon]:
+    """The merchant's coupons with these codes, locked by id for an order (templates read,
+    not locked), each with its template's product list as ``coupons_by_code`` reads it."""
+    if not codes:
+        return {}
+    coupons = coupons_with_product_lists(locked(Coupon).filter(merchant=merchant, code__in=codes))
+    return {c.code: c for c in coupons}
+
+
+def scheduled_coupons_lock(*, skip_locked: bool = False) -> QuerySet[ScheduledCoupon]:
+    """Promised coupons, locked. Only the promise: with ``select_related("template")`` the
+    join would otherwise lock (and skip on) the template row too, which every issue of
+    that template holds until commit."""
+    return locked(ScheduledCoupon, skip_locked=skip_locked)
