@@ -139,7 +139,7 @@ class PercentOver100(TemplateTermsInvalid):
 
 class CapNeedsPercent(TemplateTermsInvalid):
     code = "cap_needs_percent"
-    default_detail = "Only a percent discount has a cap (max_discount)."
+    default_detail = "Only a percent discount has a cap."
 
 
 class ScopeNeedsCategory(TemplateTermMissing):
@@ -164,12 +164,12 @@ class ValidFromWithoutUntil(TemplateTermsInvalid):
 
 class WindowReversed(TemplateTermsInvalid):
     code = "window_reversed"
-    default_detail = "valid_until must be after valid_from."
+    default_detail = "Must be after valid_from."
 
 
 class WindowInPast(TemplateTermsInvalid):
     code = "window_in_past"
-    default_detail = "valid_until must be in the future."
+    default_detail = "Must be in the future."
 
 
 # Each with the field it is reported on: the API answers them as a 400 on that field.

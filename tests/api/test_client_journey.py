@@ -29,8 +29,18 @@ def client_package(tmp_path_factory):
     config = folder / "config.yaml"
     config.write_text(f"post_hooks: []\npackage_name_override: {PACKAGE}\n")
     done = subprocess.run(
-        [str(GENERATOR), "generate", "--path", str(schema), "--meta", "none", "--config", str(config),
-         "--output-path", str(folder / PACKAGE)],
+        [
+            str(GENERATOR),
+            "generate",
+            "--path",
+            str(schema),
+            "--meta",
+            "none",
+            "--config",
+            str(config),
+            "--output-path",
+            str(folder / PACKAGE),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -46,7 +56,7 @@ def client_package(tmp_path_factory):
             del sys.modules[name]
 
 
-class api:  # noqa: N801 (reads as the generated client's package: api("shopper").me_wallet_retrieve)
+class api:
     """A tag's package of the generated client, importing each operation's module on use."""
 
     def __init__(self, tag: str):
@@ -74,7 +84,9 @@ def test_a_merchant_and_a_shopper_go_through_the_generated_client(client_package
     # The merchant sets up a catalog, a tier, a welcome coupon and its program.
     made = catalog.merchant_products_create.sync_detailed(
         client=shop,
-        body=models.ProductListCreateInput(sku="LIP-01", title="Velvet lipstick", price="89.00", category="makeup"),
+        body=models.ProductListCreateInput(
+            sku="LIP-01", title="Velvet lipstick", price="89.00", category="makeup"
+        ),
     )
     assert made.status_code == 201, made.content
     tier = merchant_api.merchant_tiers_create.sync(
@@ -84,7 +96,10 @@ def test_a_merchant_and_a_shopper_go_through_the_generated_client(client_package
     welcome = coupons.merchant_coupon_templates_create.sync(
         client=shop,
         body=models.CouponTemplateListCreateInput(
-            name="Welcome", kind=models.CouponTemplateListCreateInputKindEnum.FIXED, value="10.00", valid_days=30
+            name="Welcome",
+            kind=models.CouponTemplateListCreateInputKindEnum.FIXED,
+            value="10.00",
+            valid_days=30,
         ),
     )
     assert isinstance(welcome, models.TemplateWithProductsOutput), welcome
@@ -132,7 +147,8 @@ def test_a_merchant_and_a_shopper_go_through_the_generated_client(client_package
 
     # Refused input comes back as the declared error model, with its stable code.
     conflict = orders.merchant_orders_create.sync_detailed(
-        client=shop, body=models.OrderListCreateInput(external_id="A-1001", shopper="douyin-4471", lines=body.lines)
+        client=shop,
+        body=models.OrderListCreateInput(external_id="A-1001", shopper="douyin-4471", lines=body.lines),
     )
     assert conflict.status_code == 409
     assert conflict.parsed.errors[0].code.value == "order_conflict"

@@ -38,7 +38,9 @@ def test_every_authenticated_operation_declares_its_401_and_every_body_its_400_a
 def test_every_list_is_declared_as_its_envelope_with_cursor_and_page_size(schema):
     lists = 0
     for name, op in operations(schema):
-        answer = op["responses"].get("200", {}).get("content", {}).get("application/json", {}).get("schema", {})
+        answer = (
+            op["responses"].get("200", {}).get("content", {}).get("application/json", {}).get("schema", {})
+        )
         ref = answer.get("$ref", "")
         if not ref.split("/")[-1].startswith("Paginated"):
             continue
@@ -59,10 +61,10 @@ def test_the_main_flows_carry_examples(schema):
     ]
     for path, method in flows:
         op = schema["paths"][path][method]
-        bodies = [op.get("requestBody", {})] + list(op["responses"].values())
-        assert any(
-            media.get("examples") for body in bodies for media in body.get("content", {}).values()
-        ), path
+        bodies = [op.get("requestBody", {}), *list(op["responses"].values())]
+        assert any(media.get("examples") for body in bodies for media in body.get("content", {}).values()), (
+            path
+        )
     replay = schema["paths"]["/api/v1/merchant/orders"]["post"]["responses"]["200"]
     assert replay["content"]["application/json"]["examples"]
 
