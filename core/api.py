@@ -46,6 +46,5 @@ def validated(serializer_class, request, *, data=None, partial: bool = False) ->
     # an unticked HTML checkbox (false) instead of "not given".
     raw = request.data if data is None else (data.dict() if hasattr(data, "dict") else data)
     serializer = serializer_class(data=raw, partial=partial)
-    check_json_types(serializer, raw, query=data is not None)
-    serializer.is_valid(raise_exception=True)
+    check_json_types(serializer, raw, query=data is not None)  # raises on any fault
     return serializer.validated_data

@@ -39,14 +39,24 @@ def decimal_excludes_zero(field: serializers.DecimalField) -> bool:
 
 
 def check_json_types(serializer: serializers.Serializer, data, *, query: bool = False) -> None:
-    """A 400 on every field whose JSON type is not the schema's, before any other check.
+    """Validate ``serializer`` with a 400 also on every field whose JSON type is not the
+    schema's; those errors take the place of what the field itself said about it.
 
     ``query``: the values are query-string text; integers and booleans are then checked
     for their spelling (``12``, ``true``/``false``) instead of their JSON type.
     """
-    errors = _serializer_errors(serializer, data, query=query)
-    if errors:
-        raise ValidationError(errors)
+    type_errors = _serializer_errors(serializer, data, query=query)
+    if not serializer.is_valid() or type_errors:
+        raise ValidationError(_merged(serializer.errors, type_errors))
+
+
+def _merged(errors, type_errors):
+    if isinstance(errors, Mapping) and isinstance(type_errors, Mapping):
+        merged = dict(errors)
+        for key, value in type_errors.items():
+            merged[key] = _merged(errors[key], value) if key in errors else value
+        return merged
+    return type_errors
 
 
 def _serializer_errors(serializer: serializers.Serializer, data, *, query: bool) -> dict:

@@ -12,10 +12,15 @@ validation error on that field. So is a not-found whose ``attr`` is a field of t
 request's body or query string: an unknown id given in the input is a fault of that
 field (400), while an unknown id in the path stays a 404. The rest keep their HTTP
 status and stable code.
+
+Also answered in that shape rather than as a 500: a body over Django's upload limit
+(413 ``request_too_large``). An answer lists at most ``MAX_REPORTED_ERRORS`` errors and
+then says how many more there were, so a hostile body cannot make a huge answer.
 """
 
 from dataclasses import dataclass
 
+from django.core.exceptions import RequestDataTooBig
 from drf_standardized_errors.handler import exception_handler as standardized_handler
 from rest_framework import exceptions
 from rest_framework.exceptions import ErrorDetail
@@ -66,10 +71,19 @@ class InvariantViolated(RuntimeError):
     """
 
 
+MAX_REPORTED_ERRORS = 50
+
+
 class DomainAPIException(exceptions.APIException):
     def __init__(self, error: DomainError):
         self.status_code = error.status_code
         super().__init__(detail=error.detail, code=error.code)
+
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = 413
+    default_code = "request_too_large"
+    default_detail = "The request body is larger than this API accepts."
 
 
 def _input_names(request) -> set[str]:
@@ -83,6 +97,8 @@ def _input_names(request) -> set[str]:
 
 
 def as_api_exception(exc: Exception, request=None) -> Exception:
+    if isinstance(exc, RequestDataTooBig):
+        return RequestTooLarge()
     if not isinstance(exc, DomainError):
         return exc
     field_fault = exc.status_code == 400 or (isinstance(exc, NotFound) and exc.attr in _input_names(request))
@@ -92,4 +108,18 @@ def as_api_exception(exc: Exception, request=None) -> Exception:
 
 
 def exception_handler(exc, context):
-    return standardized_handler(as_api_exception(exc, context.get("request")), context)
+    response = standardized_handler(as_api_exception(exc, context.get("request")), context)
+    if response is not None:
+        _cap_errors(response)
+    return response
+
+
+def _cap_errors(response) -> None:
+    errors = response.data.get("errors") if isinstance(response.data, dict) else None
+    if not errors or len(errors) <= MAX_REPORTED_ERRORS:
+        return
+    more = len(errors) - MAX_REPORTED_ERRORS
+    response.data["errors"] = [
+        *errors[:MAX_REPORTED_ERRORS],
+        {"code": "too_many_errors", "detail": f"And {more} more errors not listed.", "attr": None},
+    ]

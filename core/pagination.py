@@ -1,12 +1,18 @@
 """The cursor pagination of every list endpoint (settings' DEFAULT_PAGINATION_CLASS)."""
 
 from base64 import b64encode
+from datetime import UTC, datetime
 from urllib import parse
 
 from django.core import signing
+from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.utils.urls import replace_query_param
+
+from core.fields import column_range
 
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
@@ -24,7 +30,10 @@ class CursorPage(CursorPagination):
 
     Cursors are signed: the position inside one is compared with an indexed column, so
     a cursor the server did not make (or a `page_size` outside 1..200) is a 400 on that
-    parameter, never a query on a value of the wrong type.
+    parameter, never a query on a value of the wrong type. A signed cursor of another
+    list (another ordering) is checked against this list's column: a position that the
+    column cannot hold (not a number, out of range, a NUL byte) is the same 400, never
+    a database error.
     """
 
     ordering = "-id"
@@ -37,6 +46,10 @@ class CursorPage(CursorPagination):
     def signer(self) -> signing.Signer:
         # Made on use: tooling that builds the schema runs without a SECRET_KEY.
         return signing.Signer(salt=self.signing_salt)
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self._model = queryset.model
+        return super().paginate_queryset(queryset, request, view)
 
     def get_page_size(self, request) -> int:
         raw = request.query_params.get(self.page_size_query_param)
@@ -72,8 +85,31 @@ class CursorPage(CursorPagination):
                 "cursor", "invalid_cursor", "This cursor was not made by this server: follow `next`."
             ) from None
         # Signed by this server, so it decodes: the parent reads the tokens.
-        request_copy = _QueryOverride(request, {self.cursor_query_param: unsigned})
-        return super().decode_cursor(request_copy)
+        cursor = super().decode_cursor(_QueryOverride(request, {self.cursor_query_param: unsigned}))
+        if cursor is not None and cursor.position is not None:
+            self._check_position(cursor.position)
+        return cursor
+
+    def _check_position(self, position: str) -> None:
+        ordering = self.ordering if isinstance(self.ordering, list | tuple) else [self.ordering]
+        name = ordering[0].lstrip("-")
+        try:
+            field = self._model._meta.get_field(name)
+        except (AttributeError, FieldDoesNotExist):
+            field = None
+        try:
+            if not position.isprintable():
+                raise DjangoValidationError("not printable")
+            if field is not None:
+                value = field.to_python(position)
+                if isinstance(field, models.IntegerField | models.AutoField | models.ForeignKey):
+                    low, high = column_range(field)
+                    if not low <= value <= high:
+                        raise DjangoValidationError("out of range")
+                if isinstance(value, datetime):
+                    value.astimezone(UTC)  # a time at the calendar's edge overflows here
+        except (DjangoValidationError, TypeError, ValueError, OverflowError):
+            raise _invalid("cursor", "invalid_cursor", "This cursor is not one of this list's.") from None
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
         link = {"type": "string", "nullable": True, "format": "uri"}

@@ -114,6 +114,7 @@ class AutoSchema(SpectacularAutoSchema):
                 if field.name.endswith(index + suffix):
                     field_codes[field.name.removesuffix(suffix)].add("null")
             client_codes[400].add("parse_error")
+            client_codes[413].add("request_too_large")
             client_codes[415].add("unsupported_media_type")
         filters = getattr(getattr(self.view, self.method.lower(), None), "filter_serializer", None)
         if filters is not None:
@@ -127,6 +128,10 @@ class AutoSchema(SpectacularAutoSchema):
                 field_codes[item.field].add(item.error.code)
             else:
                 client_codes[item.status_code].add(item.code)
+        if any(parameter["in"] == "path" for parameter in self._get_parameters()):
+            # A path segment no route takes (a control character) is the JSON 404 of
+            # ``core.routing.api_not_found``.
+            client_codes[404].add("not_found")
         if [auth for auth in self.get_auth() if auth]:
             client_codes[401].update(AUTH_CODES)
         if self.view.get_throttles():
@@ -187,6 +192,18 @@ def _validation_error_schema(field_codes: dict[str, set[str]]) -> dict:
         for name, codes in sorted(field_codes.items())
         if codes
     ]
+    # The last item of a long answer (``core.errors.MAX_REPORTED_ERRORS``).
+    items.append(
+        {
+            "type": "object",
+            "properties": {
+                "code": {"type": "string", "enum": ["too_many_errors"]},
+                "detail": {"type": "string"},
+                "attr": {"type": "string", "nullable": True, "enum": [None]},
+            },
+            "required": ["code", "detail", "attr"],
+        }
+    )
     return {
         "type": "object",
         "properties": {

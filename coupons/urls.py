@@ -6,7 +6,7 @@ urlpatterns = [
         "merchant/coupon-templates", apis.CouponTemplateListCreateApi.as_view(), "merchant-coupon-templates"
     ),
     *slash_optional(
-        "merchant/coupon-templates/<str:template_id>",
+        "merchant/coupon-templates/<key:template_id>",
         apis.CouponTemplateDetailApi.as_view(),
         "merchant-coupon-template",
     ),

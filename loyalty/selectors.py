@@ -3,16 +3,16 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Exists, OuterRef, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from coupons import selectors as coupon_selectors
+from coupons.models import Coupon
 from coupons.rules import CartLine, in_scope
 from loyalty import errors
 from loyalty.models import PointsEntry, Program
-from members import errors as members_errors
 from members import selectors as members_selectors
-from members.errors import MembershipNotFound
+from members.errors import MembershipNotFound, ShopperNotFound
 from members.models import Membership, Merchant, Shopper
 from storefront import selectors as storefront_selectors
 from storefront.models import Order, PurchaseStat
@@ -76,7 +76,8 @@ def points_entry_list(*, shopper: Shopper, merchant: Merchant) -> QuerySet[Point
         raise MembershipNotFound()
     # By the account's id, so the page is read in order from ``pointsentry_account_recent``.
     (account_id,) = found
-    return PointsEntry.objects.filter(account_id=account_id) if account_id else PointsEntry.objects.none()
+    entries = PointsEntry.objects.filter(account_id=account_id) if account_id else PointsEntry.objects.none()
+    return entries.select_related("order", "refund")
 
 
 def membership_list(*, shopper: Shopper) -> QuerySet[Membership]:
@@ -135,9 +136,7 @@ class MemberView:
 def member_view(*, merchant: Merchant, external_id: str, now: datetime) -> MemberView:
     """The member view in six queries. A shopper with no tie to this merchant (no membership,
     follow, order or coupon here) is not found: merchants see only their own customers."""
-    shopper = Shopper.objects.filter(external_id=external_id).first()
-    if shopper is None:
-        raise members_errors.ShopperNotFound()
+    shopper = shopper_of_merchant(merchant=merchant, external_id=external_id)
     membership = (
         Membership.objects.filter(shopper=shopper, merchant=merchant)
         .select_related("tier", "points_account")
@@ -161,8 +160,6 @@ def member_view(*, merchant: Merchant, external_id: str, now: datetime) -> Membe
         .order_by("account__handle")
     )
     orders = list(storefront_selectors.recent_orders(merchant=merchant, shopper=shopper, limit=RECENT_ORDERS))
-    if membership is None and not coupons and not follows and not orders:
-        raise members_errors.ShopperNotFound()
     return MemberView(
         shopper=shopper,
         membership=membership,
@@ -174,3 +171,21 @@ def member_view(*, merchant: Merchant, external_id: str, now: datetime) -> Membe
         follows=follows,
         recent_orders=orders,
     )
+
+
+def shopper_of_merchant(*, merchant: Merchant, external_id: str) -> Shopper:
+    """A shopper this merchant knows: a member or fan of it, a buyer of its, or a holder of
+    its coupons. Another merchant's shopper is 404, as if unknown."""
+    shopper = (
+        Shopper.objects.filter(external_id=external_id)
+        .filter(
+            Exists(Membership.objects.filter(shopper=OuterRef("pk"), merchant=merchant))
+            | Exists(Order.objects.filter(shopper=OuterRef("pk"), merchant=merchant))
+            | Exists(Coupon.objects.filter(shopper=OuterRef("pk"), merchant=merchant))
+            | Exists(members_selectors.follows_of_merchant(merchant=merchant).filter(shopper=OuterRef("pk")))
+        )
+        .first()
+    )
+    if shopper is None:
+        raise ShopperNotFound()
+    return shopper

@@ -1,18 +1,18 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from core.routing import slash_optional
-from loyalty.apis import memberships, orders, program, shopper, shoppers
+from core.routing import api_not_found, slash_optional
+from loyalty.apis import claims, memberships, orders, program, shopper, shoppers
 from loyalty.health import healthz
 
 api_v1 = [
     *slash_optional("me/wallet", shopper.WalletApi.as_view(), "me-wallet"),
     *slash_optional("me/memberships", memberships.MembershipListJoinApi.as_view(), "me-memberships"),
     *slash_optional(
-        "me/memberships/<str:merchant>", memberships.MembershipLeaveApi.as_view(), "me-membership"
+        "me/memberships/<slug:merchant>", memberships.MembershipLeaveApi.as_view(), "me-membership"
     ),
-    *slash_optional("me/memberships/<str:merchant>/points", shopper.PointsLedgerApi.as_view(), "me-points"),
+    *slash_optional("me/memberships/<slug:merchant>/points", shopper.PointsLedgerApi.as_view(), "me-points"),
     *slash_optional(
         "me/frequently-purchased", shopper.FrequentlyPurchasedApi.as_view(), "me-frequently-purchased"
     ),
@@ -20,14 +20,19 @@ api_v1 = [
     *slash_optional("merchant/members", memberships.MemberListApi.as_view(), "merchant-members"),
     *slash_optional("merchant/program", program.ProgramApi.as_view(), "merchant-program"),
     *slash_optional("merchant/orders", orders.OrderListCreateApi.as_view(), "merchant-orders"),
-    *slash_optional("merchant/orders/<str:external_id>", orders.OrderDetailApi.as_view(), "merchant-order"),
+    *slash_optional("merchant/orders/<key:external_id>", orders.OrderDetailApi.as_view(), "merchant-order"),
     *slash_optional(
-        "merchant/shoppers/<str:external_id>", shoppers.ShopperDetailApi.as_view(), "merchant-shopper"
+        "merchant/shoppers/<key:external_id>", shoppers.ShopperDetailApi.as_view(), "merchant-shopper"
     ),
     *slash_optional(
-        "merchant/orders/<str:external_id>/refunds",
+        "merchant/orders/<key:external_id>/refunds",
         orders.RefundCreateApi.as_view(),
         "merchant-order-refunds",
+    ),
+    *slash_optional(
+        "merchant/shoppers/<key:external_id>/claim-code",
+        claims.ShopperClaimCodeCreateApi.as_view(),
+        "merchant-shopper-claim-code",
     ),
     path("", include("members.urls")),
     path("", include("storefront.urls")),
@@ -40,4 +45,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
+    # Last: whatever else is asked under /api/ is a 404 in the API's error shape.
+    re_path(r"^api/", api_not_found),
 ]

@@ -5,10 +5,12 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from core.api import paginated_response, validated
+from core.fields import IDENTIFIER_VALIDATOR, BoundedListField, TextField, model_field
 from core.schema import api_operation
 from members.authentication import MerchantApi
 from members.models import SLUG_VALIDATOR
 from storefront import errors, selectors, services
+from storefront.models import Product
 
 TAGS = ["merchant catalog"]
 
@@ -27,7 +29,7 @@ class ProductOutput(serializers.Serializer):
 
 
 class ProductFields(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
+    title = model_field(Product, "title")
     category = serializers.CharField(
         max_length=50,
         allow_null=True,
@@ -35,8 +37,8 @@ class ProductFields(serializers.Serializer):
         validators=[SLUG_VALIDATOR],
         help_text="The merchant's category slug; created on first use.",
     )
-    tags = serializers.ListField(child=serializers.CharField(max_length=40), max_length=30, required=False)
-    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    tags = BoundedListField(child=TextField(max_length=40), max_length=30, required=False)
+    price = model_field(Product, "price")
     published = serializers.BooleanField(required=False)
 
 
@@ -52,8 +54,11 @@ PRODUCT_EXAMPLE = {
 
 class ProductListCreateApi(MerchantApi):
     class InputSerializer(ProductFields):
-        sku = serializers.CharField(
-            max_length=64, help_text="The merchant's product code, unique per merchant."
+        sku = model_field(
+            Product,
+            "sku",
+            validators=[IDENTIFIER_VALIDATOR],
+            help_text="The merchant's product code, unique per merchant; no '/' (it is a path segment).",
         )
 
     class FilterSerializer(serializers.Serializer):

@@ -24,3 +24,13 @@ class DuplicateSku(DomainError):
 class UnknownCategory(DomainError):
     code = "unknown_category"
     default_detail = "This merchant has no category with this slug; a product creates it by naming it."
+
+
+class OrderTooLarge(DomainError):
+    code = "order_too_large"
+    default_detail = "The order's subtotal is larger than an amount can be."
+
+
+class PaidAtOutOfRange(DomainError):
+    code = "paid_at_out_of_range"
+    default_detail = "paid_at must be a time in the past (a few minutes of clock skew allowed)."

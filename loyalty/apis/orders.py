@@ -6,6 +6,13 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from core.api import paginated_response, validated
+from core.fields import (
+    IDENTIFIER_VALIDATOR,
+    SHOPPER_ID_VALIDATOR,
+    AwareDateTimeField,
+    BoundedListField,
+    model_field,
+)
 from core.schema import api_operation
 from coupons import errors as coupon_errors
 from coupons.apis import CouponCodesField
@@ -13,8 +20,9 @@ from loyalty import errors, selectors
 from loyalty.services.purchases import NOT_A_MEMBER, OrderInput, OrderLineInput, purchase_record
 from loyalty.services.refunds import RefundInput, RefundLineInput, refund_record
 from members.authentication import MerchantApi
+from members.models import Shopper
 from storefront import errors as storefront_errors
-from storefront.models import MONEY
+from storefront.models import MONEY, Order, OrderLine, Product, Refund
 
 MAX_LINES = 200
 TAGS = ["merchant orders"]
@@ -57,9 +65,9 @@ class OrderOutput(serializers.Serializer):
 
 
 class OrderLineInputSerializer(serializers.Serializer):
-    sku = serializers.CharField(max_length=64)
-    quantity = serializers.IntegerField(min_value=1, max_value=100_000)
-    unit_price = serializers.DecimalField(**MONEY, min_value=0)
+    sku = model_field(Product, "sku")
+    quantity = model_field(OrderLine, "quantity", min_value=1, max_value=100_000)
+    unit_price = model_field(OrderLine, "unit_price", min_value=0)
 
 
 ORDER_EXAMPLE = {
@@ -134,12 +142,23 @@ class OrderDetailOutput(serializers.Serializer):
 
 class OrderListCreateApi(MerchantApi):
     class InputSerializer(serializers.Serializer):
-        external_id = serializers.CharField(max_length=100, help_text="The shop system's order id.")
-        shopper = serializers.CharField(
-            max_length=150, help_text="The platform's user id; unknown ones are created."
+        external_id = model_field(
+            Order,
+            "external_id",
+            validators=[IDENTIFIER_VALIDATOR],
+            help_text="The shop's order id: no '/' (it is a path segment of the refunds URL).",
         )
-        paid_at = serializers.DateTimeField(
-            required=False, allow_null=True, default=None, help_text="When it was paid; now if not given."
+        shopper = model_field(
+            Shopper,
+            "external_id",
+            validators=[SHOPPER_ID_VALIDATOR],
+            help_text="The platform's user id; unknown ones are created.",
+        )
+        paid_at = AwareDateTimeField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="With its zone; not in the future (a few minutes of clock skew allowed). Default: now.",
         )
         via_account = serializers.CharField(
             max_length=50,
@@ -148,17 +167,17 @@ class OrderListCreateApi(MerchantApi):
             default=None,
             help_text="Handle of the selling account (a KOE's); the brand account if not given.",
         )
-        lines = serializers.ListField(
-            child=OrderLineInputSerializer(), allow_empty=False, max_length=MAX_LINES
-        )
+        lines = BoundedListField(child=OrderLineInputSerializer(), allow_empty=False, max_length=MAX_LINES)
         coupon_codes = CouponCodesField(required=False, default=list)
 
     class FilterSerializer(serializers.Serializer):
         shopper = serializers.CharField(
             max_length=150, required=False, help_text="Only this shopper's orders."
         )
-        paid_after = serializers.DateTimeField(required=False, help_text="Paid at or after this time.")
-        paid_before = serializers.DateTimeField(required=False, help_text="Paid before this time.")
+        paid_after = AwareDateTimeField(
+            required=False, help_text="Paid at or after this time (with its zone)."
+        )
+        paid_before = AwareDateTimeField(required=False, help_text="Paid before this time (with its zone).")
 
     @api_operation(
         summary="List orders",
@@ -200,8 +219,8 @@ class OrderListCreateApi(MerchantApi):
             errors.OrderConflict,
             storefront_errors.UnknownProduct.on("lines"),
             storefront_errors.DuplicateSku.on("lines"),
-            errors.OrderTooLarge.on("lines"),
-            errors.PointsOutOfRange.on("lines"),
+            storefront_errors.OrderTooLarge.on("lines"),
+            storefront_errors.PaidAtOutOfRange.on("paid_at"),
             errors.UnknownViaAccount.on("via_account"),
             *(error.on("coupon_codes") for error in coupon_errors.ORDER_REJECTIONS),
         ],
@@ -248,8 +267,8 @@ class RefundOutput(serializers.Serializer):
 
 
 class RefundLineInputSerializer(serializers.Serializer):
-    sku = serializers.CharField(max_length=64)
-    quantity = serializers.IntegerField(min_value=1, max_value=100_000)
+    sku = model_field(Product, "sku")
+    quantity = model_field(OrderLine, "quantity", min_value=1, max_value=100_000)
 
 
 REFUND_EXAMPLE = {"external_id": "R-1001-1", "lines": [{"sku": "LIP-01", "quantity": 1}]}
@@ -258,10 +277,8 @@ REFUND_ANSWER = {"external_id": "R-1001-1", "amount": "84.00", "points_reversed"
 
 class RefundCreateApi(MerchantApi):
     class InputSerializer(serializers.Serializer):
-        external_id = serializers.CharField(max_length=100, help_text="The shop system's refund id.")
-        lines = serializers.ListField(
-            child=RefundLineInputSerializer(), allow_empty=False, max_length=MAX_LINES
-        )
+        external_id = model_field(Refund, "external_id", validators=[IDENTIFIER_VALIDATOR])
+        lines = BoundedListField(child=RefundLineInputSerializer(), allow_empty=False, max_length=MAX_LINES)
 
     @api_operation(
         summary="Refund lines of an order",

@@ -1,11 +1,11 @@
-"""storefront 0004: yesterday's shared categories become each merchant's own."""
+"""storefront 0005: yesterday's shared categories become each merchant's own."""
 
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-BEFORE = [("storefront", "0003_category_merchant"), ("coupons", "0002_initial")]
-AFTER = [("storefront", "0005_category_merchant_required")]
+BEFORE = [("storefront", "0004_category_merchant"), ("coupons", "0002_initial")]
+AFTER = [("storefront", "0006_category_merchant_required")]
 
 
 def migrate(targets):

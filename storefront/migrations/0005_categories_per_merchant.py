@@ -47,7 +47,7 @@ def merge_back(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("coupons", "0002_initial"),
-        ("storefront", "0003_category_merchant"),
+        ("storefront", "0004_category_merchant"),
     ]
 
     operations = [migrations.RunPython(split_per_merchant, merge_back)]

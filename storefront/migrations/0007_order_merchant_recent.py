@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('members', '0003_member_list_indexes'),
-        ('storefront', '0005_category_merchant_required'),
+        ('storefront', '0006_category_merchant_required'),
     ]
 
     operations = [

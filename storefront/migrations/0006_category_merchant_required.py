@@ -5,7 +5,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("members", "0003_member_list_indexes"),
-        ("storefront", "0004_categories_per_merchant"),
+        ("storefront", "0005_categories_per_merchant"),
     ]
 
     operations = [
