@@ -14,7 +14,9 @@ matters to a generated client.
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from schemathesis.config import SchemathesisConfig
 
 from tests.coupons.factories import CouponTemplateFactory
@@ -71,7 +73,18 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application(), 
 
 
 @pytest.fixture
-def credentials(merchant, shopper, merchant_api, shopper_api):
+def keep_the_test_connection():
+    """As Django's test client does: a request must not close the connection that holds
+    the test's transaction (on PostgreSQL ``close_old_connections`` would)."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def credentials(merchant, shopper, merchant_api, shopper_api, keep_the_test_connection):
     """A merchant with a little of everything, and the two callers' headers."""
     AccountFactory(merchant=merchant, handle="acme-koe")
     TierFactory(merchant=merchant, name="Gold", rank=1)
