@@ -13,5 +13,5 @@ urlpatterns = [
         engagement_apis.AccountStatsApi.as_view(),
         "merchant-account-stats",
     ),
-    *slash_optional("merchant/tiers", apis.TierCreateApi.as_view(), "merchant-tiers"),
+    *slash_optional("merchant/tiers", apis.TierListCreateApi.as_view(), "merchant-tiers"),
 ]

@@ -1,12 +1,14 @@
 """The merchant's engagement feed: platform events in batches."""
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from core.api import validated
+from core.schema import api_operation
 from loyalty.apis.engagement_input import EventListField
 from loyalty.services.engagement import engagement_record
+from members import errors
 from members.authentication import MerchantApi
 from members.engagement.services import MAX_BATCH, EventInput
 
@@ -25,7 +27,20 @@ class EngagementRecordApi(MerchantApi):
     class InputSerializer(serializers.Serializer):
         events = EventListField(help_text=f"Up to {MAX_BATCH} events; one bad event refuses the batch.")
 
-    @extend_schema(request=InputSerializer, responses={202: EngagementOutput}, tags=["merchant"])
+    @api_operation(
+        summary="Record engagement events",
+        description="Up to 1000 platform events (view, like, comment, share, live_watch in minutes, "
+        "purchase) for the merchant's accounts. Unknown shoppers are created. An event whose `id` was "
+        "seen before for that account (and time) counts once (`duplicates`). Any bad event refuses the "
+        "whole batch with a 400 naming it (`events.3.kind`), writing nothing: another merchant's or an "
+        "unknown account is `unknown_account`, a time more than a few minutes ahead is "
+        "`occurred_in_future`. The followers' decayed fan scores move at once; a shopper who does not "
+        "follow earns a score that their follow starts from.",
+        request=InputSerializer,
+        responses={202: EngagementOutput},
+        errors=[errors.EngagementAccountUnknown.on("events"), errors.EngagementInFuture.on("events")],
+        tags=["merchant"],
+    )
     def post(self, request):
         data = validated(self.InputSerializer, request)
         events = [

@@ -2,10 +2,11 @@
 
 from datetime import UTC, datetime
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 
 from core.api import paginated_response, validated
+from core.schema import api_operation
+from members import errors
 from members.authentication import MerchantApi
 from members.engagement import selectors
 
@@ -23,11 +24,15 @@ class AccountStatsApi(MerchantApi):
     class FilterSerializer(serializers.Serializer):
         days = serializers.IntegerField(min_value=1, max_value=366, default=30)
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("days", int, description="The last N days, today included (1-366, default 30).")
-        ],
+    @api_operation(
+        summary="Daily fan stats of an account",
+        description="The account's daily snapshots of the last `days` days (today included), oldest "
+        "first: fans, iron fans, their ratio, and the fans promoted and demoted that day. A day appears "
+        "once its snapshot has been taken (nightly, or by `snapshot_fan_stats`). Another merchant's or "
+        "an unknown handle is a 404. Reads only.",
+        filters=FilterSerializer,
         responses=AccountDailyStatOutput(many=True),
+        errors=[errors.AccountNotFound],
         tags=["merchant"],
     )
     def get(self, request, handle: str):

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('members', '0005_engagement'),
-        ('storefront', '0003_points_64_bit'),
+        ('storefront', '0007_order_merchant_recent'),
     ]
 
     operations = [
