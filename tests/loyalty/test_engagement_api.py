@@ -242,10 +242,10 @@ def test_missing_fields_are_named_one_by_one(merchant_api, account):
         assert_error(response, 400, "required", f"events.1.{name}")
 
 
-def test_numbers_are_taken_as_text_ids(merchant_api, account):
+def test_a_time_in_another_zone_is_stored_in_utc(merchant_api, account):
     response = merchant_api.post(
         ENGAGEMENT,
-        {"events": [event(occurred_at="2026-11-30T10:00:00+08:00", shopper=12345, id=77, quantity="3")]},
+        {"events": [event(occurred_at="2026-11-30T10:00:00+08:00", shopper="12345", id="77", quantity=3)]},
         format="json",
     )
 
