@@ -38,7 +38,11 @@ class EngagementRecordApi(MerchantApi):
         "follow earns a score that their follow starts from.",
         request=InputSerializer,
         responses={202: EngagementOutput},
-        errors=[errors.EngagementAccountUnknown.on("events"), errors.EngagementInFuture.on("events")],
+        errors=[
+            errors.EngagementAccountUnknown.on("events.INDEX.account"),
+            errors.EngagementInFuture.on("events.INDEX.occurred_at"),
+            errors.EngagementTooOld.on("events.INDEX.occurred_at"),
+        ],
         tags=["merchant"],
     )
     def post(self, request):

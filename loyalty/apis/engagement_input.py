@@ -16,6 +16,7 @@ from rest_framework.exceptions import ErrorDetail
 from core.fields import AwareDateTimeField
 from members.engagement.models import EngagementKind
 from members.engagement.services import MAX_BATCH, MAX_QUANTITY
+from members.errors import EngagementTooOld
 
 KINDS = frozenset(EngagementKind.values)
 TEXT_LIMITS = {"id": 128, "shopper": 150, "account": 50, "sku": 64}
@@ -86,7 +87,7 @@ def _moment(value, errors: dict) -> datetime | None:
         errors["occurred_at"] = _error(AwareDateTimeField.default_error_messages["naive"], "naive")
         return None
     if moment < EARLIEST:
-        errors["occurred_at"] = _error(f"Events before {EARLIEST.year} are not taken.", "date_out_of_range")
+        errors["occurred_at"] = _error(EngagementTooOld.default_detail, EngagementTooOld.code)
         return None
     return moment
 

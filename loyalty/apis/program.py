@@ -10,6 +10,7 @@ from coupons import errors as coupon_errors
 from loyalty import selectors
 from loyalty.models import Program
 from loyalty.services.program import program_update
+from members import errors as members_errors
 from members.authentication import MerchantApi
 from members.engagement.models import EngagementKind
 
@@ -123,12 +124,15 @@ class ProgramApi(MerchantApi):
         "earned points last (null: for ever); `join_bonus_points` and `join_coupon_template`: paid "
         "once on a shopper's first join; `repurchase_template`: issued `repurchase_delay_days` after "
         "a shopper's first order. A template id the merchant does not have is a 400 "
-        "`coupon_template_not_found` on that field.",
+        "`coupon_template_not_found` on that field. In `fan_policy`, `demote_below` must stay below "
+        "`promote_at` (`invalid_fan_policy`).",
         request=InputSerializer,
         responses=ProgramOutput,
         errors=[
             coupon_errors.TemplateNotFound.on("join_coupon_template"),
             coupon_errors.TemplateNotFound.on("repurchase_template"),
+            members_errors.FanPolicyInvalid.on("fan_policy.demote_below"),
+            members_errors.FanPolicyInvalid.on("fan_policy.promote_at"),
         ],
         tags=["merchant"],
     )
