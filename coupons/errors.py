@@ -89,9 +89,16 @@ class UnknownTemplateProduct(DomainError):
 
 
 # Why an automatic coupon (join, repurchase) is not issued; the flow that asked goes on.
-# ``NotAMember`` too: a program's template of another merchant (set by a superuser) must not
-# refuse the order or the join.
-NOT_ISSUABLE = (CouponOutOfStock, CouponLimitReached, CouponRejected, TemplateInactive, NotAMember)
+# ``TemplateNotFound`` too: a program's template of another merchant (set by a superuser) must
+# not refuse the order or the join.
+NOT_ISSUABLE = (
+    CouponOutOfStock,
+    CouponLimitReached,
+    CouponRejected,
+    TemplateInactive,
+    TemplateNotFound,
+    NotAMember,
+)
 
 
 class TemplateTermsInvalid(DomainError):

@@ -179,6 +179,8 @@ class ScheduledCoupon(models.Model):
     source = models.CharField(max_length=12, choices=Coupon.Source.choices)
     order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     due_at = models.DateTimeField()
+    # The shopper must still be an active member when it is due (a members-only program's).
+    members_only = models.BooleanField(default=True)
     # Set when handled: the coupon issued, or why none was (stock out, limit, left).
     handled_at = models.DateTimeField(null=True, blank=True)
     coupon = models.OneToOneField(Coupon, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

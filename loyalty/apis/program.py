@@ -17,6 +17,7 @@ class ProgramOutput(serializers.Serializer):
     join_coupon_template = serializers.IntegerField(source="join_coupon_template_id", allow_null=True)
     repurchase_template = serializers.IntegerField(source="repurchase_template_id", allow_null=True)
     repurchase_delay_days = serializers.IntegerField()
+    repurchase_members_only = serializers.BooleanField()
 
 
 class ProgramApi(MerchantApi):
@@ -39,6 +40,11 @@ class ProgramApi(MerchantApi):
             min_value=1, allow_null=True, required=False, help_text="Template id issued after a first order."
         )
         repurchase_delay_days = serializers.IntegerField(min_value=0, max_value=365, required=False)
+        repurchase_members_only = serializers.BooleanField(
+            required=False,
+            help_text="Off (default): a shopper's first order earns the repurchase coupon, member or not. "
+            "On: a member's first order as a member.",
+        )
 
     @extend_schema(responses=ProgramOutput, tags=["merchant"])
     def get(self, request):
