@@ -163,9 +163,12 @@ def campaign_chunks_issue(*, lo: int, hi: int) -> list[ChunkCounts]:
     pending = CampaignRunChunk.objects.filter(pk__gte=lo, pk__lte=hi, done_at__isnull=True)
 
     def claim(chunk: Chunk) -> int:
-        return pending.filter(
-            pk__gte=chunk.lo, pk__lte=chunk.hi, run__status=CampaignRun.Status.RUNNING
-        ).update(done_at=timezone.now())
+        # A run that failed or was cancelled issues no more until it is resumed.
+        if not CampaignRun.objects.filter(chunks__pk=chunk.lo, status=CampaignRun.Status.RUNNING).exists():
+            return 0
+        # One table, no join: a second worker's UPDATE waits for the first one's commit and
+        # then re-checks ``done_at`` on the row itself (a join's subquery would not).
+        return pending.filter(pk__gte=chunk.lo, pk__lte=chunk.hi).update(done_at=timezone.now())
 
     def work(chunk: Chunk) -> ChunkCounts:
         return _chunk_issue(chunk_id=chunk.lo)

@@ -53,7 +53,7 @@ def campaign_create(
     if timezone:
         campaign.timezone = timezone
     campaign.save()
-    _schedule_sync(campaign)
+    campaign_schedule_sync(campaign)
     return campaign
 
 
@@ -74,7 +74,7 @@ def campaign_update(*, campaign: Campaign, **changes) -> Campaign:
     if changes.get("run_at"):
         changes.setdefault("schedule", "")
     model_update(instance=campaign, fields=UPDATABLE, data=changes)
-    _schedule_sync(campaign)
+    campaign_schedule_sync(campaign)
     return campaign
 
 
@@ -97,6 +97,17 @@ def campaign_run_scheduled(*, campaign_id: int) -> CampaignRun | None:
     except (errors.CampaignRunInProgress, errors.CampaignTemplateNotIssuable, errors.AudienceInvalid) as exc:
         logger.warning("campaign %s: scheduled run skipped: %s", campaign_id, exc.code)
         return None
+
+
+def campaign_terms_check(
+    *, merchant: Merchant, audience: dict, schedule: str, run_at: datetime | None, timezone_name: str | None
+) -> dict:
+    """The admin form's check: the API's rules, the same errors on the same fields."""
+    return _checked(
+        merchant=merchant,
+        changes={"audience": audience, "schedule": schedule, "run_at": run_at},
+        timezone_name=timezone_name,
+    )
 
 
 def _checked(*, merchant: Merchant, changes: dict, timezone_name: str | None) -> dict:
@@ -140,7 +151,7 @@ def _cron(expression: str, zone) -> str:
     return " ".join(fields)
 
 
-def _schedule_sync(campaign: Campaign) -> None:
+def campaign_schedule_sync(campaign: Campaign) -> None:
     """Bring the campaign's beat entry in step: created, changed, enabled or deleted."""
     task = campaign.periodic_task
     if not campaign.schedule and campaign.run_at is None:

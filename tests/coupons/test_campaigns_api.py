@@ -91,10 +91,14 @@ def test_another_merchants_template_is_a_404_and_their_account_a_400_and_nothing
 
     # As in PATCH /program: a template id the merchant does not own is not found.
     assert_error(
-        merchant_api.post(CAMPAIGNS, {**body, "template": theirs.pk}, format="json"), 404, "coupon_template_not_found"
+        merchant_api.post(CAMPAIGNS, {**body, "template": theirs.pk}, format="json"),
+        404,
+        "coupon_template_not_found",
     )
     assert_error(
-        merchant_api.post(CAMPAIGNS, {**body, "template": 2**62}, format="json"), 404, "coupon_template_not_found"
+        merchant_api.post(CAMPAIGNS, {**body, "template": 2**62}, format="json"),
+        404,
+        "coupon_template_not_found",
     )
     assert_error(
         merchant_api.post(
