@@ -3,5 +3,5 @@ from storefront import apis
 
 urlpatterns = [
     *slash_optional("merchant/products", apis.ProductCreateApi.as_view(), "merchant-products"),
-    *slash_optional("merchant/products/<str:sku>", apis.ProductUpdateApi.as_view(), "merchant-product"),
+    *slash_optional("merchant/products/<key:sku>", apis.ProductUpdateApi.as_view(), "merchant-product"),
 ]
