@@ -27,6 +27,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from core.fields import has_control_characters
 from coupons import errors
 from members.models import Account, Follow, Membership, Merchant, Shopper, Tier
 from storefront.models import Order, Product, PurchaseStat
@@ -135,8 +136,9 @@ def _days(key: str, value: Any) -> int:
 
 
 def _text(key: str, value: Any) -> str:
-    if not isinstance(value, str) or not value or len(value) > 100:
+    if not isinstance(value, str) or not value or len(value) > 100 or has_control_characters(value):
         raise errors.AudienceInvalid(
-            f"{key} is a non-empty name of at most 100 characters.", attr=f"audience.{key}"
+            f"{key} is a non-empty name of at most 100 characters, without control characters.",
+            attr=f"audience.{key}",
         )
     return value

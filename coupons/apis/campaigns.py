@@ -5,6 +5,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from core.api import paginated_response, validated
+from core.fields import AwareDateTimeField, model_field
 from coupons import audiences, selectors
 from coupons.models import Campaign, CampaignRun
 from coupons.services import campaign_runs, campaigns
@@ -61,16 +62,12 @@ class CampaignOutput(serializers.Serializer):
 
 
 class CampaignFields(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
-    template = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="A coupon template's id.")
+    name = model_field(Campaign, "name", allow_blank=False)
+    template = model_field(Campaign, "template", help_text="A coupon template's id.")
     audience = serializers.DictField(help_text=AUDIENCE_HELP)
-    schedule = serializers.CharField(
-        max_length=100, allow_blank=True, required=False, help_text=SCHEDULE_HELP
-    )
-    run_at = serializers.DateTimeField(required=False, allow_null=True, help_text="Run once at this time.")
-    timezone = serializers.CharField(
-        max_length=64, required=False, help_text="IANA name; default the server's."
-    )
+    schedule = model_field(Campaign, "schedule", required=False, help_text=SCHEDULE_HELP)
+    run_at = AwareDateTimeField(required=False, allow_null=True, help_text="Run once at this time.")
+    timezone = model_field(Campaign, "timezone", required=False, help_text="IANA name; default the server's.")
     active = serializers.BooleanField(required=False, help_text="false pauses the schedule.")
 
 

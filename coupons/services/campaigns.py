@@ -8,12 +8,13 @@ notices through ``PeriodicTasks.changed``); ``active: false`` disables it. Merch
 never edit beat's tables: beat's admin is for superusers.
 """
 
+import functools
 import json
 import logging
 import zoneinfo
 from datetime import datetime
 
-from celery.schedules import crontab
+from celery.schedules import ParseException, crontab
 from django.db import transaction
 from django.utils.timezone import now as time_now
 from django_celery_beat.models import ClockedSchedule, CrontabSchedule, PeriodicTask
@@ -130,12 +131,19 @@ def _checked(*, merchant: Merchant, changes: dict, timezone_name: str | None) ->
 
 
 def _zone(name: str | None) -> zoneinfo.ZoneInfo | None:
+    # Only the IANA names beat's timezone column accepts (not "localtime", not a folder).
     if not name:
         return None
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise errors.ScheduleInvalid(f"Unknown timezone {name!r}.", attr="timezone") from None
+    if name not in _zone_names():
+        raise errors.ScheduleInvalid(
+            f"Unknown timezone {name!r}; an IANA name such as Europe/Paris.", attr="timezone"
+        )
+    return zoneinfo.ZoneInfo(name)
+
+
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
 
 
 def _cron(expression: str, zone) -> str:
@@ -144,9 +152,12 @@ def _cron(expression: str, zone) -> str:
         raise errors.ScheduleInvalid(
             "A schedule is five cron fields: minute hour day-of-month month day-of-week.", attr="schedule"
         )
+    for name, value in zip(CRON_FIELDS, fields, strict=True):
+        if len(value) > CrontabSchedule._meta.get_field(name).max_length:
+            raise errors.ScheduleInvalid(f"The {name} field of the schedule is too long.", attr="schedule")
     try:
         crontab(**dict(zip(CRON_FIELDS, fields, strict=True)))
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, ZeroDivisionError, ParseException) as exc:
         raise errors.ScheduleInvalid(f"Not a cron schedule: {exc}", attr="schedule") from None
     return " ".join(fields)
 

@@ -57,7 +57,6 @@ def celery_worker_process(tmp_path):
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
-           
             "--loglevel",
             "WARNING",
         ],

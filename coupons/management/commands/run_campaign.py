@@ -50,8 +50,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Run {run.pk}: {run.status}; audience {run.audience_size}, issued {run.issued}, "
             f"skipped {run.skipped} (limit {run.skipped_limit}, stock {run.skipped_stock})"
-            f" in {duration:.1f} s"
-            + (f"; error: {run.error}" if run.error else "")
+            f" in {duration:.1f} s" + (f"; error: {run.error}" if run.error else "")
         )
         if run.status not in FINISHED:
             raise CommandError(f"Run {run.pk} did not finish in {timeout:.0f} s (is a worker running?).")

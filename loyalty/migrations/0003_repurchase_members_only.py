@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('loyalty', '0001_initial'),
+        ('loyalty', '0002_points_64_bit'),
     ]
 
     operations = [
