@@ -42,12 +42,6 @@ pending(
     probe=lambda: has_model("members.EngagementEvent"),
 )
 pending(
-    "campaigns.issue",
-    feature="campaign issuance to all members with two workers (vs raw INSERT ... SELECT)",
-    issue=None,
-    probe=lambda: has_model("coupons.CampaignRun"),
-)
-pending(
     "rollouts.stage",
     feature="rollout stage to all followers (vs raw INSERT ... SELECT)",
     issue=None,
