@@ -186,7 +186,15 @@ def _chunk_issue(*, chunk_id: int) -> ChunkCounts:
     template = coupon_templates_lock().get(pk=campaign.template_id)
     now = timezone.now()
     sql, params = in_range.query.sql_with_params()
-    source = _Source(sql=sql, params=list(params), template=template, run=run, now=now)
+    source = _Source(
+        sql=sql,
+        params=list(params),
+        template=template,
+        run=run,
+        now=now,
+        lo=chunk.shopper_lo,
+        hi=chunk.shopper_hi,
+    )
     in_audience, eligible = source.counts()
     if not template_issuable(template=template, now=now):
         counts = ChunkCounts(skipped_other=in_audience)
@@ -239,25 +247,39 @@ class _Source:
     run: CampaignRun
     now: datetime
 
-    def _under_limit(self) -> tuple[str, list]:
+    lo: int
+    hi: int
+
+    def _with_held(self) -> tuple[str, list]:
+        """The chunk's audience ``a`` beside ``h.n``, the unused coupons of the template each holds.
+
+        One grouped range scan of the (template, shopper, state) index for the whole
+        chunk, not a count per shopper: a per-row subquery let the planner, with the
+        statistics of a template that had no coupon yet, scan all of the template's
+        coupons for every shopper.
+        """
         return (
-            f"(SELECT COUNT(*) FROM {COUPON} c WHERE c.template_id = %s AND c.shopper_id = a.id"
-            f" AND c.state = %s AND c.expires_at > %s) < %s",
+            f"({self.sql}) a LEFT JOIN (SELECT c.shopper_id, COUNT(*) AS n FROM {COUPON} c"
+            f" WHERE c.template_id = %s AND c.shopper_id >= %s AND c.shopper_id <= %s"
+            f" AND c.state = %s AND c.expires_at > %s GROUP BY c.shopper_id) h ON h.shopper_id = a.id",
             [
+                *self.params,
                 self.template.pk,
+                self.lo,
+                self.hi,
                 Coupon.State.ISSUED,
                 connection.ops.adapt_datetimefield_value(self.now),
-                self.template.per_member_limit,
             ],
         )
 
     def counts(self) -> tuple[int, int]:
         """(shoppers of the audience in the chunk, of whom under the template's limit)."""
-        under, under_params = self._under_limit()
+        source, params = self._with_held()
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT COUNT(*), COALESCE(SUM(CASE WHEN {under} THEN 1 ELSE 0 END), 0) FROM ({self.sql}) a",
-                [*under_params, *self.params],
+                f"SELECT COUNT(*), COALESCE(SUM(CASE WHEN COALESCE(h.n, 0) < %s THEN 1 ELSE 0 END), 0)"
+                f" FROM {source}",
+                [self.template.per_member_limit, *params],
             )
             total, eligible = cursor.fetchone()
         return int(total), int(eligible)
@@ -266,7 +288,7 @@ class _Source:
         """Insert the coupons of the first ``limit`` eligible shoppers (by id); how many."""
         ops = connection.ops
         valid_from, expires_at = coupon_validity(template=self.template, now=self.now)
-        under, under_params = self._under_limit()
+        source, params = self._with_held()
         code, lateral = _code_sql()
         with connection.cursor() as cursor:
             cursor.execute(
@@ -275,7 +297,8 @@ class _Source:
                     (template_id, merchant_id, shopper_id, code, state, source, order_id,
                      campaign_run_id, issued_at, valid_from, expires_at, redeemed_at)
                 SELECT %s, %s, e.id, {code}, %s, %s, NULL, %s, %s, %s, %s, NULL
-                FROM (SELECT a.id FROM ({self.sql}) a WHERE {under} ORDER BY a.id LIMIT %s) e {lateral}
+                FROM (SELECT a.id FROM {source} WHERE COALESCE(h.n, 0) < %s ORDER BY a.id LIMIT %s) e
+                {lateral}
                 WHERE true
                 ON CONFLICT (campaign_run_id, shopper_id) DO NOTHING
                 """,
@@ -288,8 +311,8 @@ class _Source:
                     ops.adapt_datetimefield_value(self.now),
                     ops.adapt_datetimefield_value(valid_from),
                     ops.adapt_datetimefield_value(expires_at),
-                    *self.params,
-                    *under_params,
+                    *params,
+                    self.template.per_member_limit,
                     limit,
                 ],
             )
