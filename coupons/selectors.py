@@ -119,6 +119,23 @@ def template_list(*, merchant: Merchant) -> QuerySet[CouponTemplate]:
     return CouponTemplate.objects.for_merchant(merchant).select_related("category")
 
 
+def template_get(*, merchant: Merchant, template_id: str | int) -> CouponTemplate:
+    """One of the merchant's templates; an id from a path that is not a number is not found either."""
+    text = str(template_id)
+    is_id = text.isascii() and text.isdigit()
+    templates = template_list(merchant=merchant).prefetch_related("products")
+    template = templates.filter(pk=int(text)).first() if is_id else None
+    if template is None:
+        raise errors.TemplateNotFound()
+    return template
+
+
+def coupon_is_usable(coupon: Coupon, *, now: datetime) -> bool:
+    """``usable_q`` for one coupon in hand: the flag beside a coupon and the filter agree."""
+    started = coupon.valid_from is None or coupon.valid_from <= now
+    return coupon.state == Coupon.State.ISSUED and coupon.expires_at > now and started
+
+
 def cart_lines(*, lines: list[dict], products: dict) -> list[rules.CartLine]:
     return [
         rules.CartLine.of(products[line["sku"]], quantity=line["quantity"], unit_price=line["unit_price"])
@@ -161,8 +178,17 @@ def campaign_list(*, merchant: Merchant) -> QuerySet[Campaign]:
 BIGINT_MAX = 2**63 - 1
 
 
-def campaign_get(*, merchant: Merchant, campaign_id: int) -> Campaign:
-    if not 0 < campaign_id <= BIGINT_MAX:  # a path id beyond the column is simply not there
+def _path_id(value: str | int) -> int | None:
+    """An id from a path: digits within the column, else it names nothing."""
+    text = str(value)
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= BIGINT_MAX:
+        return None
+    return int(text)
+
+
+def campaign_get(*, merchant: Merchant, campaign_id: str | int) -> Campaign:
+    campaign_id = _path_id(campaign_id)
+    if campaign_id is None:
         raise errors.CampaignNotFound(attr="id")
     campaign = (
         campaign_list(merchant=merchant).select_related("merchant", "template").filter(pk=campaign_id).first()
@@ -177,10 +203,9 @@ def campaign_runs_by_id(*, ids) -> dict[int, CampaignRun]:
     return {run.pk: run for run in CampaignRun.objects.filter(pk__in=ids)} if ids else {}
 
 
-def campaign_run_get(*, campaign: Campaign, run_id: int) -> CampaignRun:
-    run = (
-        CampaignRun.objects.filter(campaign=campaign, pk=run_id).first() if 0 < run_id <= BIGINT_MAX else None
-    )
+def campaign_run_get(*, campaign: Campaign, run_id: str | int) -> CampaignRun:
+    run_id = _path_id(run_id)
+    run = CampaignRun.objects.filter(campaign=campaign, pk=run_id).first() if run_id else None
     if run is None:
         raise errors.CampaignRunNotFound(attr="run")
     return run

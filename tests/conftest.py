@@ -106,3 +106,19 @@ def assert_error(response, status: int, code: str, attr: str | None = None) -> N
 def row_counts() -> dict:
     """Rows per table of every installed model: equal before and after a request that writes nothing."""
     return {model._meta.label: model._base_manager.count() for model in apps.get_models()}
+
+
+def walk_pages(client, url: str, params: dict | None = None, *, between=None) -> list[dict]:
+    """Every row of a cursor-paginated list, following ``next``; ``between()`` runs after each page
+    (to write rows mid-walk: a stable cursor neither repeats nor skips what was there)."""
+    response = client.get(url, params or {})
+    rows = []
+    while True:
+        assert response.status_code == 200, response.content
+        body = response.json()
+        rows.extend(body["results"])
+        if between is not None:
+            between()
+        if body["next"] is None:
+            return rows
+        response = client.get(body["next"])

@@ -4,6 +4,7 @@ campaigns, their audiences and runs (``campaigns``)."""
 from coupons.apis.coupons import (
     CouponCodesField,
     CouponOutput,
+    CouponTemplateDetailApi,
     CouponTemplateListCreateApi,
     CouponValidateApi,
     MyCouponListApi,
@@ -13,6 +14,7 @@ from coupons.apis.coupons import (
 __all__ = [
     "CouponCodesField",
     "CouponOutput",
+    "CouponTemplateDetailApi",
     "CouponTemplateListCreateApi",
     "CouponValidateApi",
     "MyCouponListApi",

@@ -1,12 +1,13 @@
 """Campaigns (merchant): create, list, read, change; the audience's dry run; runs and progress."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from core.api import paginated_response, validated
 from core.fields import AwareDateTimeField, model_field
-from coupons import audiences, selectors
+from core.schema import api_operation
+from coupons import audiences, errors, selectors
 from coupons.models import Campaign, CampaignRun
 from coupons.services import campaign_runs, campaigns
 from members.authentication import MerchantApi
@@ -19,6 +20,14 @@ AUDIENCE_HELP = (
 )
 SCHEDULE_HELP = "Five cron fields in the campaign's timezone, e.g. '0 10 * * 1' (Mondays 10:00); '' for none."
 ID_PARAMETERS = [OpenApiParameter("id", int, OpenApiParameter.PATH, description="The campaign's id.")]
+AUDIENCE_ERRORS = [errors.AudienceInvalid.on("audience"), errors.AudienceInvalid.on("audience.KEY")]
+TERMS_ERRORS = [
+    errors.TemplateNotFound.on("template"),
+    *AUDIENCE_ERRORS,
+    errors.ScheduleInvalid.on("schedule"),
+    errors.ScheduleInvalid.on("run_at"),
+    errors.ScheduleInvalid.on("timezone"),
+]
 RUN_PARAMETERS = [
     *ID_PARAMETERS,
     OpenApiParameter("run", int, OpenApiParameter.PATH, description="The run's id."),
@@ -87,7 +96,12 @@ class CampaignListCreateApi(MerchantApi):
     class InputSerializer(CampaignFields):
         pass
 
-    @extend_schema(responses=CampaignOutput(many=True), tags=TAGS)
+    @api_operation(
+        summary="List campaigns",
+        description="The merchant's campaigns, newest first, each with its latest run. Reads only.",
+        responses=CampaignOutput(many=True),
+        tags=TAGS,
+    )
     def get(self, request):
         return paginated_response(
             self,
@@ -97,7 +111,17 @@ class CampaignListCreateApi(MerchantApi):
             complete=_with_last_run,
         )
 
-    @extend_schema(request=InputSerializer, responses={201: CampaignOutput}, tags=TAGS)
+    @api_operation(
+        summary="Add a campaign",
+        description="A coupon template sent to an audience (keys ANDed, see `audience`): by hand "
+        "(run now), once at `run_at`, or on a cron `schedule` in the campaign's `timezone`. The "
+        "template must be the merchant's; an unknown audience key or a bad value is a 400 on "
+        "`audience.<key>`. Writes the campaign and its schedule; issues nothing.",
+        request=InputSerializer,
+        responses={201: CampaignOutput},
+        errors=TERMS_ERRORS,
+        tags=TAGS,
+    )
     def post(self, request):
         data = validated(self.InputSerializer, request)
         campaign = campaigns.campaign_create(merchant=self.merchant, **data)
@@ -109,23 +133,32 @@ class CampaignDetailApi(MerchantApi):
     class InputSerializer(CampaignFields):
         pass
 
-    @extend_schema(parameters=ID_PARAMETERS, responses=CampaignOutput, tags=TAGS)
-    def get(self, request, id: int):
+    @api_operation(
+        summary="Read a campaign",
+        description="One of the merchant's campaigns with its latest run. Reads only.",
+        parameters=ID_PARAMETERS,
+        responses=CampaignOutput,
+        errors=[errors.CampaignNotFound],
+        tags=TAGS,
+    )
+    def get(self, request, id: str):
         return _answer(selectors.campaign_get(merchant=self.merchant, campaign_id=id))
 
-    @extend_schema(
+    @api_operation(
+        summary="Change a campaign",
+        description="Change any field; `active: false` pauses the schedule (and `true` resumes it). "
+        'A new `schedule` replaces a `run_at` and the other way round; `schedule: ""` removes it. '
+        "Runs already made are not touched.",
         parameters=ID_PARAMETERS,
         request=InputSerializer(partial=True),
         responses=CampaignOutput,
+        errors=[errors.CampaignNotFound, *TERMS_ERRORS],
         tags=TAGS,
-        description="Change any field; `active: false` pauses the schedule. A new `schedule` replaces "
-        "a `run_at` and the other way round.",
     )
-    def patch(self, request, id: int):
+    def patch(self, request, id: str):
         campaign = selectors.campaign_get(merchant=self.merchant, campaign_id=id)
-        serializer = self.InputSerializer(data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        campaign = campaigns.campaign_update(campaign=campaign, **serializer.validated_data)
+        data = validated(self.InputSerializer, request, partial=True)
+        campaign = campaigns.campaign_update(campaign=campaign, **data)
         return _answer(campaign)
 
 
@@ -134,50 +167,77 @@ class AudienceOutput(serializers.Serializer):
 
 
 class CampaignAudienceApi(MerchantApi):
-    @extend_schema(
+    @api_operation(
+        summary="Count a campaign's audience",
+        description="The dry run: how many shoppers the audience holds now. Writes nothing.",
         parameters=ID_PARAMETERS,
         responses=AudienceOutput,
+        errors=[errors.CampaignNotFound, *AUDIENCE_ERRORS],
         tags=TAGS,
-        description="The dry run: how many shoppers the audience holds now. Writes nothing.",
     )
-    def get(self, request, id: int):
+    def get(self, request, id: str):
         campaign = selectors.campaign_get(merchant=self.merchant, campaign_id=id)
         size = audiences.audience_size(merchant=self.merchant, audience=campaign.audience)
         return Response(AudienceOutput({"size": size}).data)
 
 
 class CampaignRunCreateApi(MerchantApi):
-    @extend_schema(
+    @api_operation(
+        summary="Run a campaign now",
+        description="Queues a run; the workers issue it in chunks of a thousand shoppers, each "
+        "coupon once per run and shopper, within the template's stock and per-shopper limit. "
+        "Follow it at `GET .../runs/{run}`. 409 while another run of the campaign is unfinished "
+        "or when the template is switched off or past its window.",
         parameters=ID_PARAMETERS,
         request=None,
         responses={202: RunAcceptedOutput},
+        errors=[
+            errors.CampaignNotFound,
+            errors.CampaignRunInProgress,
+            errors.CampaignTemplateNotIssuable,
+            *AUDIENCE_ERRORS,
+        ],
         tags=TAGS,
-        description="Run now: the run is queued and the workers issue it in chunks; "
-        "follow it at GET .../runs/{run}. 409 while another run of the campaign is unfinished.",
     )
-    def post(self, request, id: int):
+    def post(self, request, id: str):
         campaign = selectors.campaign_get(merchant=self.merchant, campaign_id=id)
         run = campaign_runs.campaign_run_request(campaign=campaign)
         return Response(RunAcceptedOutput(run).data, status=status.HTTP_202_ACCEPTED)
 
 
 class CampaignRunDetailApi(MerchantApi):
-    @extend_schema(parameters=RUN_PARAMETERS, responses=RunOutput, tags=TAGS, description="A run's progress.")
-    def get(self, request, id: int, run: int):
+    @api_operation(
+        summary="Read a campaign run",
+        description="A run's progress: its status, audience size, issued and skipped counts (with "
+        "why: limit, stock) and chunks done. Reads only.",
+        parameters=RUN_PARAMETERS,
+        responses=RunOutput,
+        errors=[errors.CampaignNotFound, errors.CampaignRunNotFound],
+        tags=TAGS,
+    )
+    def get(self, request, id: str, run: str):
         campaign = selectors.campaign_get(merchant=self.merchant, campaign_id=id)
         return Response(RunOutput(selectors.campaign_run_get(campaign=campaign, run_id=run)).data)
 
 
 class CampaignRunResumeApi(MerchantApi):
-    @extend_schema(
+    @api_operation(
+        summary="Resume a campaign run",
+        description="Sends again the chunks of an unfinished or failed run that are not done (after "
+        "a worker died, say). Chunks already done are not issued twice, so the run ends with the "
+        "coupons of an undisturbed one. 409 for a finished run.",
         parameters=RUN_PARAMETERS,
         request=None,
         responses={202: RunAcceptedOutput},
+        errors=[
+            errors.CampaignNotFound,
+            errors.CampaignRunNotFound,
+            errors.CampaignRunNotResumable,
+            errors.CampaignRunInProgress,
+        ],
         tags=TAGS,
-        description="Send again the chunks of an unfinished or failed run that are not done (after a "
-        "worker died, say). Chunks already done are not issued twice.",
     )
-    def post(self, request, id: int, run: int):
+    def post(self, request, id: str, run: str):
         campaign = selectors.campaign_get(merchant=self.merchant, campaign_id=id)
         found = selectors.campaign_run_get(campaign=campaign, run_id=run)
         resumed = campaign_runs.campaign_run_resume(run=found)

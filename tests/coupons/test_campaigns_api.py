@@ -82,24 +82,21 @@ def test_a_bad_campaign_is_a_400_naming_the_field_and_writes_nothing(merchant_ap
     assert row_counts() == before
 
 
-def test_another_merchants_template_is_a_404_and_their_account_a_400_and_nothing_is_written(
+def test_another_merchants_template_or_account_is_a_400_on_its_field_and_nothing_is_written(
     merchant_api, other_merchant, body
 ):
     theirs = CouponTemplateFactory(merchant=other_merchant)
     their_account = AccountFactory(merchant=other_merchant)
     before = row_counts()
 
-    # As in PATCH /program: a template id the merchant does not own is not found.
-    assert_error(
-        merchant_api.post(CAMPAIGNS, {**body, "template": theirs.pk}, format="json"),
-        404,
-        "coupon_template_not_found",
-    )
-    assert_error(
-        merchant_api.post(CAMPAIGNS, {**body, "template": 2**62}, format="json"),
-        404,
-        "coupon_template_not_found",
-    )
+    # As in PATCH /program: a template id in the body the merchant does not own is not found.
+    for template in (theirs.pk, 2**62):
+        assert_error(
+            merchant_api.post(CAMPAIGNS, {**body, "template": template}, format="json"),
+            400,
+            "coupon_template_not_found",
+            "template",
+        )
     assert_error(
         merchant_api.post(
             CAMPAIGNS, {**body, "audience": {"followers_of": their_account.handle}}, format="json"
@@ -139,6 +136,7 @@ def test_read_and_another_merchants_read_is_a_404(
     assert (response.status_code, response.json()["name"]) == (200, "Come back")
     assert_error(other_merchant_api.get(detail(campaign.pk)), 404, "campaign_not_found")
     assert_error(merchant_api.get(detail(2**70)), 404, "campaign_not_found")
+    assert_error(merchant_api.get(detail("abc")), 404, "campaign_not_found")
 
 
 def test_patch_renames_retargets_and_pauses(merchant_api, campaign, merchant):
