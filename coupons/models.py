@@ -130,7 +130,10 @@ class Coupon(models.Model):
         EXCHANGE = "exchange"
         MANUAL = "manual"
 
-    template = models.ForeignKey(CouponTemplate, on_delete=models.PROTECT, related_name="coupons")
+    # No index of its own: ``coupon_template_shopper`` leads with it.
+    template = models.ForeignKey(
+        CouponTemplate, on_delete=models.PROTECT, related_name="coupons", db_index=False
+    )
     # Denormalised from the template: the merchant's coupon lists and expiry use one index.
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
     shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="coupons")
