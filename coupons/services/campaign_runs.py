@@ -252,29 +252,35 @@ class _Source:
     run: CampaignRun
     now: datetime
 
-    def _with_held(self) -> tuple[str, list]:
-        """The chunk's audience ``a`` beside ``h.n``, the unused coupons of the template each holds:
-        one probe of the (template, shopper, state) index per shopper (the template's own
+    def _held(self) -> tuple[str, list, str, list]:
+        """(FROM clause, its params, the count expression ``n``, its params): the chunk's
+        audience ``a`` and, per shopper, the unused coupons of the template it holds.
+
+        One probe of the (template, shopper, state) index per shopper (the template's own
         foreign-key index is gone, so a planner that believes the template has no coupon
-        yet cannot scan all of them for every shopper instead)."""
-        return (
-            f"({self.sql}) a CROSS JOIN LATERAL (SELECT COUNT(*) AS n FROM {COUPON} c"
-            f" WHERE c.template_id = %s AND c.shopper_id = a.id AND c.state = %s AND c.expires_at > %s) h",
-            [
-                *self.params,
-                self.template.pk,
-                Coupon.State.ISSUED,
-                connection.ops.adapt_datetimefield_value(self.now),
-            ],
+        yet cannot scan all of them for every shopper instead). PostgreSQL joins it
+        LATERAL; SQLite, which has no LATERAL, reads it as a correlated subquery.
+        """
+        count = (
+            f"SELECT COUNT(*) AS n FROM {COUPON} c"
+            f" WHERE c.template_id = %s AND c.shopper_id = a.id AND c.state = %s AND c.expires_at > %s"
         )
+        count_params = [
+            self.template.pk,
+            Coupon.State.ISSUED,
+            connection.ops.adapt_datetimefield_value(self.now),
+        ]
+        if connection.vendor == "postgresql":
+            return f"({self.sql}) a CROSS JOIN LATERAL ({count}) h", [*self.params, *count_params], "h.n", []
+        return f"({self.sql}) a", list(self.params), f"({count})", count_params
 
     def counts(self) -> tuple[int, int]:
         """(shoppers of the audience in the chunk, of whom under the template's limit)."""
-        source, params = self._with_held()
+        source, source_params, n, n_params = self._held()
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT COUNT(*), COALESCE(SUM(CASE WHEN h.n < %s THEN 1 ELSE 0 END), 0) FROM {source}",
-                [self.template.per_member_limit, *params],
+                f"SELECT COUNT(*), COALESCE(SUM(CASE WHEN {n} < %s THEN 1 ELSE 0 END), 0) FROM {source}",
+                [*n_params, self.template.per_member_limit, *source_params],
             )
             total, eligible = cursor.fetchone()
         return int(total), int(eligible)
@@ -283,7 +289,7 @@ class _Source:
         """Insert the coupons of the first ``limit`` eligible shoppers (by id); how many."""
         ops = connection.ops
         valid_from, expires_at = coupon_validity(template=self.template, now=self.now)
-        source, params = self._with_held()
+        source, source_params, n, n_params = self._held()
         code, lateral = _code_sql()
         with connection.cursor() as cursor:
             cursor.execute(
@@ -292,7 +298,7 @@ class _Source:
                     (template_id, merchant_id, shopper_id, code, state, source, order_id,
                      campaign_run_id, issued_at, valid_from, expires_at, redeemed_at)
                 SELECT %s, %s, e.id, {code}, %s, %s, NULL, %s, %s, %s, %s, NULL
-                FROM (SELECT a.id FROM {source} WHERE h.n < %s ORDER BY a.id LIMIT %s) e
+                FROM (SELECT a.id FROM {source} WHERE {n} < %s ORDER BY a.id LIMIT %s) e
                 {lateral}
                 WHERE true
                 ON CONFLICT (campaign_run_id, shopper_id) DO NOTHING
@@ -306,7 +312,8 @@ class _Source:
                     ops.adapt_datetimefield_value(self.now),
                     ops.adapt_datetimefield_value(valid_from),
                     ops.adapt_datetimefield_value(expires_at),
-                    *params,
+                    *source_params,
+                    *n_params,
                     self.template.per_member_limit,
                     limit,
                 ],
