@@ -20,17 +20,20 @@ never wait on each other in a cycle:
 4. ``coupons.locks.scheduled_coupons_lock``: a promised coupon claimed by the due job.
 5. ``loyalty.locks.points_accounts_lock``: the points account, with its membership
    (``with_membership=True``, one statement) when coupons are issued in the same
-   transaction; ``members.locks.memberships_lock`` alone where no points move. The
-   membership lock is what ``coupon_issue`` asks for (the per-member limit).
+   transaction; ``members.locks.memberships_lock`` alone where no points move.
 6. ``coupons.locks.coupons_lock_by_code``: the coupons an order names, by primary key.
-7. the coupon template's row, taken by the guarded stock ``UPDATE`` of ``coupon_issue``.
-8. ``storefront.locks.products_lock``, ``loyalty.locks.programs_lock``,
+7. the coupon template's row, taken by the guarded stock ``UPDATE`` of ``coupon_issue``
+   and of each campaign chunk, before their per-shopper limit check: the lock every
+   issuer of a template takes, so the limit holds for every holder, member or not.
+8. ``coupons.locks.campaign_runs_lock``: a campaign run's counters, moved at the end
+   of each chunk's transaction.
+9. ``storefront.locks.products_lock``, ``loyalty.locks.programs_lock``,
    ``members.locks.fan_policies_lock``: edited alone.
-9. ``members.locks.follows_lock``, then ``members.locks.waiting_scores_lock``: an
-   unfollow moves the follow's score to the waiting scores, a new follow takes its
-   shopper's waiting score, the hourly job folds those left beside a follow. An
-   engagement batch writes follows and waiting scores with a guarded ``UPDATE`` and
-   an upsert, in that order too.
+10. ``members.locks.follows_lock``, then ``members.locks.waiting_scores_lock``: an
+    unfollow moves the follow's score to the waiting scores, a new follow takes its
+    shopper's waiting score, the hourly job folds those left beside a follow. An
+    engagement batch writes follows and waiting scores with a guarded ``UPDATE`` and
+    an upsert, in that order too.
 
 Rows written by ``INSERT ... ON CONFLICT`` or a guarded ``UPDATE`` (purchase stats,
 coupon redemption) are locked by that statement, after all of the above.

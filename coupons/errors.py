@@ -89,9 +89,16 @@ class UnknownTemplateProduct(DomainError):
 
 
 # Why an automatic coupon (join, repurchase) is not issued; the flow that asked goes on.
-# ``NotAMember`` too: a program's template of another merchant (set by a superuser) must not
-# refuse the order or the join.
-NOT_ISSUABLE = (CouponOutOfStock, CouponLimitReached, CouponRejected, TemplateInactive, NotAMember)
+# ``TemplateNotFound`` too: a program's template of another merchant (set by a superuser) must
+# not refuse the order or the join.
+NOT_ISSUABLE = (
+    CouponOutOfStock,
+    CouponLimitReached,
+    CouponRejected,
+    TemplateInactive,
+    TemplateNotFound,
+    NotAMember,
+)
 
 
 class TemplateTermsInvalid(DomainError):
@@ -113,6 +120,45 @@ class TemplateTermMissing(DomainError):
 
 class CouponChangedUnderLock(InvariantViolated):
     """A coupon locked and checked for an order was no longer issued when redeemed."""
+
+
+class CampaignNotFound(NotFound):
+    code = "campaign_not_found"
+    default_detail = "No campaign of this merchant with this id."
+
+
+class CampaignRunNotFound(NotFound):
+    code = "campaign_run_not_found"
+    default_detail = "No run of this campaign with this id."
+
+
+class AudienceInvalid(DomainError):
+    """A campaign audience with an unknown key or a bad value (``attr`` names the key)."""
+
+    code = "invalid_audience"
+    default_detail = "This audience is not valid."
+
+
+class ScheduleInvalid(DomainError):
+    """A cron schedule, ``run_at`` or timezone that cannot be used (``attr`` names it)."""
+
+    code = "invalid_schedule"
+    default_detail = "This schedule is not valid."
+
+
+class CampaignRunInProgress(Conflict):
+    code = "campaign_run_in_progress"
+    default_detail = "This campaign has a run that has not finished; wait for it or resume it."
+
+
+class CampaignRunNotResumable(Conflict):
+    code = "campaign_run_not_resumable"
+    default_detail = "Only a run that has not finished (queued, running or failed) can be resumed."
+
+
+class CampaignTemplateNotIssuable(Conflict):
+    code = "campaign_template_not_issuable"
+    default_detail = "The campaign's coupon template is switched off or its validity window is over."
 
 
 # Every reason a coupon can be refused by an order or a cart check (``rules.check``).

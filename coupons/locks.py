@@ -3,7 +3,7 @@
 from django.db.models import QuerySet
 
 from core.locks import locked
-from coupons.models import Coupon, ScheduledCoupon
+from coupons.models import CampaignRun, Coupon, CouponTemplate, ScheduledCoupon
 from coupons.selectors import coupons_with_product_lists
 from members.models import Merchant
 
@@ -22,3 +22,14 @@ def scheduled_coupons_lock(*, skip_locked: bool = False) -> QuerySet[ScheduledCo
     join would otherwise lock (and skip on) the template row too, which every issue of
     that template holds until commit."""
     return locked(ScheduledCoupon, skip_locked=skip_locked)
+
+
+def coupon_templates_lock() -> QuerySet[CouponTemplate]:
+    """Templates, locked: a campaign chunk holds its template's row from its stock claim
+    to its commit, as ``coupon_issue``'s guarded ``UPDATE`` does (the per-shopper limit)."""
+    return locked(CouponTemplate)
+
+
+def campaign_runs_lock() -> QuerySet[CampaignRun]:
+    """Campaign runs, locked: a chunk moves its run's counters, a resume checks its status."""
+    return locked(CampaignRun)

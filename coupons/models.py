@@ -5,8 +5,10 @@ A template's ``issued_count`` only moves through a guarded ``UPDATE`` (``issued_
 checks it again (``coupontemplate_stock_not_exceeded``).
 """
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django_celery_beat.models import PeriodicTask
 
 from members.models import Merchant, Shopper, scoped_manager
 from storefront.models import MONEY, Category, Order, Product
@@ -128,7 +130,10 @@ class Coupon(models.Model):
         EXCHANGE = "exchange"
         MANUAL = "manual"
 
-    template = models.ForeignKey(CouponTemplate, on_delete=models.PROTECT, related_name="coupons")
+    # No index of its own: ``coupon_template_shopper`` leads with it.
+    template = models.ForeignKey(
+        CouponTemplate, on_delete=models.PROTECT, related_name="coupons", db_index=False
+    )
     # Denormalised from the template: the merchant's coupon lists and expiry use one index.
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
     shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="coupons")
@@ -136,6 +141,11 @@ class Coupon(models.Model):
     state = models.CharField(max_length=10, choices=State.choices, default=State.ISSUED)
     source = models.CharField(max_length=12, choices=Source.choices)
     order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="coupons")
+    # The campaign run that issued it: one coupon per run and shopper, so a redelivered
+    # or rerun chunk issues nothing twice (null: not from a campaign; nulls never collide).
+    campaign_run = models.ForeignKey(
+        "CampaignRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="coupons"
+    )
     issued_at = models.DateTimeField()
     valid_from = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField()
@@ -154,6 +164,9 @@ class Coupon(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(state="redeemed") | Q(redeemed_at__isnull=False), name="coupon_redeemed_has_time"
+            ),
+            models.UniqueConstraint(
+                fields=["campaign_run", "shopper"], name="coupon_one_per_run_and_shopper"
             ),
         ]
         indexes = [
@@ -179,6 +192,8 @@ class ScheduledCoupon(models.Model):
     source = models.CharField(max_length=12, choices=Coupon.Source.choices)
     order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     due_at = models.DateTimeField()
+    # The shopper must still be an active member when it is due (a members-only program's).
+    members_only = models.BooleanField(default=True)
     # Set when handled: the coupon issued, or why none was (stock out, limit, left).
     handled_at = models.DateTimeField(null=True, blank=True)
     coupon = models.OneToOneField(Coupon, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -202,3 +217,126 @@ class ScheduledCoupon(models.Model):
 
     def __str__(self) -> str:
         return f"{self.template} for {self.shopper} at {self.due_at:%Y-%m-%d}"
+
+
+class Campaign(models.Model):
+    """A coupon sent to an audience: now (run now), once at ``run_at``, or on a cron schedule.
+
+    The schedule lives in django-celery-beat (``periodic_task``), kept in step by the
+    campaign services; merchants never edit beat's tables.
+    """
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="campaigns")
+    name = models.CharField(max_length=100)
+    template = models.ForeignKey(CouponTemplate, on_delete=models.PROTECT, related_name="campaigns")
+    # Audience keys, ANDed (coupons.audiences): {"iron_fans": true, "lapsed_days": 30}.
+    audience = models.JSONField(default=dict)
+    # Five-field cron ("0 10 * * 1": Mondays 10:00) in ``timezone``; or one ``run_at``; or neither.
+    schedule = models.CharField(max_length=100, blank=True)
+    run_at = models.DateTimeField(null=True, blank=True)
+    timezone = models.CharField(max_length=64, default=settings.TIME_ZONE)
+    active = models.BooleanField(default=True, help_text="Off: the schedule is paused.")
+    periodic_task = models.OneToOneField(
+        PeriodicTask, null=True, blank=True, editable=False, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = scoped_manager("merchant")
+
+    class Meta:
+        ordering = ["merchant_id", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(schedule="") | Q(run_at__isnull=True), name="campaign_cron_or_run_at"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CampaignRun(models.Model):
+    """One issuance of a campaign. Its counters move as each chunk commits; it is done
+    when the last chunk's counter update finds ``chunks_done == chunks_total``."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="runs")
+    # Denormalised from the campaign: tenancy checks and the admin's list use one index.
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    audience_size = models.PositiveIntegerField(default=0)
+    issued = models.PositiveIntegerField(default=0)
+    # skipped == skipped_limit + skipped_stock + those the template no longer allowed.
+    skipped = models.PositiveIntegerField(default=0)
+    skipped_limit = models.PositiveIntegerField(default=0)
+    skipped_stock = models.PositiveIntegerField(default=0)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    objects = scoped_manager("merchant")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "running", "done", "failed", "cancelled"]),
+                name="campaignrun_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(chunks_done__lte=F("chunks_total")), name="campaignrun_chunks_in_range"
+            ),
+            # One run at a time per campaign: a second "run now" is a 409, not a double issue.
+            models.UniqueConstraint(
+                fields=["campaign"],
+                condition=Q(status__in=["queued", "running"]),
+                name="campaignrun_one_unfinished",
+            ),
+        ]
+        indexes = [models.Index(fields=["campaign", "-id"], name="campaignrun_campaign_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} run {self.pk}"
+
+    @property
+    def progress(self) -> float:
+        """Done share, 0..1 (a run with no chunk is complete when done)."""
+        if self.chunks_total:
+            return self.chunks_done / self.chunks_total
+        return 1.0 if self.status == self.Status.DONE else 0.0
+
+
+class CampaignRunChunk(models.Model):
+    """A primary-key range of the run's audience, issued by one task in one transaction.
+
+    ``done_at`` is its claim: set by a conditional ``UPDATE`` in the chunk's transaction,
+    so a redelivered task finds it taken and does nothing.
+    """
+
+    run = models.ForeignKey(CampaignRun, on_delete=models.CASCADE, related_name="chunks")
+    shopper_lo = models.BigIntegerField()
+    shopper_hi = models.BigIntegerField()
+    done_at = models.DateTimeField(null=True, blank=True)
+    issued = models.PositiveIntegerField(default=0)
+    skipped_limit = models.PositiveIntegerField(default=0)
+    skipped_stock = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "shopper_lo"], name="campaignrunchunk_one_per_range"),
+            models.CheckConstraint(
+                condition=Q(shopper_lo__lte=F("shopper_hi")), name="campaignrunchunk_range_ordered"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run} shoppers {self.shopper_lo}-{self.shopper_hi}"

@@ -2,13 +2,13 @@
 
 from datetime import datetime
 
-from django.db.models import Count, Q, QuerySet, TextField
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, TextField
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from core.sql import comma_joined
 from coupons import errors, rules
-from coupons.models import Coupon, CouponTemplate
+from coupons.models import Campaign, CampaignRun, Coupon, CouponTemplate
 from members.models import Merchant, Shopper
 from storefront.rules import order_amount_check
 from storefront.selectors import products_by_sku
@@ -167,3 +167,45 @@ def cart_validate(*, merchant: Merchant, shopper: str, lines: list[dict], coupon
             for code, reason in evaluation.rejected
         ],
     }
+
+
+def campaign_list(*, merchant: Merchant) -> QuerySet[Campaign]:
+    """The merchant's campaigns, each with the id of its latest run (``last_run_id``)."""
+    latest = CampaignRun.objects.filter(campaign=OuterRef("pk")).order_by("-id").values("id")[:1]
+    return Campaign.objects.for_merchant(merchant).annotate(last_run_id=Subquery(latest))
+
+
+BIGINT_MAX = 2**63 - 1
+
+
+def _path_id(value: str | int) -> int | None:
+    """An id from a path: digits within the column, else it names nothing."""
+    text = str(value)
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= BIGINT_MAX:
+        return None
+    return int(text)
+
+
+def campaign_get(*, merchant: Merchant, campaign_id: str | int) -> Campaign:
+    campaign_id = _path_id(campaign_id)
+    if campaign_id is None:
+        raise errors.CampaignNotFound(attr="id")
+    campaign = (
+        campaign_list(merchant=merchant).select_related("merchant", "template").filter(pk=campaign_id).first()
+    )
+    if campaign is None:
+        raise errors.CampaignNotFound(attr="id")
+    return campaign
+
+
+def campaign_runs_by_id(*, ids) -> dict[int, CampaignRun]:
+    ids = [i for i in ids if i is not None]
+    return {run.pk: run for run in CampaignRun.objects.filter(pk__in=ids)} if ids else {}
+
+
+def campaign_run_get(*, campaign: Campaign, run_id: str | int) -> CampaignRun:
+    run_id = _path_id(run_id)
+    run = CampaignRun.objects.filter(campaign=campaign, pk=run_id).first() if run_id else None
+    if run is None:
+        raise errors.CampaignRunNotFound(attr="run")
+    return run

@@ -13,6 +13,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from coupons.models import Campaign
+from coupons.services.campaigns import campaign_create
 from coupons.services.templates import coupon_template_create
 from loyalty.services.engagement import engagement_record
 from loyalty.services.memberships import membership_enrol, merchant_onboard
@@ -110,6 +112,7 @@ def seed_demo() -> DemoLogins:
                     min_spend_12m=Decimal(min_spend),
                     earn_multiplier=Decimal(multiplier),
                 )
+        _seed_campaigns(merchant)
         MerchantAPIKey.objects.filter(merchant=merchant, name=DEMO_KEY_NAME, revoked=False).update(
             revoked=True
         )
@@ -221,6 +224,36 @@ def _seed_unclaimed_buyer() -> None:
             shopper=platform_id,
             lines=(OrderLineInput(sku=product.sku, quantity=1, unit_price=product.price),),
         ),
+    )
+
+
+def _seed_campaigns(merchant: Merchant) -> None:
+    """A scheduled campaign ("every Monday 10:00, 20 off to iron fans who have not bought
+    in 30 days") and one to run by hand from the admin (every follower of the brand
+    account, members or not)."""
+    if Campaign.objects.filter(merchant=merchant).exists():
+        return
+    template = coupon_template_create(
+        merchant=merchant,
+        name="We miss you: 20 off",
+        kind="fixed",
+        value=Decimal("20"),
+        min_spend=Decimal("60"),
+        valid_days=14,
+        stock=1000,
+    )
+    campaign_create(
+        merchant=merchant,
+        name="Monday love for lapsed iron fans",
+        template=template.pk,
+        audience={"iron_fans": True, "lapsed_days": 30},
+        schedule="0 10 * * 1",
+    )
+    campaign_create(
+        merchant=merchant,
+        name="Thank you, followers",
+        template=template.pk,
+        audience={"followers_of": merchant.slug},
     )
 
 

@@ -10,7 +10,7 @@ def points_accounts_lock(*, with_membership: bool = False) -> QuerySet[PointsAcc
     """Points accounts, locked by id: the lock every ledger write holds.
 
     ``with_membership`` locks each account's membership in the same statement (the
-    caller adds ``select_related("membership")``): the lock ``coupon_issue`` needs.
+    caller adds ``select_related("membership")``): the member's state stays as read until commit.
     """
     return locked(PointsAccount, of=("self", "membership") if with_membership else ("self",))
 

@@ -34,11 +34,13 @@ class Program(models.Model):
     join_coupon_template = models.ForeignKey(
         CouponTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # Issued after a member's first purchase, at once or ``repurchase_delay_days`` later.
+    # Issued after a shopper's first purchase, at once or ``repurchase_delay_days`` later.
     repurchase_template = models.ForeignKey(
         CouponTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     repurchase_delay_days = models.PositiveIntegerField(default=0)
+    # Off: every first-time buyer gets it, member or not. On: only if a member at that first order.
+    repurchase_members_only = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = scoped_manager("merchant")
@@ -65,7 +67,8 @@ class PointsAccount(models.Model):
     lifetime_earned = models.PositiveBigIntegerField(default=0)
     # Set once: the join bonus is paid on the first join only, even after leaving and rejoining.
     join_bonus_at = models.DateTimeField(null=True, blank=True)
-    # The first order as a member: it issues the repurchase coupon, once.
+    # The shopper's first order with the merchant (set on joining when they bought before):
+    # that order issues the repurchase coupon, once.
     first_order_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

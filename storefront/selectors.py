@@ -129,3 +129,14 @@ def products_by_sku(*, merchant: Merchant, skus: list[str]) -> dict[str, Product
         detail = f"No product of this merchant with sku {', '.join(missing)}."
         raise errors.UnknownProduct(detail, attr="lines")
     return products
+
+
+def shopper_has_ordered(*, merchant_id: int, shopper_id: int) -> bool:
+    """Whether the shopper has any order with the merchant (one index probe)."""
+    return Order.objects.filter(merchant_id=merchant_id, shopper_id=shopper_id).exists()
+
+
+def shopper_first_order_at(*, merchant_id: int, shopper_id: int) -> datetime | None:
+    """When the shopper first paid the merchant, if ever (one index probe)."""
+    first = Order.objects.filter(merchant_id=merchant_id, shopper_id=shopper_id).order_by("paid_at").first()
+    return first.paid_at if first else None

@@ -33,7 +33,7 @@ from schemathesis import GenerationMode
 from loyalty.services.memberships import membership_enrol
 from loyalty.services.purchases import OrderInput, OrderLineInput, purchase_record
 from members.services import follow_create
-from tests.coupons.factories import CouponFactory, CouponTemplateFactory
+from tests.coupons.factories import CampaignFactory, CampaignRunFactory, CouponFactory, CouponTemplateFactory
 from tests.loyalty.factories import PointsEntryFactory, ProgramFactory
 from tests.members.factories import (
     AccountFactory,
@@ -75,7 +75,8 @@ def _seeded_path_parameters(path: str, world: dict) -> dict:
         "handle": "fuzz-koe",
         "merchant": world["merchant"].slug,
         "external_id": "named-77" if "/shoppers/" in path else "o-1",
-        "id": str(world["template"].pk),
+        "id": str(world["campaign"].pk if "/campaigns/" in path else world["template"].pk),
+        "run": str(world["run"].pk),
     }
     return values
 
@@ -115,6 +116,8 @@ def world(db, settings, keep_the_test_connection):
     PointsEntryFactory(account=membership.points_account, delta=1000, remaining=1000)
     follow_create(shopper=shopper, handle="fuzz-koe")
     CouponFactory(template=template, shopper=shopper)
+    campaign = CampaignFactory(merchant=merchant, template=template, audience={"followers_of": "fuzz-koe"})
+    run = CampaignRunFactory(campaign=campaign, status="failed")
     for external_id, buyer in (("o-1", "fuzz-shopper"), ("o-2", "named-77")):
         purchase_record(
             merchant=merchant,
@@ -128,6 +131,8 @@ def world(db, settings, keep_the_test_connection):
     return {
         "merchant": merchant,
         "template": template,
+        "campaign": campaign,
+        "run": run,
         "headers": {
             "merchantApiKey": f"Api-Key {MerchantAPIKeyFactory(merchant=merchant).plain_key}",
             "shopperToken": f"Token {token}",

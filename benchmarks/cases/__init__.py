@@ -9,6 +9,7 @@ MODULES = [
     "reads",
     "coupons_validate",
     "engagement",
+    "campaigns",
     "pending",
 ]
 

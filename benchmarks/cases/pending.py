@@ -30,12 +30,6 @@ def has_path(path: str) -> bool:
 
 
 pending(
-    "campaigns.issue",
-    feature="campaign issuance to all members with two workers (vs raw INSERT ... SELECT)",
-    issue=None,
-    probe=lambda: has_model("coupons.CampaignRun"),
-)
-pending(
     "rollouts.stage",
     feature="rollout stage to all followers (vs raw INSERT ... SELECT)",
     issue=None,

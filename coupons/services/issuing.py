@@ -1,11 +1,15 @@
-"""Issuing coupons: the one path every source (join, repurchase, exchange, manual) takes.
+"""Issuing coupons: the one path every single issue (join, repurchase, exchange, manual) takes.
 
-Two rules hold under any concurrency:
+Coupons are held by shoppers, members or not. Two rules hold under any concurrency:
 - **stock**: ``issued_count`` moves by a guarded ``UPDATE ... WHERE issued_count < stock``;
-  the template's row lock then serialises issuers of that template until commit;
-- **per-member limit**: the caller holds the member's membership row lock, and the
-  coupon is inserted by ``INSERT ... SELECT ... WHERE (unused held) < limit``, so
-  two issues to one shopper can never both pass the count.
+- **per-shopper limit**: the coupon is inserted by ``INSERT ... SELECT ... WHERE
+  (unused held) < limit`` *after* that ``UPDATE``. The limit counts coupons of one
+  template, and every issuer of a template (this function, and each chunk of a
+  campaign run) takes the template's row with its stock ``UPDATE`` first and keeps
+  it until commit: issuers to one shopper of one template queue on that row, and
+  each one's count (a new statement, a new snapshot) sees the coupons the previous
+  one committed. No membership row is needed, so the limit holds for every holder
+  (docs/coupons.md).
 """
 
 import secrets
@@ -17,7 +21,6 @@ from django.utils import timezone
 
 from coupons import errors
 from coupons.models import CODE_ALPHABET, CODE_LENGTH, Coupon, CouponTemplate
-from members.locks import memberships_lock
 from members.models import Membership, Shopper
 
 COUPON = Coupon._meta.db_table
@@ -36,16 +39,16 @@ def coupon_validity(*, template: CouponTemplate, now: datetime) -> tuple[datetim
 
 
 def coupon_issue(
-    *, template: CouponTemplate, membership: Membership, source: str, now: datetime | None = None
+    *, template: CouponTemplate, merchant_id: int, shopper_id: int, source: str, now: datetime | None = None
 ) -> Coupon:
-    """Issue one coupon of ``template`` to a member.
+    """Issue one coupon of ``template`` (a template of ``merchant_id``) to a shopper.
 
-    The caller holds ``membership``'s row lock (``members.locks.memberships_lock``) in the current
-    transaction; ``coupon_issue_to_shopper`` is the entry point that takes it.
+    Whether the shopper must be a member is the caller's rule (an exchange needs points,
+    the repurchase coupon asks the program); the limit and the stock hold either way.
     """
     now = now or timezone.now()
-    if membership.merchant_id != template.merchant_id or membership.status != Membership.Status.ACTIVE:
-        raise errors.NotAMember()
+    if template.merchant_id != merchant_id:
+        raise errors.TemplateNotFound()
     if not template.active:
         raise errors.TemplateInactive()
     valid_from, expires_at = coupon_validity(template=template, now=now)
@@ -57,7 +60,7 @@ def coupon_issue(
     coupon = Coupon(
         template=template,
         merchant_id=template.merchant_id,
-        shopper_id=membership.shopper_id,
+        shopper_id=shopper_id,
         code=coupon_code_new(),
         state=Coupon.State.ISSUED,
         source=source,
@@ -133,12 +136,12 @@ def coupon_issue_to_shopper(
     source: str = Coupon.Source.MANUAL,
     now: datetime | None = None,
 ) -> Coupon:
-    """Issue to a shopper who must be an active member of the template's merchant."""
-    membership = (
-        memberships_lock()
-        .filter(shopper=shopper, merchant_id=template.merchant_id, status=Membership.Status.ACTIVE)
-        .first()
-    )
-    if membership is None:
+    """Issue to a shopper who must be an active member of the template's merchant (the
+    admin's manual issue; campaigns and the repurchase coupon reach non-members too)."""
+    if not Membership.objects.filter(
+        shopper=shopper, merchant_id=template.merchant_id, status=Membership.Status.ACTIVE
+    ).exists():
         raise errors.NotAMember()
-    return coupon_issue(template=template, membership=membership, source=source, now=now)
+    return coupon_issue(
+        template=template, merchant_id=template.merchant_id, shopper_id=shopper.pk, source=source, now=now
+    )

@@ -12,25 +12,35 @@ from coupons import errors
 from coupons.locks import scheduled_coupons_lock
 from coupons.models import CouponTemplate, ScheduledCoupon
 from coupons.services.issuing import coupon_issue
-from members.locks import memberships_lock
 from members.models import Membership
 
 DUE_BATCH = 500
 
 
 def coupon_schedule(
-    *, template: CouponTemplate, membership: Membership, source: str, due_at: datetime, order=None
+    *,
+    template: CouponTemplate,
+    merchant_id: int,
+    shopper_id: int,
+    source: str,
+    due_at: datetime,
+    members_only: bool = True,
+    order=None,
 ) -> ScheduledCoupon | None:
-    """Promise a coupon for ``due_at``; a second promise of a repurchase coupon is ignored."""
+    """Promise a coupon for ``due_at``; a second promise of a repurchase coupon is ignored.
+
+    ``members_only``: the shopper must still be an active member when it is due.
+    """
     try:
         with transaction.atomic():
             return ScheduledCoupon.objects.create(
-                merchant_id=membership.merchant_id,
-                shopper_id=membership.shopper_id,
+                merchant_id=merchant_id,
+                shopper_id=shopper_id,
                 template=template,
                 source=source,
                 order=order,
                 due_at=due_at,
+                members_only=members_only,
             )
     except IntegrityError:
         return None
@@ -49,10 +59,8 @@ def coupons_issue_due(*, now: datetime | None = None, batch: int = DUE_BATCH) ->
     due = ScheduledCoupon.objects.filter(handled_at__isnull=True, due_at__lte=now)
     # Chunks are read onwards from the last id seen: a promise another worker holds is
     # left to it, not fetched again and again until that worker commits. One
-    # transaction per promise, not per chunk: issuing takes the member's and the
-    # template's row locks, and holding several members' locks at once while waiting
-    # for a template an order holds (an order locks its member, then the template)
-    # would deadlock.
+    # transaction per promise, not per chunk: issuing takes the template's row lock,
+    # and a promise per transaction keeps that lock as short as one issue.
     for chunk in chunks(due, size=batch):
         for pk in chunk.keys:
             issued = _issue_one(pk=pk, now=now)
@@ -74,18 +82,25 @@ def _issue_one(*, pk: int, now: datetime) -> bool | None:
     )
     if promise is None:
         return None
-    membership = (
-        memberships_lock().filter(shopper_id=promise.shopper_id, merchant_id=promise.merchant_id).first()
-    )
     promise.handled_at = now
     try:
-        if membership is None:
+        if promise.members_only and not _is_member(promise):
             raise errors.NotAMember()
         promise.coupon = coupon_issue(
-            template=promise.template, membership=membership, source=promise.source, now=now
+            template=promise.template,
+            merchant_id=promise.merchant_id,
+            shopper_id=promise.shopper_id,
+            source=promise.source,
+            now=now,
         )
         promise.outcome = "issued"
     except DomainError as exc:  # out of stock, limit reached, no longer a member, ...
         promise.outcome = exc.code
     promise.save(update_fields=["handled_at", "coupon", "outcome"])
     return promise.coupon is not None
+
+
+def _is_member(promise: ScheduledCoupon) -> bool:
+    return Membership.objects.filter(
+        shopper_id=promise.shopper_id, merchant_id=promise.merchant_id, status=Membership.Status.ACTIVE
+    ).exists()

@@ -75,6 +75,7 @@ class ProgramOutput(serializers.Serializer):
     repurchase_template = serializers.IntegerField(source="repurchase_template_id", allow_null=True)
     repurchase_delay_days = serializers.IntegerField()
     fan_policy = FanPolicyOutput(source="fan_policy_settings")
+    repurchase_members_only = serializers.BooleanField()
 
 
 class ProgramApi(MerchantApi):
@@ -106,6 +107,11 @@ class ProgramApi(MerchantApi):
         )
         repurchase_delay_days = model_field(Program, "repurchase_delay_days", max_value=365, required=False)
         fan_policy = FanPolicyInput(required=False)
+        repurchase_members_only = serializers.BooleanField(
+            required=False,
+            help_text="Off (default): a shopper's first order earns the repurchase coupon, member or not. "
+            "On: only if they are a member when they place it.",
+        )
 
     @api_operation(
         summary="Read the loyalty program",

@@ -17,8 +17,8 @@ def coupon_exchange(*, shopper: Shopper, merchant: Merchant, template_id: int) -
     """Buy a coupon with points. Short of points, out of stock or at the limit: nothing is written.
 
     The account and membership rows are locked together, as in the purchase pipeline:
-    concurrent exchanges of one member queue, so they never overdraw the points nor
-    pass the per-member limit.
+    concurrent exchanges of one member queue, so they never overdraw the points; the
+    per-shopper limit is kept by ``coupon_issue``.
     """
     template = CouponTemplate.objects.filter(merchant=merchant, pk=template_id).first()
     if template is None:
@@ -46,5 +46,9 @@ def coupon_exchange(*, shopper: Shopper, merchant: Merchant, template_id: int) -
         now=now,
     )
     return coupon_issue(
-        template=template, membership=account.membership, source=Coupon.Source.EXCHANGE, now=now
+        template=template,
+        merchant_id=merchant.pk,
+        shopper_id=shopper.pk,
+        source=Coupon.Source.EXCHANGE,
+        now=now,
     )

@@ -17,6 +17,7 @@ UPDATABLE = {
     "join_coupon_template",
     "repurchase_template",
     "repurchase_delay_days",
+    "repurchase_members_only",
 }
 TEMPLATE_FIELDS = {"join_coupon_template", "repurchase_template"}
 

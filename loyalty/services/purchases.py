@@ -7,7 +7,9 @@ order from here to every row it writes:
    and membership (one query, with tier and program);
 2. the products by sku (all of this merchant, or the order is refused);
 3. the coupons given, locked and checked (any rejection refuses the whole order);
-4. the repurchase coupon, on a member's first order (at once, or promised for later);
+4. the repurchase coupon, on a shopper's first order with the merchant, member or not
+   (on a member's first order as a member when the program says members only), at
+   once or promised for later;
 5. the order and its lines, with the answer stored for replays; the coupons redeemed;
 6. points earned on the total after discounts:
    ``floor(total * points_per_unit * tier multiplier)``, members only;
@@ -46,7 +48,7 @@ from coupons.services.scheduled import coupon_schedule
 from loyalty import errors
 from loyalty.locks import points_accounts_lock
 from loyalty.models import PointsAccount, PointsEntry, Program
-from loyalty.services.memberships import program_get_or_create
+from loyalty.services.memberships import points_account_open, program_get_or_create
 from loyalty.services.points import lot_expiry, points_credit_locked
 from members import selectors as members_selectors
 from members import services as members_services
@@ -55,7 +57,7 @@ from members.engagement.services import purchase_score_add
 from members.models import Account, Membership, Merchant, Tier
 from storefront.models import Order, OrderLine, Product
 from storefront.rules import MAX_CLOCK_SKEW, order_amount_check, paid_at_check
-from storefront.selectors import products_by_sku
+from storefront.selectors import products_by_sku, shopper_has_ordered
 from storefront.services.stats import purchase_stats_record
 
 ROLLING_SPEND_WINDOW = timedelta(days=365)
@@ -159,7 +161,18 @@ def _record(*, merchant: Merchant, order: OrderInput, fingerprint: str) -> Purch
     if is_member:
         points = min(points, MAX_POINTS - max(account.balance, account.lifetime_earned, 0))
     first_order = is_member and account.first_order_at is None
-    issued = _repurchase_coupon(program=program, membership=membership, now=now) if first_order else None
+    repurchase = _earns_repurchase_coupon(
+        program=program,
+        merchant=merchant,
+        shopper_id=shopper.pk,
+        first_member_order=first_order,
+        is_member=is_member,
+    )
+    issued = (
+        _repurchase_coupon(program=program, merchant=merchant, shopper_id=shopper.pk, now=now)
+        if repurchase
+        else None
+    )
 
     response = {
         "external_id": order.external_id,
@@ -247,7 +260,7 @@ def _open_points_account(*, merchant: Merchant, shopper_id: int) -> PointsAccoun
     membership = Membership.objects.filter(merchant=merchant, shopper_id=shopper_id).only("pk").first()
     if membership is None:
         return None
-    PointsAccount.objects.get_or_create(membership=membership)
+    points_account_open(membership=membership)
     return _locked_member_account(membership=membership)
 
 
@@ -348,26 +361,53 @@ def _check_coupons(
     return [coupon for coupon, _ in evaluation.applied], evaluation.subtotal, evaluation.discount
 
 
-def _repurchase_coupon(*, program: Program, membership: Membership, now: datetime) -> Coupon | None:
-    """A member's first order earns a coupon for the next one, now or after a delay.
+def _earns_repurchase_coupon(
+    *, program: Program, merchant: Merchant, shopper_id: int, first_member_order: bool, is_member: bool
+) -> bool:
+    """Whether this order is the one that earns the repurchase coupon: the shopper's first
+    order with the merchant, whether or not they joined (coupons are held by shoppers);
+    with ``repurchase_members_only``, only if they are a member when they place it.
+
+    A member's points account knows (``first_order_at`` also counts the orders from
+    before joining, ``points_account_open``): no query. Read before this order is written.
+    """
+    if program.repurchase_template_id is None:
+        return False
+    if is_member:
+        return first_member_order
+    if program.repurchase_members_only:
+        return False
+    return not shopper_has_ordered(merchant_id=merchant.pk, shopper_id=shopper_id)
+
+
+def _repurchase_coupon(
+    *, program: Program, merchant: Merchant, shopper_id: int, now: datetime
+) -> Coupon | None:
+    """A first order earns a coupon for the next one, now or after a delay.
 
     A coupon that cannot be issued (stock out, limit reached, template off) does not
-    refuse the order: the shopper simply gets none.
+    refuse the order: the shopper simply gets none. Two first orders of one shopper
+    racing may both get here; the per-shopper limit (``coupon_issue``) keeps them to
+    what the template allows.
     """
     template = program.repurchase_template
-    if template is None:
-        return None
     if program.repurchase_delay_days:
         coupon_schedule(
             template=template,
-            membership=membership,
+            merchant_id=merchant.pk,
+            shopper_id=shopper_id,
             source=Coupon.Source.REPURCHASE,
             due_at=now + timedelta(days=program.repurchase_delay_days),
+            members_only=program.repurchase_members_only,
         )
         return None
     try:
         return coupon_issue(
-            template=template, membership=membership, source=Coupon.Source.REPURCHASE, now=now
+            template=template,
+            merchant_id=merchant.pk,
+            shopper_id=shopper_id,
+            source=Coupon.Source.REPURCHASE,
+            now=now,
         )
     except coupon_errors.NOT_ISSUABLE:
         return None

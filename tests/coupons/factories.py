@@ -4,7 +4,7 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
-from coupons.models import Coupon, CouponTemplate, ScheduledCoupon
+from coupons.models import Campaign, CampaignRun, Coupon, CouponTemplate, ScheduledCoupon
 from coupons.services.issuing import coupon_code_new
 from tests.members.factories import MerchantFactory, ShopperFactory
 
@@ -44,3 +44,21 @@ class ScheduledCouponFactory(factory.django.DjangoModelFactory):
     shopper = factory.SubFactory(ShopperFactory)
     source = Coupon.Source.REPURCHASE
     due_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=7))
+
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Campaign
+
+    merchant = factory.SubFactory(MerchantFactory)
+    name = factory.Sequence(lambda n: f"Campaign {n}")
+    template = factory.SubFactory(CouponTemplateFactory, merchant=factory.SelfAttribute("..merchant"))
+    audience = factory.LazyFunction(lambda: {"members": True})
+
+
+class CampaignRunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CampaignRun
+
+    campaign = factory.SubFactory(CampaignFactory)
+    merchant = factory.SelfAttribute("campaign.merchant")

@@ -155,13 +155,28 @@ def test_a_member_of_another_merchant_gets_nothing(template, other_merchant):
     assert template.issued_count == 0
 
 
-def test_coupon_issue_refuses_a_membership_of_another_merchant(template, other_merchant):
+def test_coupon_issue_refuses_a_template_of_another_merchant(template, other_merchant):
     elsewhere = MembershipFactory(merchant=other_merchant)
 
-    with pytest.raises(errors.NotAMember):
-        coupon_issue(template=template, membership=elsewhere, source="manual")
+    with pytest.raises(errors.TemplateNotFound):
+        coupon_issue(
+            template=template, merchant_id=other_merchant.pk, shopper_id=elsewhere.shopper_id, source="manual"
+        )
 
     assert not Coupon.objects.exists()
+    template.refresh_from_db()
+    assert template.issued_count == 0
+
+
+def test_coupon_issue_reaches_a_shopper_who_never_joined(template):
+    stranger = ShopperFactory()
+
+    coupon = coupon_issue(
+        template=template, merchant_id=template.merchant_id, shopper_id=stranger.pk, source="campaign"
+    )
+
+    assert (coupon.shopper_id, coupon.state) == (stranger.pk, "issued")
+    assert list(Coupon.objects.values_list("shopper_id", flat=True)) == [stranger.pk]
 
 
 def test_an_inactive_template_issues_nothing(merchant, membership, shopper):

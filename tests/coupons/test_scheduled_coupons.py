@@ -28,8 +28,9 @@ def due(template, membership=None, **fields) -> ScheduledCoupon:
 def test_a_repurchase_coupon_is_promised_once_per_member(template, membership):
     at = timezone.now() + timedelta(days=3)
 
-    first = coupon_schedule(template=template, membership=membership, source="repurchase", due_at=at)
-    second = coupon_schedule(template=template, membership=membership, source="repurchase", due_at=at)
+    holder = {"merchant_id": membership.merchant_id, "shopper_id": membership.shopper_id}
+    first = coupon_schedule(template=template, **holder, source="repurchase", due_at=at)
+    second = coupon_schedule(template=template, **holder, source="repurchase", due_at=at)
 
     assert first is not None and second is None
     stored = ScheduledCoupon.objects.get()

@@ -171,3 +171,25 @@ def test_full_refunds_under_different_ids_at_once_restore_the_coupon_once():
     [restored] = [body["coupons_restored"] for status, body in results if status == 201]
     assert restored == [coupon.code]
     assert Refund.objects.count() == 1
+
+
+def test_first_orders_of_a_non_member_racing_earn_one_repurchase_coupon():
+    merchant = MerchantFactory()
+    repurchase = CouponTemplateFactory(merchant=merchant, per_member_limit=1, stock=100)
+    ProgramFactory(merchant=merchant, repurchase_template=repurchase)
+    for i in range(3):
+        ProductFactory(merchant=merchant, sku=f"S{i}")
+    stranger = ShopperFactory()
+
+    results = all_at_once(
+        [
+            lambda i=i: purchase_record(merchant=merchant, order=order_input(stranger.external_id, f"o-{i}"))
+            for i in range(6)
+        ]
+    )
+
+    assert all(r.created for r in results), results
+    assert Order.objects.filter(shopper=stranger).count() == 6
+    assert Coupon.objects.filter(shopper=stranger, template=repurchase).count() == 1
+    repurchase.refresh_from_db()
+    assert repurchase.issued_count == 1

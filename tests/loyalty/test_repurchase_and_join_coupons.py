@@ -1,6 +1,6 @@
-"""Coupons the program gives: a repurchase coupon on a member's first order (at once or after a
-delay), a welcome coupon on the first join; and where a shopper sees them (my coupons, the
-wallet, frequently purchased)."""
+"""Coupons the program gives: a repurchase coupon on a shopper's first order, member or not
+(at once or after a delay; members only when the program says so), a welcome coupon on the
+first join; and where a shopper sees them (my coupons, the wallet, frequently purchased)."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -146,19 +146,55 @@ def test_a_later_order_after_using_the_coupon_issues_none_either(merchant_api, s
     assert (second.json()["coupons_redeemed"], second.json()["coupons_issued"]) == ([code], [])
 
 
-def test_a_non_member_gets_no_repurchase_coupon_until_their_first_order_as_a_member(
-    merchant_api, merchant, shopper, repurchase
+def test_a_non_members_first_order_issues_the_repurchase_coupon(
+    merchant_api, shopper_api, merchant, shopper, repurchase
 ):
-    before_joining = order(merchant_api, shopper, "o-1")
+    response = order(merchant_api, shopper)
+
+    assert response.status_code == 201, response.content
+    [issued] = response.json()["coupons_issued"]
+    coupon = Coupon.objects.get(shopper=shopper)
+    assert (coupon.code, coupon.source, coupon.template) == (issued["code"], "repurchase", repurchase)
+    mine = shopper_api.get(MY_COUPONS, {"merchant": merchant.slug}).json()["results"]
+    assert [(c["code"], c["state"]) for c in mine] == [(coupon.code, "issued")]
+
+
+def test_a_later_join_keeps_the_coupon_and_makes_no_new_first_order(
+    merchant_api, shopper_api, merchant, shopper, repurchase
+):
+    code = order(merchant_api, shopper, "o-1").json()["coupons_issued"][0]["code"]
     membership_enrol(shopper=shopper, merchant=merchant)
 
     as_member = order(merchant_api, shopper, "o-2")
 
+    assert as_member.json()["coupons_issued"] == []
+    mine = shopper_api.get(MY_COUPONS, {"state": "usable"}).json()["results"]
+    assert [c["code"] for c in mine] == [code]
+
+
+def test_a_members_only_program_issues_only_to_a_member_at_the_first_order(
+    merchant_api, merchant, shopper, program, repurchase
+):
+    program.repurchase_members_only = True
+    program.save()
+    joined_first = ShopperFactory()
+    membership_enrol(shopper=joined_first, merchant=merchant)
+
+    before_joining = order(merchant_api, shopper, "o-1")
+    membership_enrol(shopper=shopper, merchant=merchant)
+    as_member = order(merchant_api, shopper, "o-2")
+    member_from_the_start = order(merchant_api, joined_first, "o-3")
+
     assert before_joining.json()["coupons_issued"] == []
-    assert len(as_member.json()["coupons_issued"]) == 1
+    assert as_member.json()["coupons_issued"] == []  # its first order was before joining
+    assert len(member_from_the_start.json()["coupons_issued"]) == 1
 
 
-def test_a_former_member_gets_no_repurchase_coupon(merchant_api, merchant, shopper, member, repurchase):
+def test_a_former_member_of_a_members_only_program_gets_no_repurchase_coupon(
+    merchant_api, merchant, shopper, member, program, repurchase
+):
+    program.repurchase_members_only = True
+    program.save()
     members_services.membership_leave(shopper=shopper, merchant=merchant)
 
     response = order(merchant_api, shopper)
@@ -166,6 +202,46 @@ def test_a_former_member_gets_no_repurchase_coupon(merchant_api, merchant, shopp
     assert response.status_code == 201
     assert response.json()["coupons_issued"] == []
     assert not Coupon.objects.exists()
+
+
+def test_a_former_member_is_a_first_time_buyer_like_anyone(
+    merchant_api, merchant, shopper, member, repurchase
+):
+    members_services.membership_leave(shopper=shopper, merchant=merchant)
+
+    response = order(merchant_api, shopper)
+
+    assert len(response.json()["coupons_issued"]) == 1
+
+
+def test_a_non_members_second_order_issues_none(merchant_api, shopper, repurchase):
+    order(merchant_api, shopper, "o-1")
+
+    assert order(merchant_api, shopper, "o-2").json()["coupons_issued"] == []
+    assert Coupon.objects.filter(shopper=shopper).count() == 1
+
+
+def test_the_members_only_switch_is_in_the_program_api(merchant_api, program):
+    assert merchant_api.get(PROGRAM).json()["repurchase_members_only"] is False
+
+    response = merchant_api.patch(PROGRAM, {"repurchase_members_only": True}, format="json")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["repurchase_members_only"] is True
+    program.refresh_from_db()
+    assert program.repurchase_members_only is True
+
+
+def test_a_bad_members_only_switch_is_a_400_and_changes_nothing(merchant_api, program):
+    before = row_counts()
+
+    assert_error(
+        merchant_api.patch(PROGRAM, {"repurchase_members_only": "maybe"}, format="json"),
+        400,
+        "invalid",
+        "repurchase_members_only",
+    )
+    assert row_counts() == before
 
 
 def test_rejoining_does_not_make_a_new_first_order(merchant_api, merchant, shopper, member, repurchase):
@@ -258,9 +334,11 @@ def test_the_due_job_issues_the_delayed_coupon_once(merchant_api, shopper_api, s
     assert [c["code"] for c in mine] == [coupon.code]
 
 
-def test_a_member_who_left_before_the_delay_is_over_gets_none(
-    merchant_api, merchant, shopper, member, delayed
+def test_a_member_who_left_before_the_delay_is_over_gets_none_from_a_members_only_program(
+    merchant_api, merchant, shopper, member, program, delayed
 ):
+    program.repurchase_members_only = True
+    program.save()
     order(merchant_api, shopper)
     members_services.membership_leave(shopper=shopper, merchant=merchant)
 
@@ -269,6 +347,15 @@ def test_a_member_who_left_before_the_delay_is_over_gets_none(
     assert (result.issued, result.skipped) == (0, 1)
     assert ScheduledCoupon.objects.get().outcome == "not_a_member"
     assert not Coupon.objects.exists()
+
+
+def test_a_delayed_coupon_reaches_a_buyer_who_never_joined(merchant_api, shopper, delayed):
+    order(merchant_api, shopper)
+
+    result = coupons_issue_due(now=timezone.now() + timedelta(days=4))
+
+    assert (result.issued, result.skipped) == (1, 0)
+    assert Coupon.objects.get().shopper == shopper
 
 
 # --- The join coupon ---------------------------------------------------------------------

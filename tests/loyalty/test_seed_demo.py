@@ -64,3 +64,16 @@ def test_seed_demo_revokes_the_keys_it_printed_before():
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
         assert client.get("/api/v1/merchant/accounts").status_code == 401
+
+
+def test_seed_demo_has_a_scheduled_campaign_and_one_to_run_by_hand_per_merchant():
+    from coupons.audiences import audience_size
+    from coupons.models import Campaign
+
+    seed_demo()
+
+    for merchant in Merchant.objects.all():
+        scheduled, by_hand = Campaign.objects.filter(merchant=merchant).order_by("-schedule")
+        assert (scheduled.schedule, scheduled.periodic_task.enabled) == ("0 10 * * 1", True)
+        assert (by_hand.schedule, by_hand.run_at, by_hand.periodic_task) == ("", None, None)
+        assert audience_size(merchant=merchant, audience=by_hand.audience) > 0

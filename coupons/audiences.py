@@ -1,0 +1,144 @@
+"""Campaign audiences: a few keys, ANDed, compiled to one SQL query over shoppers.
+
+``audience_compile(merchant=, audience=)`` checks the keys against the merchant's own
+data (its tiers, categories, accounts: another merchant's are unknown here) and
+returns a ``Shopper`` queryset filtered by ``EXISTS`` subqueries, one per key. It is
+never evaluated in Python: a dry run counts it, a run chunks it by primary key, and
+each chunk inserts its coupons from it (``INSERT ... SELECT``).
+
+| key | value | shoppers |
+|---|---|---|
+| ``members`` | bool | with an active membership (``false``: without) |
+| ``iron_fans`` | bool | iron fans of one of the merchant's accounts (``false``: of none) |
+| ``tier_at_least`` | tier name | active members in that tier or a higher one |
+| ``bought_category`` | category slug | who bought a product of that category from the merchant |
+| ``lapsed_days`` | days | who bought from the merchant, but not in the last N days |
+| ``joined_within_days`` | days | active members who joined in the last N days |
+| ``followers_of`` | account handle | who follow that account of the merchant (members or not) |
+
+An audience must hold at least one key that selects the merchant's own shoppers
+(anything but ``members: false`` and ``iron_fans: false``): a campaign never reaches
+the other merchants' shoppers.
+"""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from core.fields import has_control_characters
+from coupons import errors
+from members.models import Account, Follow, Membership, Merchant, Shopper, Tier
+from storefront.models import Order, Product, PurchaseStat
+
+MAX_DAYS = 3650
+KEYS = (
+    "members",
+    "iron_fans",
+    "tier_at_least",
+    "bought_category",
+    "lapsed_days",
+    "joined_within_days",
+    "followers_of",
+)
+# Keys whose value only narrows shoppers the other keys selected.
+EXCLUDING = {("members", False), ("iron_fans", False)}
+
+
+def audience_check(*, merchant: Merchant, audience: Any) -> dict:
+    """The audience as stored, or ``AudienceInvalid`` naming the first bad key."""
+    audience_compile(merchant=merchant, audience=audience)
+    return dict(audience)
+
+
+def audience_compile(*, merchant: Merchant, audience: Any, now: datetime | None = None) -> QuerySet[Shopper]:
+    """The shoppers of ``audience`` as one query (not evaluated); ``AudienceInvalid`` naming
+    the first bad key when it is not a valid audience of this merchant."""
+    if not isinstance(audience, dict):
+        raise errors.AudienceInvalid("An audience is an object of keys.", attr="audience")
+    now = now or timezone.now()
+    condition = Q()
+    for key, value in audience.items():
+        if key not in KEYS:
+            raise errors.AudienceInvalid(
+                f"Unknown audience key {key!r}; known: {', '.join(KEYS)}.", attr=f"audience.{key}"
+            )
+        condition &= _condition(merchant=merchant, key=key, value=value, now=now)
+    if not [item for item in audience.items() if item not in EXCLUDING]:
+        raise errors.AudienceInvalid(
+            "An audience needs a key that selects the merchant's shoppers (members: true, iron_fans: true, "
+            "tier_at_least, bought_category, lapsed_days, joined_within_days or followers_of).",
+            attr="audience",
+        )
+    return Shopper.objects.filter(condition)
+
+
+def audience_size(*, merchant: Merchant, audience: dict) -> int:
+    """The dry run: how many shoppers the audience holds now. Writes nothing."""
+    return audience_compile(merchant=merchant, audience=audience).count()
+
+
+def _condition(*, merchant: Merchant, key: str, value: Any, now: datetime) -> Q:
+    shopper = OuterRef("pk")
+    if key in ("members", "iron_fans"):
+        if not isinstance(value, bool):
+            raise errors.AudienceInvalid(f"{key} is true or false.", attr=f"audience.{key}")
+        if key == "members":
+            exists = Exists(_active_memberships(merchant).filter(shopper=shopper))
+        else:
+            exists = Exists(Follow.objects.filter(shopper=shopper, account__merchant=merchant, iron_fan=True))
+        return Q(exists) if value else ~Q(exists)
+    if key in ("lapsed_days", "joined_within_days"):
+        days = _days(key, value)
+        since = now - timedelta(days=days)
+        if key == "joined_within_days":
+            return Q(Exists(_active_memberships(merchant).filter(shopper=shopper, joined_at__gte=since)))
+        orders = Order.objects.filter(merchant=merchant, shopper=shopper)
+        return Q(Exists(orders)) & ~Q(Exists(orders.filter(paid_at__gte=since)))
+    name = _text(key, value)
+    if key == "tier_at_least":
+        tier = Tier.objects.filter(merchant=merchant, name=name).first()
+        if tier is None:
+            raise errors.AudienceInvalid(
+                f"No tier of this merchant is named {name!r}.", attr=f"audience.{key}"
+            )
+        return Q(Exists(_active_memberships(merchant).filter(shopper=shopper, tier__rank__gte=tier.rank)))
+    if key == "bought_category":
+        if not Product.objects.filter(merchant=merchant, category__slug=name).exists():
+            raise errors.AudienceInvalid(
+                f"No product of this merchant is in the category {name!r}.", attr=f"audience.{key}"
+            )
+        return Q(
+            Exists(
+                PurchaseStat.objects.filter(shopper=shopper, merchant=merchant, product__category__slug=name)
+            )
+        )
+    # followers_of
+    account = Account.objects.filter(merchant=merchant, handle=name).first()
+    if account is None:
+        raise errors.AudienceInvalid(
+            f"No account of this merchant has the handle {name!r}.", attr=f"audience.{key}"
+        )
+    return Q(Exists(Follow.objects.filter(shopper=shopper, account=account)))
+
+
+def _active_memberships(merchant: Merchant) -> QuerySet[Membership]:
+    return Membership.objects.filter(merchant=merchant, status=Membership.Status.ACTIVE)
+
+
+def _days(key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DAYS:
+        raise errors.AudienceInvalid(
+            f"{key} is a whole number of days, 1 to {MAX_DAYS}.", attr=f"audience.{key}"
+        )
+    return value
+
+
+def _text(key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value or len(value) > 100 or has_control_characters(value):
+        raise errors.AudienceInvalid(
+            f"{key} is a non-empty name of at most 100 characters, without control characters.",
+            attr=f"audience.{key}",
+        )
+    return value

@@ -1,0 +1,140 @@
+"""End to end: a campaign run through the API by a real Celery worker process on PostgreSQL
+and Redis, watched to its end, its coupons found; then ``run_campaign`` does it again."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
+
+from coupons.models import CampaignRun, Coupon
+from members.models import Follow, Shopper
+from tests.coupons.factories import CouponTemplateFactory
+from tests.members.factories import AccountFactory, MerchantAPIKeyFactory, MerchantFactory
+
+ROOT = Path(__file__).resolve().parents[2]
+FANS = 2500  # three chunks of at most 1000
+pytestmark = [
+    pytest.mark.skipif(
+        connection.vendor != "postgresql" or not settings.CELERY_BROKER_URL.startswith("redis"),
+        reason="needs PostgreSQL and Redis (set DATABASE_URL and CELERY_BROKER_URL): a real worker process",
+    ),
+    pytest.mark.django_db(transaction=True),
+]
+
+
+@pytest.fixture
+def celery_worker_process(tmp_path):
+    """A worker on the test database and the suite's broker; stopped (and waited for) after."""
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}",
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+    }
+    log = (tmp_path / "worker.log").open("w")
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "loyalty",
+            "worker",
+            "--pool",
+            "prefork",
+            "--concurrency",
+            "2",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel",
+            "WARNING",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    yield worker
+    print((tmp_path / "worker.log").read_text()[-5000:])  # shown when the test fails
+    os.killpg(worker.pid, signal.SIGTERM)
+    try:
+        worker.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+    connection.close()  # the worker's connections are gone; the test database can be dropped
+
+
+def wait_for(condition, *, timeout: float = 90):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.25)
+    pytest.fail("timed out")
+
+
+def test_a_campaign_run_through_the_api_by_a_real_worker(celery_worker_process):
+    from rest_framework.test import APIClient
+
+    merchant = MerchantFactory()
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Api-Key {MerchantAPIKeyFactory(merchant=merchant).plain_key}")
+    account = AccountFactory(merchant=merchant)
+    shoppers = Shopper.objects.bulk_create(Shopper(external_id=f"e2e-{i}") for i in range(FANS))
+    Follow.objects.bulk_create(Follow(shopper=s, account=account) for s in shoppers)
+    template = CouponTemplateFactory(merchant=merchant, stock=FANS - 100)
+
+    created = api.post(
+        "/api/v1/merchant/campaigns",
+        {"name": "Fans", "template": template.pk, "audience": {"followers_of": account.handle}},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    campaign = created.json()["id"]
+    started = api.post(f"/api/v1/merchant/campaigns/{campaign}/run")
+    assert started.status_code == 202, started.content
+    run = started.json()["run"]
+
+    def finished():
+        body = api.get(f"/api/v1/merchant/campaigns/{campaign}/runs/{run}").json()
+        return body if body["status"] in {"done", "failed"} else None
+
+    progress = wait_for(finished)
+    assert {
+        k: progress[k] for k in ("status", "audience_size", "issued", "skipped_stock", "chunks_total")
+    } == {
+        "status": "done",
+        "audience_size": FANS,
+        "issued": FANS - 100,
+        "skipped_stock": 100,
+        "chunks_total": 3,
+    }
+    assert Coupon.objects.filter(campaign_run_id=run).count() == FANS - 100
+    template.refresh_from_db()
+    assert template.issued_count == FANS - 100
+
+    # The command starts a second run through the same worker and reports it.
+    template.stock = None
+    template.per_member_limit = 2
+    template.save()
+    out = StringIO()
+    call_command("run_campaign", str(campaign), "--interval", "0.2", "--timeout", "120", stdout=out)
+
+    second = CampaignRun.objects.exclude(pk=run).get(campaign_id=campaign)
+    assert (second.status, second.issued) == ("done", FANS)
+    assert f"Run {second.pk}: done; audience {FANS}, issued {FANS}, skipped 0" in out.getvalue()
+    assert "100%" in out.getvalue()
