@@ -5,11 +5,14 @@ from datetime import datetime
 from itertools import pairwise
 from statistics import median
 
-from django.db.models import QuerySet
+from django.db.models import BigIntegerField, Case, CharField, Q, QuerySet, Value, When
+from django.db.models.expressions import RawSQL
 
-from members.models import Merchant, Shopper
-from storefront import errors
-from storefront.models import OrderLine, Product, PurchaseStat
+from core.sql import epoch_seconds, json_array_has, json_array_has_param
+from members.models import Account, Membership, Merchant, Shopper
+from storefront import affinity, errors
+from storefront.feed import PAGE_SIZE, PREFERENCE_BOOST, FeedView
+from storefront.models import Category, OrderLine, Preference, Product, PurchaseStat
 
 
 def purchase_stat_list(*, shopper: Shopper, merchant: Merchant | None = None) -> QuerySet[PurchaseStat]:
@@ -51,9 +54,78 @@ def products_by_sku(*, merchant: Merchant, skus: list[str]) -> dict[str, Product
     """This merchant's products for the skus of an order or cart; any unknown sku refuses it."""
     if len(set(skus)) != len(skus):
         raise errors.DuplicateSku(attr="lines")
-    products = {p.sku: p for p in Product.objects.filter(merchant=merchant, sku__in=skus)}
+    # With the category: the pipeline records the shopper's preferences by its slug.
+    products = {
+        p.sku: p for p in Product.objects.filter(merchant=merchant, sku__in=skus).select_related("category")
+    }
     missing = [sku for sku in skus if sku not in products]
     if missing:
         detail = f"No product of this merchant with sku {', '.join(missing)}."
         raise errors.UnknownProduct(detail, attr="lines")
     return products
+
+
+def preferences_top(
+    *, shopper: Shopper, now: datetime, limit: int = affinity.SHOWN
+) -> list[affinity.Affinity]:
+    """The shopper's strongest affinities decayed to ``now``, normalised to sum 1; one query.
+
+    A shopper has a row per category and tag they ever touched (tens, not thousands), so
+    they are decayed and ranked here rather than in SQL.
+    """
+    rows = Preference.objects.filter(shopper=shopper).values_list("kind", "slug", "weight", "updated_at")
+    return affinity.top_normalised(rows, now=now, limit=limit)
+
+
+def feed_page(*, shopper: Shopper, view: FeedView, size: int = PAGE_SIZE) -> list[Product]:
+    """One page of the shopper's feed (``storefront.feed``), ``size + 1`` rows to tell if more follow.
+
+    One query: each product comes with its merchant and category, its ``rank`` and its
+    ``reason`` (``member`` when the shopper holds the merchant's membership, else
+    ``followed``).
+    """
+    followed = Account.objects.filter(follows__shopper=shopper).values("merchant_id")
+    member_of = Membership.objects.filter(shopper=shopper, status=Membership.Status.ACTIVE).values(
+        "merchant_id"
+    )
+    products = (
+        Product.objects.filter(Q(merchant_id__in=followed) | Q(merchant_id__in=member_of))
+        .filter(published_at__gte=view.since, published_at__lte=view.as_of)
+        .annotate(
+            rank=_feed_rank(view),
+            reason=Case(
+                When(merchant_id__in=member_of, then=Value("member")),
+                default=Value("followed"),
+                output_field=CharField(),
+            ),
+        )
+        .select_related("merchant", "category")
+        .order_by("-rank", "-id")
+    )
+    if view.after is not None:
+        rank, last_id = view.after
+        products = products.filter(Q(rank__lt=rank) | Q(rank=rank, id__lt=last_id))
+    return list(products[: size + 1])
+
+
+def _feed_rank(view: FeedView) -> RawSQL:
+    """``floor(published_at + boost * match)`` in SQL, as ``feed.rank_of`` writes it."""
+    table = Product._meta.db_table
+    boost = PREFERENCE_BOOST.total_seconds()
+    terms, params = [], []
+    categories = [p for p in view.preferences if p.kind == Preference.Kind.CATEGORY]
+    if categories:
+        whens = " ".join("WHEN %s THEN %s" for _ in categories)
+        terms.append(
+            f"(CASE (SELECT slug FROM {Category._meta.db_table} WHERE id = {table}.category_id)"
+            f" {whens} ELSE 0 END)"
+        )
+        for preference in categories:
+            params += [preference.slug, preference.weight]
+    for preference in view.preferences:
+        if preference.kind == Preference.Kind.TAG:
+            terms.append(f"(CASE WHEN {json_array_has(f'{table}.tags')} THEN %s ELSE 0 END)")
+            params += [json_array_has_param(preference.slug), preference.weight]
+    match = " + ".join(terms) or "0"
+    sql = f"CAST(FLOOR({epoch_seconds(f'{table}.published_at')} + {boost} * ({match})) AS BIGINT)"
+    return RawSQL(sql, params, output_field=BigIntegerField())

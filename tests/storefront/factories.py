@@ -3,7 +3,7 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
-from storefront.models import Category, Order, OrderLine, Product, PurchaseStat, Refund
+from storefront.models import Category, Order, OrderLine, Preference, Product, PurchaseStat, Refund
 from tests.members.factories import MerchantFactory, ShopperFactory
 
 
@@ -75,3 +75,14 @@ class PurchaseStatFactory(factory.django.DjangoModelFactory):
     quantity = 1
     first_purchased_at = factory.LazyFunction(timezone.now)
     last_purchased_at = factory.LazyFunction(timezone.now)
+
+
+class PreferenceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Preference
+
+    shopper = factory.SubFactory(ShopperFactory)
+    kind = Preference.Kind.CATEGORY
+    slug = factory.Sequence(lambda n: f"interest-{n}")
+    weight = 1.0
+    updated_at = factory.LazyFunction(timezone.now)
