@@ -8,9 +8,9 @@ from loyalty.services.purchases import purchase_record
 from storefront import affinity
 from storefront.models import Preference
 from storefront.services.preferences import Interest, preferences_add, preferences_from_engagement
+from tests.clock import T0
 from tests.conftest import row_counts
 from tests.loyalty.conftest import order_input
-from tests.storefront.conftest import T0
 from tests.storefront.factories import CategoryFactory, PreferenceFactory, ProductFactory
 
 PREFERENCES = "/api/v1/me/preferences"

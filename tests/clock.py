@@ -1,7 +1,6 @@
-from datetime import UTC, datetime
+"""A frozen ``timezone.now()`` for tests of decays, windows and stage timers."""
 
-import pytest
-from django.utils import timezone
+from datetime import UTC, datetime
 
 # A Monday noon, far from any daylight-saving change.
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -15,10 +14,3 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch) -> Clock:
-    frozen = Clock(T0)
-    monkeypatch.setattr(timezone, "now", frozen)
-    return frozen
