@@ -277,6 +277,9 @@ class PushRollout(models.Model):
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
     stage = models.CharField(max_length=10, choices=Stage.choices, default=Stage.IRON_FANS)
     stage_started_at = models.DateTimeField()
+    # Set when every chunk of the stage's messages is written; until then the beat job
+    # resumes the send (a crashed worker loses nothing, a rerun inserts nothing twice).
+    stage_sent_at = models.DateTimeField(null=True, blank=True)
     # The stage that was running when the rollout was held (advancing by hand resumes after it).
     held_stage = models.CharField(max_length=10, choices=Stage.choices, blank=True, default="")
     held_reason = models.CharField(max_length=200, blank=True, default="")
