@@ -18,7 +18,9 @@ from storefront.models import PurchaseStat
 def program_get(*, merchant: Merchant) -> Program:
     """The merchant's program. Onboarding creates it; a merchant made another way (in
     the admin) reads the defaults until its first change saves them."""
-    return Program.objects.filter(merchant=merchant).first() or Program(merchant=merchant)
+    # With the rollout settings, which the program API shows beside the points terms.
+    program = Program.objects.filter(merchant=merchant).select_related("merchant__rollout_policy").first()
+    return program or Program(merchant=merchant)
 
 
 def wallet(*, shopper: Shopper, now: datetime) -> list[Membership]:

@@ -12,7 +12,16 @@ from core.sql import epoch_seconds, json_array_has, json_array_has_param
 from members.models import Account, Membership, Merchant, Shopper
 from storefront import affinity, errors
 from storefront.feed import PAGE_SIZE, PREFERENCE_BOOST, FeedView
-from storefront.models import Category, OrderLine, Preference, Product, PurchaseStat
+from storefront.models import (
+    Category,
+    InboxMessage,
+    OrderLine,
+    Preference,
+    Product,
+    PurchaseStat,
+    PushRollout,
+    RolloutPolicy,
+)
 
 
 def purchase_stat_list(*, shopper: Shopper, merchant: Merchant | None = None) -> QuerySet[PurchaseStat]:
@@ -129,3 +138,33 @@ def _feed_rank(view: FeedView) -> RawSQL:
     match = " + ".join(terms) or "0"
     sql = f"CAST(FLOOR({epoch_seconds(f'{table}.published_at')} + {boost} * ({match})) AS BIGINT)"
     return RawSQL(sql, params, output_field=BigIntegerField())
+
+
+def rollout_policy_of(*, merchant: Merchant) -> RolloutPolicy:
+    """The merchant's rollout policy, or the defaults (unsaved) until it changes one.
+
+    No query when ``merchant`` was read with ``select_related("rollout_policy")``.
+    """
+    try:
+        return merchant.rollout_policy
+    except RolloutPolicy.DoesNotExist:
+        return RolloutPolicy(merchant=merchant)
+
+
+def inbox_list(*, shopper: Shopper) -> QuerySet[InboxMessage]:
+    """The products pushed to the shopper and delivered, with product, merchant and category."""
+    return InboxMessage.objects.filter(shopper=shopper, delivered_at__isnull=False).select_related(
+        "product__merchant", "product__category"
+    )
+
+
+def rollout_get(*, merchant: Merchant, sku: str) -> PushRollout:
+    """The rollout of this merchant's product; 404 for an unknown sku or one never published."""
+    rollout = (
+        PushRollout.objects.filter(merchant=merchant, product__sku=sku).select_related("product").first()
+    )
+    if rollout is None:
+        if not Product.objects.filter(merchant=merchant, sku=sku).exists():
+            raise errors.ProductNotFound()
+        raise errors.RolloutNotFound()
+    return rollout

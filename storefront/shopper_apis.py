@@ -5,8 +5,10 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from core.api import paginated_response
 from members.authentication import ShopperApi
 from storefront import affinity, selectors
+from storefront.services.inbox import inbox_open
 
 
 class PreferenceOutput(serializers.Serializer):
@@ -38,3 +40,46 @@ class PreferenceListApi(ShopperApi):
                 "preferences": PreferenceOutput(preferences, many=True).data,
             }
         )
+
+
+class InboxProductOutput(serializers.Serializer):
+    sku = serializers.CharField()
+    title = serializers.CharField()
+    price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    category = serializers.CharField(source="category.slug", allow_null=True, default=None)
+    tags = serializers.ListField(child=serializers.CharField())
+
+
+class InboxMerchantOutput(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+
+
+class InboxMessageOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    product = InboxProductOutput()
+    merchant = InboxMerchantOutput(source="product.merchant")
+    delivered_at = serializers.DateTimeField()
+    opened_at = serializers.DateTimeField(allow_null=True)
+
+
+class InboxListApi(ShopperApi):
+    @extend_schema(responses=InboxMessageOutput(many=True), tags=["shopper"])
+    def get(self, request):
+        messages = selectors.inbox_list(shopper=self.shopper)
+        return paginated_response(
+            self, request, messages, InboxMessageOutput, ordering=("-delivered_at", "-id")
+        )
+
+
+class InboxOpenApi(ShopperApi):
+    @extend_schema(
+        request=None,
+        responses=InboxMessageOutput,
+        tags=["shopper"],
+        description="Mark the message opened (once; again changes nothing): the rollout's feedback.",
+    )
+    def post(self, request, id: int):
+        message = inbox_open(shopper=self.shopper, message_id=id)
+        message = selectors.inbox_list(shopper=self.shopper).get(pk=message.pk)
+        return Response(InboxMessageOutput(message).data)

@@ -1,6 +1,6 @@
 from decimal import Decimal
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -8,6 +8,33 @@ from core.api import validated
 from loyalty import selectors
 from loyalty.services.program import program_update
 from members.authentication import MerchantApi
+from storefront import selectors as storefront_selectors
+
+
+class RolloutSettingsOutput(serializers.Serializer):
+    stage_hours = serializers.IntegerField()
+    open_rate_to_advance = serializers.DecimalField(max_digits=4, decimal_places=3)
+    max_pushes_per_day = serializers.IntegerField()
+
+
+class RolloutSettingsInput(serializers.Serializer):
+    stage_hours = serializers.IntegerField(
+        min_value=1, max_value=720, required=False, help_text="Hours a stage runs before it is judged."
+    )
+    open_rate_to_advance = serializers.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        min_value=Decimal("0"),
+        max_value=Decimal("1"),
+        required=False,
+        help_text="Opened / delivered at or above this moves a rollout to its next stage; below, it is held.",
+    )
+    max_pushes_per_day = serializers.IntegerField(
+        min_value=1,
+        max_value=100,
+        required=False,
+        help_text="Pushes a shopper receives per calendar day, every merchant's counted.",
+    )
 
 
 class ProgramOutput(serializers.Serializer):
@@ -17,6 +44,11 @@ class ProgramOutput(serializers.Serializer):
     join_coupon_template = serializers.IntegerField(source="join_coupon_template_id", allow_null=True)
     repurchase_template = serializers.IntegerField(source="repurchase_template_id", allow_null=True)
     repurchase_delay_days = serializers.IntegerField()
+    rollout = serializers.SerializerMethodField()
+
+    @extend_schema_field(RolloutSettingsOutput)
+    def get_rollout(self, program) -> dict:
+        return RolloutSettingsOutput(storefront_selectors.rollout_policy_of(merchant=program.merchant)).data
 
 
 class ProgramApi(MerchantApi):
@@ -39,6 +71,7 @@ class ProgramApi(MerchantApi):
             min_value=1, allow_null=True, required=False, help_text="Template id issued after a first order."
         )
         repurchase_delay_days = serializers.IntegerField(min_value=0, max_value=365, required=False)
+        rollout = RolloutSettingsInput(required=False)
 
     @extend_schema(responses=ProgramOutput, tags=["merchant"])
     def get(self, request):

@@ -8,6 +8,7 @@ from coupons.models import CouponTemplate
 from loyalty.locks import programs_lock
 from loyalty.models import Program
 from members.models import Merchant
+from storefront.services.rollouts import rollout_policy_update
 
 UPDATABLE = {
     "points_per_unit",
@@ -21,8 +22,12 @@ TEMPLATE_FIELDS = {"join_coupon_template", "repurchase_template"}
 
 
 @transaction.atomic
-def program_update(*, merchant: Merchant, **changes) -> Program:
-    """Change the program's terms; coupon templates are given by id and must be the merchant's."""
+def program_update(*, merchant: Merchant, rollout: dict | None = None, **changes) -> Program:
+    """Change the program's terms; coupon templates are given by id and must be the merchant's.
+
+    ``rollout`` changes the fans-first push settings, kept by the storefront beside the
+    rollouts they govern, in the same transaction.
+    """
     unknown = set(changes) - UPDATABLE
     if unknown:
         raise TypeError(f"not updatable: {sorted(unknown)}")
@@ -37,4 +42,6 @@ def program_update(*, merchant: Merchant, **changes) -> Program:
         changes[name] = template
     program, _ = programs_lock().get_or_create(merchant=merchant)
     model_update(instance=program, fields=UPDATABLE, data=changes)
+    if rollout:
+        rollout_policy_update(merchant=merchant, **rollout)
     return program

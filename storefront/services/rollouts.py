@@ -43,6 +43,7 @@ from django.db.models.fields import CharField, DateTimeField, IntegerField
 from django.utils import timezone
 
 from core.jobs import chunks_run
+from core.services import model_update
 from members.locks import shoppers_lock
 from members.models import Follow, Merchant, Shopper
 from storefront import errors
@@ -223,16 +224,33 @@ def inbox_deliver_deferred(*, now: datetime | None = None) -> int:
     return sum(chunks_run(waiting, size=DEFERRED_BATCH, work=work, key="shopper_id").done)
 
 
-def stage_counts(*, rollout_ids) -> dict[int, dict[str, tuple[int, int]]]:
-    """``{rollout_id: {stage: (delivered, opened)}}``, one query."""
+@dataclass(frozen=True)
+class StageCount:
+    delivered: int = 0
+    opened: int = 0
+    deferred: int = 0
+
+    @property
+    def open_rate(self) -> Decimal | None:
+        return Decimal(self.opened) / Decimal(self.delivered) if self.delivered else None
+
+
+def stage_counts(*, rollout_ids) -> dict[int, dict[str, StageCount]]:
+    """``{rollout_id: {stage: StageCount}}`` for the messages of these rollouts; one query."""
     rows = (
-        InboxMessage.objects.filter(rollout_id__in=list(rollout_ids), delivered_at__isnull=False)
+        InboxMessage.objects.filter(rollout_id__in=list(rollout_ids))
         .values("rollout_id", "stage")
-        .annotate(delivered=Count("id"), opened=Count("id", filter=Q(opened_at__isnull=False)))
+        .annotate(
+            delivered=Count("id", filter=Q(delivered_at__isnull=False)),
+            opened=Count("id", filter=Q(opened_at__isnull=False)),
+            deferred=Count("id", filter=Q(delivered_at__isnull=True)),
+        )
     )
-    counts: dict[int, dict[str, tuple[int, int]]] = {}
+    counts: dict[int, dict[str, StageCount]] = {}
     for row in rows:
-        counts.setdefault(row["rollout_id"], {})[row["stage"]] = (row["delivered"], row["opened"])
+        counts.setdefault(row["rollout_id"], {})[row["stage"]] = StageCount(
+            row["delivered"], row["opened"], row["deferred"]
+        )
     return counts
 
 
@@ -254,13 +272,13 @@ def rollouts_advance(*, now: datetime | None = None) -> list[Move]:
         policy = getattr(rollout.merchant, "rollout_policy", None) or DEFAULT_POLICY
         if now < rollout.stage_started_at + timedelta(hours=policy.stage_hours):
             continue
-        delivered, opened = counts.get(rollout.pk, {}).get(rollout.stage, (0, 0))
-        if delivered == 0:
-            if InboxMessage.objects.filter(rollout=rollout, stage=rollout.stage).exists():
+        count = counts.get(rollout.pk, {}).get(rollout.stage, StageCount())
+        delivered, opened, rate = count.delivered, count.opened, count.open_rate
+        if rate is None:
+            if count.deferred:
                 continue  # all deferred: nobody has seen it yet
             move = _move(rollout, to=NEXT_STAGE[rollout.stage], now=now, reason="reached nobody")
         else:
-            rate = Decimal(opened) / Decimal(delivered)
             threshold = policy.open_rate_to_advance
             if rate >= threshold:
                 move = _move(rollout, to=NEXT_STAGE[rollout.stage], now=now, reason=f"open rate {rate:.3f}")
@@ -330,19 +348,18 @@ def _merchant_rollout(*, merchant: Merchant, rollout_id: int) -> PushRollout:
     return rollout
 
 
-@transaction.atomic
-def inbox_open(*, shopper: Shopper, message_id: int, now: datetime | None = None) -> InboxMessage:
-    """Mark a delivered message opened, once; its rollout's ``opened`` counts it.
+ROLLOUT_SETTINGS = ("stage_hours", "open_rate_to_advance", "max_pushes_per_day")
 
-    Another shopper's message, or one still deferred, is not found (404).
+
+def rollout_policy_update(*, merchant: Merchant, **changes) -> RolloutPolicy:
+    """Change some of the merchant's rollout settings (the program API's ``rollout``).
+
+    Only the columns given are written, so two edits of different settings both hold.
     """
-    now = now or timezone.now()
-    mine = InboxMessage.objects.filter(pk=message_id, shopper=shopper, delivered_at__isnull=False)
-    if mine.filter(opened_at__isnull=True).update(opened_at=now):
-        message = mine.get()
-        PushRollout.objects.filter(pk=message.rollout_id).update(opened=F("opened") + 1)
-        return message
-    message = mine.first()
-    if message is None:
-        raise errors.InboxMessageNotFound()
-    return message
+    unknown = set(changes) - set(ROLLOUT_SETTINGS)
+    if unknown:
+        raise TypeError(f"not updatable: {sorted(unknown)}")
+    with transaction.atomic():
+        policy, _ = RolloutPolicy.objects.get_or_create(merchant=merchant)
+        model_update(instance=policy, fields=ROLLOUT_SETTINGS, data=changes)
+    return policy

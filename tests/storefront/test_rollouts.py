@@ -9,8 +9,8 @@ from storefront import tasks
 from storefront.errors import RolloutNotFound
 from storefront.models import InboxMessage, PushRollout, RolloutPolicy
 from storefront.services.catalog import product_create, product_update
+from storefront.services.inbox import inbox_open
 from storefront.services.rollouts import (
-    inbox_open,
     rollout_advance_by_hand,
     rollout_hold_by_hand,
     rollout_stage_send,
