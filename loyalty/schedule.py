@@ -8,4 +8,7 @@ BEAT_SCHEDULE = {
     "expire-coupons-nightly": {"task": "coupons.expire_coupons", "schedule": crontab(hour=2, minute=30)},
     # Delayed repurchase coupons are promised per day; every 15 minutes keeps them on time.
     "issue-due-coupons": {"task": "coupons.issue_due_coupons", "schedule": crontab(minute="*/15")},
+    # Stage windows are hours long; every 10 minutes judges them on time and delivers the
+    # pushes the daily cap deferred soon after midnight.
+    "advance-rollouts": {"task": "storefront.advance_rollouts", "schedule": crontab(minute="*/10")},
 }

@@ -3,7 +3,17 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
-from storefront.models import Category, Order, OrderLine, Preference, Product, PurchaseStat, Refund
+from storefront.models import (
+    Category,
+    Order,
+    OrderLine,
+    Preference,
+    Product,
+    PurchaseStat,
+    PushRollout,
+    Refund,
+    RolloutPolicy,
+)
 from tests.members.factories import MerchantFactory, ShopperFactory
 
 
@@ -86,3 +96,23 @@ class PreferenceFactory(factory.django.DjangoModelFactory):
     slug = factory.Sequence(lambda n: f"interest-{n}")
     weight = 1.0
     updated_at = factory.LazyFunction(timezone.now)
+
+
+class PushRolloutFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PushRollout
+
+    merchant = factory.SubFactory(MerchantFactory)
+    product = factory.SubFactory(
+        ProductFactory,
+        merchant=factory.SelfAttribute("..merchant"),
+        published_at=factory.LazyFunction(timezone.now),
+    )
+    stage_started_at = factory.LazyFunction(timezone.now)
+
+
+class RolloutPolicyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RolloutPolicy
+
+    merchant = factory.SubFactory(MerchantFactory)
