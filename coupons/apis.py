@@ -8,22 +8,23 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from core.api import paginated_response, validated
+from core.fields import SHOPPER_ID_VALIDATOR, AwareDateTimeField, BoundedListField, model_field
 from coupons import selectors
-from coupons.models import CouponTemplate
+from coupons.models import Coupon, CouponTemplate
 from coupons.services.templates import coupon_template_create
 from members import selectors as members_selectors
 from members.authentication import MerchantApi, ShopperApi
-from members.models import SLUG_VALIDATOR
-from storefront.models import MONEY
+from members.models import SLUG_VALIDATOR, Shopper
+from storefront.models import MONEY, OrderLine, Product
 
 MAX_COUPONS_PER_ORDER = 10
 
 
-class CouponCodesField(serializers.ListField):
+class CouponCodesField(BoundedListField):
     """The codes of an order or cart: each once, in the order they are to apply."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("child", serializers.CharField(max_length=32))
+        kwargs.setdefault("child", model_field(Coupon, "code"))
         kwargs.setdefault("max_length", MAX_COUPONS_PER_ORDER)
         super().__init__(**kwargs)
 
@@ -68,26 +69,32 @@ class TemplateWithProductsOutput(TemplateOutput):
 
 class CouponTemplateListCreateApi(MerchantApi):
     class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=100)
+        name = model_field(CouponTemplate, "name")
         kind = serializers.ChoiceField(choices=CouponTemplate.Kind.choices)
-        value = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"))
-        min_spend = serializers.DecimalField(**MONEY, min_value=Decimal("0"), default=Decimal("0"))
-        max_discount = serializers.DecimalField(
-            **MONEY, min_value=Decimal("0.01"), required=False, allow_null=True
+        value = model_field(CouponTemplate, "value", min_value=Decimal("0.01"))
+        min_spend = model_field(CouponTemplate, "min_spend", min_value=Decimal("0"), default=Decimal("0"))
+        max_discount = model_field(
+            CouponTemplate, "max_discount", min_value=Decimal("0.01"), required=False, allow_null=True
         )
         scope = serializers.ChoiceField(
             choices=CouponTemplate.Scope.choices, default=CouponTemplate.Scope.ALL
         )
         category = serializers.CharField(max_length=50, required=False, validators=[SLUG_VALIDATOR])
-        products = serializers.ListField(
-            child=serializers.CharField(max_length=64), required=False, allow_empty=False, max_length=500
+        products = BoundedListField(
+            child=model_field(Product, "sku"), required=False, allow_empty=False, max_length=500
         )
-        valid_days = serializers.IntegerField(min_value=1, max_value=3650, required=False, allow_null=True)
-        valid_from = serializers.DateTimeField(required=False, allow_null=True)
-        valid_until = serializers.DateTimeField(required=False, allow_null=True)
-        per_member_limit = serializers.IntegerField(min_value=1, max_value=1000, default=1)
-        stock = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-        points_price = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+        valid_days = model_field(
+            CouponTemplate, "valid_days", min_value=1, max_value=3650, required=False, allow_null=True
+        )
+        valid_from = AwareDateTimeField(required=False, allow_null=True)
+        valid_until = AwareDateTimeField(required=False, allow_null=True)
+        per_member_limit = model_field(
+            CouponTemplate, "per_member_limit", min_value=1, max_value=1000, default=1
+        )
+        stock = model_field(CouponTemplate, "stock", min_value=0, required=False, allow_null=True)
+        points_price = model_field(
+            CouponTemplate, "points_price", min_value=1, required=False, allow_null=True
+        )
         stackable = serializers.BooleanField(default=False)
 
     @extend_schema(responses=TemplateWithProductsOutput(many=True), tags=["merchant coupons"])
@@ -105,9 +112,9 @@ class CouponTemplateListCreateApi(MerchantApi):
 
 
 class CartLineInput(serializers.Serializer):
-    sku = serializers.CharField(max_length=64)
-    quantity = serializers.IntegerField(min_value=1, max_value=100_000)
-    unit_price = serializers.DecimalField(**MONEY, min_value=0)
+    sku = model_field(Product, "sku")
+    quantity = model_field(OrderLine, "quantity", min_value=1, max_value=100_000)
+    unit_price = model_field(OrderLine, "unit_price", min_value=0)
 
 
 class RejectedOutput(serializers.Serializer):
@@ -126,8 +133,8 @@ class ValidationOutput(serializers.Serializer):
 
 class CouponValidateApi(MerchantApi):
     class InputSerializer(serializers.Serializer):
-        shopper = serializers.CharField(max_length=150)
-        lines = serializers.ListField(child=CartLineInput(), allow_empty=False, max_length=200)
+        shopper = model_field(Shopper, "external_id", validators=[SHOPPER_ID_VALIDATOR])
+        lines = BoundedListField(child=CartLineInput(), allow_empty=False, max_length=200)
         coupon_codes = CouponCodesField()
 
     @extend_schema(

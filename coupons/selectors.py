@@ -10,6 +10,7 @@ from core.sql import comma_joined
 from coupons import rules
 from coupons.models import Coupon, CouponTemplate
 from members.models import Merchant, Shopper
+from storefront.rules import order_amount_check
 from storefront.selectors import products_by_sku
 
 _LISTED = CouponTemplate.products.through._meta.db_table
@@ -138,6 +139,7 @@ def cart_validate(*, merchant: Merchant, shopper: str, lines: list[dict], coupon
         lines=cart_lines(lines=lines, products=products),
         now=timezone.now(),
     )
+    order_amount_check(evaluation.subtotal)  # the order would refuse it: so does its dry run
     return {
         "subtotal": evaluation.subtotal,
         "discount": evaluation.discount,

@@ -45,6 +45,8 @@ PRODUCTS = {
     ],
 }
 JOIN_BONUS_POINTS = 100
+# A buyer the shop knows only from an order: registering this id needs a claim code.
+UNCLAIMED_BUYER = ("acme-beauty", "platform-user-77")
 
 
 @dataclass
@@ -53,6 +55,7 @@ class DemoLogins:
     staff: dict[str, str] = field(default_factory=dict)  # merchant slug -> username
     shoppers: list[str] = field(default_factory=list)
     api_keys: dict[str, str] = field(default_factory=dict)  # merchant slug -> key
+    unclaimed: tuple[str, str] = UNCLAIMED_BUYER  # (merchant slug, platform id)
 
 
 @transaction.atomic
@@ -123,6 +126,7 @@ def seed_demo() -> DemoLogins:
         for merchant in merchants[: 1 + index % 2]:
             membership_enrol(shopper=shopper, merchant=merchant)
     _seed_orders(merchants)
+    _seed_unclaimed_buyer()
     # A few iron fans so the member list's filter has something to show before the
     # scoring job has run on real engagement.
     Follow.objects.filter(shopper__external_id__in=SHOPPERS[:2], account__kind=Account.Kind.KOE).update(
@@ -153,6 +157,22 @@ def _seed_orders(merchants: list[Merchant]) -> None:
                         lines=tuple(lines.values()),
                     ),
                 )
+
+
+def _seed_unclaimed_buyer() -> None:
+    slug, platform_id = UNCLAIMED_BUYER
+    merchant = Merchant.objects.get(slug=slug)
+    if Order.objects.filter(merchant=merchant, external_id=f"demo-{platform_id}").exists():
+        return
+    product = Product.objects.filter(merchant=merchant).order_by("sku").first()
+    purchase_record(
+        merchant=merchant,
+        order=OrderInput(
+            external_id=f"demo-{platform_id}",
+            shopper=platform_id,
+            lines=(OrderLineInput(sku=product.sku, quantity=1, unit_price=product.price),),
+        ),
+    )
 
 
 def _seed_program(merchant: Merchant) -> None:

@@ -1,6 +1,7 @@
 """Loyalty's domain errors (points, orders, refunds). Codes are part of the API."""
 
 from core.errors import Conflict, DomainError, InvariantViolated, NotFound
+from storefront.errors import OrderTooLarge  # noqa: F401  (raised by the pipeline; lives with orders)
 
 
 class InsufficientPoints(DomainError):
@@ -11,16 +12,6 @@ class InsufficientPoints(DomainError):
 class OrderConflict(Conflict):
     code = "order_conflict"
     default_detail = "An order with this external_id was already recorded with a different body."
-
-
-class OrderTooLarge(DomainError):
-    code = "order_too_large"
-    default_detail = "The order's subtotal is larger than an amount can be."
-
-
-class PointsOutOfRange(DomainError):
-    code = "points_out_of_range"
-    default_detail = "This order would earn more points than an account can hold."
 
 
 class RefundConflict(Conflict):

@@ -60,8 +60,9 @@ class Program(models.Model):
 
 class PointsAccount(models.Model):
     membership = models.OneToOneField(Membership, on_delete=models.CASCADE, related_name="points_account")
-    balance = models.IntegerField(default=0)
-    lifetime_earned = models.PositiveIntegerField(default=0)
+    # 64-bit: a busy member's lifetime points must never stop an order from being recorded.
+    balance = models.BigIntegerField(default=0)
+    lifetime_earned = models.PositiveBigIntegerField(default=0)
     # Set once: the join bonus is paid on the first join only, even after leaving and rejoining.
     join_bonus_at = models.DateTimeField(null=True, blank=True)
     # The first order as a member: it issues the repurchase coupon, once.
@@ -84,7 +85,7 @@ class PointsEntry(models.Model):
         BONUS = "bonus"
 
     account = models.ForeignKey(PointsAccount, on_delete=models.CASCADE, related_name="entries")
-    delta = models.IntegerField()
+    delta = models.BigIntegerField()
     kind = models.CharField(max_length=10, choices=Kind.choices)
     order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     refund = models.ForeignKey(Refund, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -93,7 +94,7 @@ class PointsEntry(models.Model):
     reason = models.CharField(max_length=200, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     # Lots (delta > 0) only: how much of the lot is still unspent.
-    remaining = models.IntegerField(null=True, blank=True)
+    remaining = models.BigIntegerField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

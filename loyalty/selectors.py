@@ -2,17 +2,18 @@
 
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.db.models.functions import Coalesce
 
 from coupons import selectors as coupon_selectors
+from coupons.models import Coupon
 from coupons.rules import CartLine, in_scope
 from loyalty.models import PointsEntry, Program
 from members import selectors as members_selectors
-from members.errors import MembershipNotFound
+from members.errors import MembershipNotFound, ShopperNotFound
 from members.models import Membership, Merchant, Shopper
 from storefront import selectors as storefront_selectors
-from storefront.models import PurchaseStat
+from storefront.models import Order, PurchaseStat
 
 
 def program_get(*, merchant: Merchant) -> Program:
@@ -75,7 +76,8 @@ def points_entry_list(*, shopper: Shopper, merchant: Merchant) -> QuerySet[Point
         raise MembershipNotFound()
     # By the account's id, so the page is read in order from ``pointsentry_account_recent``.
     (account_id,) = found
-    return PointsEntry.objects.filter(account_id=account_id) if account_id else PointsEntry.objects.none()
+    entries = PointsEntry.objects.filter(account_id=account_id) if account_id else PointsEntry.objects.none()
+    return entries.select_related("order", "refund")
 
 
 def member_list(*, merchant: Merchant, iron_fan: bool | None = None, tier: str | None = None) -> QuerySet:
@@ -91,6 +93,24 @@ def _points_columns() -> dict:
         "points_balance": Coalesce("points_account__balance", 0),
         "lifetime_points": Coalesce("points_account__lifetime_earned", 0),
     }
+
+
+def shopper_of_merchant(*, merchant: Merchant, external_id: str) -> Shopper:
+    """A shopper this merchant knows: a member or fan of it, a buyer of its, or a holder of
+    its coupons. Another merchant's shopper is 404, as if unknown."""
+    shopper = (
+        Shopper.objects.filter(external_id=external_id)
+        .filter(
+            Exists(Membership.objects.filter(shopper=OuterRef("pk"), merchant=merchant))
+            | Exists(Order.objects.filter(shopper=OuterRef("pk"), merchant=merchant))
+            | Exists(Coupon.objects.filter(shopper=OuterRef("pk"), merchant=merchant))
+            | Exists(members_selectors.follows_of_merchant(merchant=merchant).filter(shopper=OuterRef("pk")))
+        )
+        .first()
+    )
+    if shopper is None:
+        raise ShopperNotFound()
+    return shopper
 
 
 def feed_details(*, shopper: Shopper, products: list, now: datetime) -> None:

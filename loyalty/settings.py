@@ -1,7 +1,7 @@
 """Fanbase settings: everything comes from the environment.
 
 The defaults run on a laptop with nothing installed (SQLite, Celery over kombu's
-filesystem transport under ``var/``, a local-memory cache). Production and CI set
+filesystem transport under ``var/``, a file-based cache there). Production and CI set
 ``DATABASE_URL``, ``CELERY_BROKER_URL`` and ``REDIS_URL``. A malformed value stops
 the process at start with a message that names the variable.
 """
@@ -127,7 +127,15 @@ if REDIS_URL:
     env_url("REDIS_URL", REDIS_URL, schemes={"redis", "rediss", "unix"})
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Shared by every process of the machine (gunicorn runs several): the auth throttle
+    # counts a client's requests once, whichever process answers them.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+            "OPTIONS": {"MAX_ENTRIES": 10_000},
+        }
+    }
 
 # --- Auth --------------------------------------------------------------------
 
@@ -169,7 +177,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.StrictJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.CursorPage",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
@@ -178,6 +186,10 @@ REST_FRAMEWORK = {
         "auth": env_rate("AUTH_THROTTLE_RATE", "20/min"),
     },
     "UNAUTHENTICATED_USER": None,
+    # Who a client is, for the throttles: with 0, the connection's address; behind N
+    # proxies, the address the Nth proxy from us saw. Never the client's own
+    # X-Forwarded-For, which anyone can rotate to escape the auth throttle.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0, minimum=0),
     "COERCE_DECIMAL_TO_STRING": True,
 }
 

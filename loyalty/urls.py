@@ -1,9 +1,9 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from core.routing import slash_optional
-from loyalty.apis import feed, memberships, orders, program, shopper
+from core.routing import api_not_found, slash_optional
+from loyalty.apis import claims, feed, memberships, orders, program, shopper
 from loyalty.health import healthz
 
 api_v1 = [
@@ -22,9 +22,14 @@ api_v1 = [
     *slash_optional("merchant/program", program.ProgramApi.as_view(), "merchant-program"),
     *slash_optional("merchant/orders", orders.OrderCreateApi.as_view(), "merchant-orders"),
     *slash_optional(
-        "merchant/orders/<str:external_id>/refunds",
+        "merchant/orders/<key:external_id>/refunds",
         orders.RefundCreateApi.as_view(),
         "merchant-order-refunds",
+    ),
+    *slash_optional(
+        "merchant/shoppers/<key:external_id>/claim-code",
+        claims.ShopperClaimCodeCreateApi.as_view(),
+        "merchant-shopper-claim-code",
     ),
     path("", include("members.urls")),
     path("", include("storefront.urls")),
@@ -37,4 +42,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
+    # Last: whatever else is asked under /api/ is a 404 in the API's error shape.
+    re_path(r"^api/", api_not_found),
 ]

@@ -8,15 +8,17 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
 from core.api import PublicApi, paginated_response, validated
+from core.fields import SHOPPER_ID_VALIDATOR, model_field
 from members import selectors, services
 from members.authentication import MerchantApi, ShopperApi
-from members.models import HANDLE_VALIDATOR, Account
+from members.models import HANDLE_VALIDATOR, Account, Tier
+from members.services.claims import CLAIM_CODE_TTL, MAX_CLAIM_ATTEMPTS
 
 TokenOutput = inline_serializer("TokenOutput", {"token": serializers.CharField()})
 
 
 class CredentialsInput(serializers.Serializer):
-    username = serializers.RegexField(r"^[\w.@+-]+\Z", max_length=150)
+    username = serializers.CharField(max_length=150, validators=[SHOPPER_ID_VALIDATOR])
     password = serializers.CharField(max_length=128, trim_whitespace=False)
 
 
@@ -27,10 +29,31 @@ class AuthRegisterApi(PublicApi):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 
-    @extend_schema(request=CredentialsInput, responses={201: TokenOutput}, tags=["shopper auth"])
+    class InputSerializer(CredentialsInput):
+        claim_code = serializers.CharField(
+            max_length=16,
+            required=False,
+            help_text="Needed when a merchant already named this platform id in an order or event: "
+            "the one-time code the merchant's system got from "
+            "`POST /api/v1/merchant/shoppers/{external_id}/claim-code` and gave the shopper.",
+        )
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: TokenOutput},
+        tags=["shopper auth"],
+        description="Register a login; the username is the shopper's platform id. A username that is "
+        "registered already is a 409 `username_taken`. A platform id that a merchant has already named "
+        "(its shopper record exists, with points and coupons) needs `claim_code`: without it the answer "
+        "is a 409 `claim_code_required`; a wrong, used or expired code is a 400 `claim_code_invalid`. "
+        f"A code allows {MAX_CLAIM_ATTEMPTS} attempts and expires {CLAIM_CODE_TTL.seconds // 60} minutes "
+        "after it was issued. Throttled per client.",
+    )
     def post(self, request):
-        data = validated(CredentialsInput, request)
-        _, token = services.shopper_register(username=data["username"], password=data["password"])
+        data = validated(self.InputSerializer, request)
+        _, token = services.shopper_register(
+            username=data["username"], password=data["password"], claim_code=data.get("claim_code")
+        )
         return Response({"token": token}, status=status.HTTP_201_CREATED)
 
 
@@ -97,7 +120,7 @@ class AccountListCreateApi(MerchantApi):
     class InputSerializer(serializers.Serializer):
         handle = serializers.CharField(max_length=50, validators=[HANDLE_VALIDATOR])
         kind = serializers.ChoiceField(choices=Account.Kind.choices)
-        display_name = serializers.CharField(max_length=150)
+        display_name = model_field(Account, "display_name")
 
     @extend_schema(responses=AccountOutput(many=True), tags=["merchant"])
     def get(self, request):
@@ -120,11 +143,11 @@ class TierOutput(serializers.Serializer):
 
 class TierCreateApi(MerchantApi):
     class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=50)
-        rank = serializers.IntegerField(min_value=0, max_value=32767)
-        min_spend_12m = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"))
-        earn_multiplier = serializers.DecimalField(
-            max_digits=5, decimal_places=2, min_value=Decimal("0.01"), default=Decimal("1")
+        name = model_field(Tier, "name")
+        rank = model_field(Tier, "rank")
+        min_spend_12m = model_field(Tier, "min_spend_12m")
+        earn_multiplier = model_field(
+            Tier, "earn_multiplier", min_value=Decimal("0.01"), default=Decimal("1")
         )
 
     @extend_schema(request=InputSerializer, responses={201: TierOutput}, tags=["merchant"])

@@ -48,6 +48,8 @@ class MerchantApiKeyAuthentication(BaseAuthentication):
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed("Invalid Api-Key header: expected 'Api-Key <key>'.")
         key = parts[1].decode("latin-1")
+        if not key.isprintable():  # a NUL would reach the key lookup, which PostgreSQL refuses
+            raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
         try:
             api_key = MerchantAPIKey.objects.get_from_key(key)
         except MerchantAPIKey.DoesNotExist:
@@ -69,6 +71,8 @@ class ShopperTokenAuthentication(TokenAuthentication):
 
     def authenticate_credentials(self, token: bytes):
         token_str = token.decode("utf-8", errors="replace")
+        if not token_str.isprintable():  # a NUL would reach the token lookup, which PostgreSQL refuses
+            raise exceptions.AuthenticationFailed("Invalid token.")
         try:
             digest = hash_token(token_str)
         except (TypeError, binascii.Error, ValueError):

@@ -66,3 +66,26 @@ class MerchantSlugTaken(Conflict):
 class WeakPassword(DomainError):
     code = "password_too_weak"
     default_detail = "This password is too weak."
+
+
+class ShopperNotFound(NotFound):
+    code = "shopper_not_found"
+    default_detail = "No shopper with this id is known to this merchant."
+
+
+class ClaimCodeRequired(Conflict):
+    code = "claim_code_required"
+    default_detail = (
+        "A merchant already knows a shopper with this id. Registering it needs the claim code "
+        "that the merchant's system gives the shopper (claim_code)."
+    )
+
+
+class ClaimCodeInvalid(DomainError):
+    code = "claim_code_invalid"
+    default_detail = "This claim code is wrong, used, expired or out of attempts; ask for a new one."
+
+
+class ShopperRegistered(Conflict):
+    code = "shopper_registered"
+    default_detail = "This shopper has registered already; no claim code is needed."

@@ -3,7 +3,7 @@
 from django.db.models import QuerySet
 
 from core.locks import locked
-from members.models import Membership, Merchant, Shopper
+from members.models import Membership, Merchant, Shopper, ShopperClaim
 
 
 def merchants_lock() -> QuerySet[Merchant]:
@@ -13,6 +13,11 @@ def merchants_lock() -> QuerySet[Merchant]:
 
 def shoppers_lock() -> QuerySet[Shopper]:
     return locked(Shopper)
+
+
+def shopper_claims_lock() -> QuerySet[ShopperClaim]:
+    """A shopper's claim codes, locked: each attempt at a code is counted under this lock."""
+    return locked(ShopperClaim)
 
 
 def memberships_lock() -> QuerySet[Membership]:

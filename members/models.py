@@ -247,3 +247,33 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.number} {self.shopper} @ {self.merchant.slug}"
+
+
+class ShopperClaim(models.Model):
+    """A one-time code that proves a platform id is the registering shopper's.
+
+    A merchant's order or event creates the shopper record of a platform id nobody has
+    registered yet; registering that id then needs this code, which the merchant's
+    system asks for and gives the shopper out of band. Only the code's keyed hash is
+    kept; it expires in minutes and allows a few attempts. One live code per shopper
+    and merchant: asking again replaces it.
+    """
+
+    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="claims")
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    code_hash = models.CharField(max_length=64)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    objects = scoped_manager("merchant")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shopper", "merchant"], name="shopperclaim_unique_shopper_merchant"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"claim of {self.shopper_id} by {self.merchant_id}"

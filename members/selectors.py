@@ -21,6 +21,10 @@ def follow_list(*, shopper: Shopper) -> QuerySet[Follow]:
     return Follow.objects.filter(shopper=shopper).select_related("account__merchant")
 
 
+def follows_of_merchant(*, merchant: Merchant) -> QuerySet[Follow]:
+    return Follow.objects.filter(account__merchant=merchant)
+
+
 def member_is_iron_fan() -> Exists:
     """For a membership row: is the shopper an iron fan of any of the merchant's accounts?"""
     return Exists(

@@ -5,9 +5,11 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from core.api import validated
+from core.fields import IDENTIFIER_VALIDATOR, BoundedListField, TextField, model_field
 from members.authentication import MerchantApi
 from members.models import SLUG_VALIDATOR
 from storefront import services
+from storefront.models import Product
 
 
 class ProductOutput(serializers.Serializer):
@@ -24,7 +26,7 @@ class ProductOutput(serializers.Serializer):
 
 
 class ProductFields(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
+    title = model_field(Product, "title")
     category = serializers.CharField(
         max_length=50,
         allow_null=True,
@@ -32,14 +34,16 @@ class ProductFields(serializers.Serializer):
         validators=[SLUG_VALIDATOR],
         help_text="Slug; created on first use.",
     )
-    tags = serializers.ListField(child=serializers.CharField(max_length=40), max_length=30, required=False)
-    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    tags = BoundedListField(child=TextField(max_length=40), max_length=30, required=False)
+    price = model_field(Product, "price")
     published = serializers.BooleanField(required=False)
 
 
 class ProductCreateApi(MerchantApi):
     class InputSerializer(ProductFields):
-        sku = serializers.CharField(max_length=64)
+        sku = model_field(
+            Product, "sku", validators=[IDENTIFIER_VALIDATOR], help_text="No '/': it is a path segment."
+        )
 
     @extend_schema(request=InputSerializer, responses={201: ProductOutput}, tags=["merchant catalog"])
     def post(self, request):

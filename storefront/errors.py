@@ -21,6 +21,16 @@ class DuplicateSku(DomainError):
     default_detail = "Each sku may appear once per order; add the quantities together."
 
 
+class OrderTooLarge(DomainError):
+    code = "order_too_large"
+    default_detail = "The order's subtotal is larger than an amount can be."
+
+
+class PaidAtOutOfRange(DomainError):
+    code = "paid_at_out_of_range"
+    default_detail = "paid_at must be a time in the past (a few minutes of clock skew allowed)."
+
+
 class InvalidCursor(DomainError):
     code = "invalid_cursor"
     default_detail = "This cursor is not one this list gave out; start again from the first page."

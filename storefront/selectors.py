@@ -5,7 +5,7 @@ from datetime import datetime
 from itertools import pairwise
 from statistics import median
 
-from django.db.models import BigIntegerField, Case, CharField, Q, QuerySet, Value, When
+from django.db.models import BigIntegerField, Case, CharField, F, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 
 from core.sql import epoch_seconds, json_array_has, json_array_has_param
@@ -37,14 +37,17 @@ def purchase_stat_list(*, shopper: Shopper, merchant: Merchant | None = None) ->
 def purchase_due_again(*, shopper: Shopper, stats: list[PurchaseStat]) -> dict[int, datetime]:
     """When each product bought at least twice is due again: last purchase + median interval.
 
-    One query for the whole page: the times the shopper bought these products.
+    One query for the whole page: the times the shopper bought these products (a line
+    refunded in full was not bought). A date past the calendar's end is no date.
     """
     repeat_ids = [s.product_id for s in stats if s.times_purchased >= 2]
     if not repeat_ids:
         return {}
     times: dict[int, list[datetime]] = defaultdict(list)
     rows = (
-        OrderLine.objects.filter(order__shopper=shopper, product_id__in=repeat_ids)
+        OrderLine.objects.filter(
+            order__shopper=shopper, product_id__in=repeat_ids, refunded_quantity__lt=F("quantity")
+        )
         .order_by("product_id", "order__paid_at")
         .values_list("product_id", "order__paid_at")
     )
@@ -55,7 +58,10 @@ def purchase_due_again(*, shopper: Shopper, stats: list[PurchaseStat]) -> dict[i
         if len(moments) < 2:
             continue
         gaps = [later - earlier for earlier, later in pairwise(moments)]
-        due[product_id] = moments[-1] + median(gaps)
+        try:
+            due[product_id] = moments[-1] + median(gaps)
+        except OverflowError:
+            continue
     return due
 
 

@@ -3,9 +3,9 @@ from storefront import apis, rollout_apis, shopper_apis
 
 urlpatterns = [
     *slash_optional("merchant/products", apis.ProductCreateApi.as_view(), "merchant-products"),
-    *slash_optional("merchant/products/<str:sku>", apis.ProductUpdateApi.as_view(), "merchant-product"),
+    *slash_optional("merchant/products/<key:sku>", apis.ProductUpdateApi.as_view(), "merchant-product"),
     *slash_optional(
-        "merchant/products/<str:sku>/rollout",
+        "merchant/products/<key:sku>/rollout",
         rollout_apis.RolloutGetApi.as_view(),
         "merchant-product-rollout",
     ),

@@ -12,7 +12,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from coupons import errors
@@ -21,6 +21,7 @@ from members.locks import memberships_lock
 from members.models import Membership, Shopper
 
 COUPON = Coupon._meta.db_table
+TEMPLATE = CouponTemplate._meta.db_table
 
 
 def coupon_code_new() -> str:
@@ -50,10 +51,8 @@ def coupon_issue(
     valid_from, expires_at = coupon_validity(template=template, now=now)
     if expires_at <= now:
         raise errors.CouponExpired("This coupon's validity window is over; none can be issued.")
-    claimed = CouponTemplate.objects.filter(
-        Q(stock__isnull=True) | Q(issued_count__lt=F("stock")), pk=template.pk
-    ).update(issued_count=F("issued_count") + 1)
-    if not claimed:
+    issued_count = _claim_stock(template_id=template.pk)
+    if issued_count is None:
         raise errors.CouponOutOfStock()
     coupon = Coupon(
         template=template,
@@ -71,8 +70,25 @@ def coupon_issue(
         # Give the claimed unit of stock back: the caller may go on without this coupon.
         CouponTemplate.objects.filter(pk=template.pk).update(issued_count=F("issued_count") - 1)
         raise errors.CouponLimitReached()
+    # The count this issue made, as answered (an exchange shows its template's count).
+    template.issued_count = issued_count
     coupon._state.adding = False
     return coupon
+
+
+def _claim_stock(*, template_id: int) -> int | None:
+    """One unit of the template's stock: the new ``issued_count``, or None when none is left."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {TEMPLATE} SET issued_count = issued_count + 1
+            WHERE id = %s AND (stock IS NULL OR issued_count < stock)
+            RETURNING issued_count
+            """,
+            [template_id],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def _insert_within_limit(*, coupon: Coupon, limit: int, now: datetime) -> int | None:

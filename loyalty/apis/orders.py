@@ -5,11 +5,19 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from core.api import validated
+from core.fields import (
+    IDENTIFIER_VALIDATOR,
+    SHOPPER_ID_VALIDATOR,
+    AwareDateTimeField,
+    BoundedListField,
+    model_field,
+)
 from coupons.apis import CouponCodesField
 from loyalty.services.purchases import OrderInput, OrderLineInput, purchase_record
 from loyalty.services.refunds import RefundInput, RefundLineInput, refund_record
 from members.authentication import MerchantApi
-from storefront.models import MONEY
+from members.models import Shopper
+from storefront.models import MONEY, Order, OrderLine, Product, Refund
 
 MAX_LINES = 200
 
@@ -34,18 +42,31 @@ class OrderOutput(serializers.Serializer):
 
 
 class OrderLineInputSerializer(serializers.Serializer):
-    sku = serializers.CharField(max_length=64)
-    quantity = serializers.IntegerField(min_value=1, max_value=100_000)
-    unit_price = serializers.DecimalField(**MONEY, min_value=0)
+    sku = model_field(Product, "sku")
+    quantity = model_field(OrderLine, "quantity", min_value=1, max_value=100_000)
+    unit_price = model_field(OrderLine, "unit_price", min_value=0)
 
 
 class OrderCreateApi(MerchantApi):
     class InputSerializer(serializers.Serializer):
-        external_id = serializers.CharField(max_length=100)
-        shopper = serializers.CharField(
-            max_length=150, help_text="The platform's user id; unknown ones are created."
+        external_id = model_field(
+            Order,
+            "external_id",
+            validators=[IDENTIFIER_VALIDATOR],
+            help_text="The shop's order id: no '/' (it is a path segment of the refunds URL).",
         )
-        paid_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+        shopper = model_field(
+            Shopper,
+            "external_id",
+            validators=[SHOPPER_ID_VALIDATOR],
+            help_text="The platform's user id; unknown ones are created.",
+        )
+        paid_at = AwareDateTimeField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="With its zone; not in the future (a few minutes of clock skew allowed). Default: now.",
+        )
         via_account = serializers.CharField(
             max_length=50,
             required=False,
@@ -53,9 +74,7 @@ class OrderCreateApi(MerchantApi):
             default=None,
             help_text="Handle of the selling account.",
         )
-        lines = serializers.ListField(
-            child=OrderLineInputSerializer(), allow_empty=False, max_length=MAX_LINES
-        )
+        lines = BoundedListField(child=OrderLineInputSerializer(), allow_empty=False, max_length=MAX_LINES)
         coupon_codes = CouponCodesField(required=False, default=list)
 
     @extend_schema(
@@ -93,16 +112,14 @@ class RefundOutput(serializers.Serializer):
 
 
 class RefundLineInputSerializer(serializers.Serializer):
-    sku = serializers.CharField(max_length=64)
-    quantity = serializers.IntegerField(min_value=1, max_value=100_000)
+    sku = model_field(Product, "sku")
+    quantity = model_field(OrderLine, "quantity", min_value=1, max_value=100_000)
 
 
 class RefundCreateApi(MerchantApi):
     class InputSerializer(serializers.Serializer):
-        external_id = serializers.CharField(max_length=100)
-        lines = serializers.ListField(
-            child=RefundLineInputSerializer(), allow_empty=False, max_length=MAX_LINES
-        )
+        external_id = model_field(Refund, "external_id", validators=[IDENTIFIER_VALIDATOR])
+        lines = BoundedListField(child=RefundLineInputSerializer(), allow_empty=False, max_length=MAX_LINES)
 
     @extend_schema(
         request=InputSerializer,

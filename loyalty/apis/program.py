@@ -5,7 +5,9 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from core.api import validated
+from core.fields import model_field
 from loyalty import selectors
+from loyalty.models import Program
 from loyalty.services.program import program_update
 from members.authentication import MerchantApi
 from storefront import selectors as storefront_selectors
@@ -53,24 +55,32 @@ class ProgramOutput(serializers.Serializer):
 
 class ProgramApi(MerchantApi):
     class InputSerializer(serializers.Serializer):
-        points_per_unit = serializers.DecimalField(
-            max_digits=8, decimal_places=2, min_value=Decimal("0"), required=False
-        )
-        points_expiry_days = serializers.IntegerField(
+        points_per_unit = model_field(Program, "points_per_unit", required=False)
+        points_expiry_days = model_field(
+            Program,
+            "points_expiry_days",
             min_value=1,
             max_value=3650,
             allow_null=True,
             required=False,
             help_text="null: points never expire.",
         )
-        join_bonus_points = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False)
-        join_coupon_template = serializers.IntegerField(
-            min_value=1, allow_null=True, required=False, help_text="Template id issued on a first join."
+        join_bonus_points = model_field(Program, "join_bonus_points", max_value=1_000_000, required=False)
+        join_coupon_template = model_field(
+            Program,
+            "join_coupon_template",
+            allow_null=True,
+            required=False,
+            help_text="Template id issued on a first join.",
         )
-        repurchase_template = serializers.IntegerField(
-            min_value=1, allow_null=True, required=False, help_text="Template id issued after a first order."
+        repurchase_template = model_field(
+            Program,
+            "repurchase_template",
+            allow_null=True,
+            required=False,
+            help_text="Template id issued after a first order.",
         )
-        repurchase_delay_days = serializers.IntegerField(min_value=0, max_value=365, required=False)
+        repurchase_delay_days = model_field(Program, "repurchase_delay_days", max_value=365, required=False)
         rollout = RolloutSettingsInput(required=False)
 
     @extend_schema(responses=ProgramOutput, tags=["merchant"])

@@ -6,8 +6,10 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from core.api import paginated_response, validated
+from core.fields import model_field
 from core.pagination import CursorPage
 from coupons.apis import CouponOutput
+from coupons.models import CouponTemplate
 from loyalty import selectors
 from loyalty.apis.memberships import MerchantRefOutput
 from loyalty.services.exchange import coupon_exchange
@@ -39,6 +41,12 @@ class PointsEntryOutput(serializers.Serializer):
     delta = serializers.IntegerField()
     kind = serializers.CharField()
     reason = serializers.CharField()
+    order = serializers.CharField(
+        source="order.external_id", allow_null=True, default=None, help_text="The order it came from."
+    )
+    refund = serializers.CharField(
+        source="refund.external_id", allow_null=True, default=None, help_text="The refund that reversed it."
+    )
     created_at = serializers.DateTimeField()
     expires_at = serializers.DateTimeField(allow_null=True)
 
@@ -93,7 +101,7 @@ class FrequentlyPurchasedApi(ShopperApi):
 class CouponExchangeApi(ShopperApi):
     class InputSerializer(serializers.Serializer):
         merchant = serializers.SlugField(max_length=50)
-        template = serializers.IntegerField(min_value=1, help_text="Id of a template with a points price.")
+        template = model_field(CouponTemplate, "id", help_text="Id of a template with a points price.")
 
     @extend_schema(request=InputSerializer, responses={201: CouponOutput}, tags=["shopper"])
     def post(self, request):

@@ -30,6 +30,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from core.errors import DomainError
+from core.fields import column_range
 from core.fingerprint import request_fingerprint
 from coupons import errors as coupon_errors
 from coupons import rules as coupon_rules
@@ -47,6 +48,7 @@ from loyalty.services.points import lot_expiry, points_credit_locked
 from members import services as members_services
 from members.models import Account, Membership, Merchant, Tier
 from storefront.models import Order, OrderLine, Product
+from storefront.rules import MAX_CLOCK_SKEW, order_amount_check, paid_at_check
 from storefront.selectors import products_by_sku
 from storefront.services.preferences import preferences_from_purchase
 from storefront.services.stats import purchase_stats_record
@@ -58,10 +60,9 @@ MEMBER_ROWS = (
     "membership__tier",
     "membership__merchant__program__repurchase_template",
 )
-# What the columns hold: money is numeric(12, 2), points are 32-bit integers. An order
-# beyond them is refused with a 400 rather than failing in the database with a 500.
-MAX_MONEY = Decimal("9999999999.99")
-MAX_POINTS = 2**31 - 1
+# What a points column holds (64-bit). An order is never refused for the points it would
+# earn: past this, it earns what is left to the limit.
+MAX_POINTS = column_range(PointsAccount._meta.get_field("balance"))[1]
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,7 @@ def _replay(existing: Order, fingerprint: str) -> PurchaseResult:
 def _record(*, merchant: Merchant, order: OrderInput, fingerprint: str) -> PurchaseResult:
     now = timezone.now()
     paid_at = order.paid_at or now
+    paid_at_check(paid_at, now=now)
 
     account = _member_points_account(merchant=merchant, shopper_external_id=order.shopper)
     if account is not None:
@@ -139,14 +141,13 @@ def _record(*, merchant: Merchant, order: OrderInput, fingerprint: str) -> Purch
         merchant=merchant, order=order, shopper_id=shopper.pk, products=products, now=now
     )
     total = subtotal - discount
-    if subtotal > MAX_MONEY:
-        raise errors.OrderTooLarge(f"The subtotal {subtotal} exceeds {MAX_MONEY}.", attr="lines")
+    order_amount_check(subtotal)
 
     is_member = membership is not None and membership.status == Membership.Status.ACTIVE
     program = _program(merchant=merchant, account=account)
     points = points_for(total=total, program=program, tier=membership.tier) if is_member else 0
-    if is_member and points > MAX_POINTS - max(account.balance, account.lifetime_earned, 0):
-        raise errors.PointsOutOfRange(attr="lines")
+    if is_member:
+        points = min(points, MAX_POINTS - max(account.balance, account.lifetime_earned, 0))
     first_order = is_member and account.first_order_at is None
     issued = _repurchase_coupon(program=program, membership=membership, now=now) if first_order else None
 
@@ -185,7 +186,7 @@ def _record(*, merchant: Merchant, order: OrderInput, fingerprint: str) -> Purch
             points=points,
             kind=PointsEntry.Kind.EARN,
             order=new_order,
-            reason=f"order {order.external_id}",
+            reason="points for an order",
             now=now,
             expires_at=lot_expiry(program=program, now=now),
             first_order_at=now if first_order else None,
@@ -322,6 +323,7 @@ def _upgrade_tier(*, membership: Membership, now: datetime) -> None:
                 "merchant": membership.merchant_id,
                 "shopper": membership.shopper_id,
                 "since": connection.ops.adapt_datetimefield_value(now - ROLLING_SPEND_WINDOW),
+                "now": connection.ops.adapt_datetimefield_value(now + MAX_CLOCK_SKEW),
             },
         )
 
@@ -332,7 +334,8 @@ TIER_UPGRADE_SQL = f"""
         SELECT id, rank FROM {Tier._meta.db_table}
         WHERE merchant_id = %(merchant)s AND min_spend_12m <= COALESCE(
             (SELECT SUM(total - refunded_amount) FROM {Order._meta.db_table}
-             WHERE merchant_id = %(merchant)s AND shopper_id = %(shopper)s AND paid_at >= %(since)s), 0)
+             WHERE merchant_id = %(merchant)s AND shopper_id = %(shopper)s
+               AND paid_at >= %(since)s AND paid_at <= %(now)s), 0)
         ORDER BY rank DESC LIMIT 1
     ) AS reached
     WHERE m.id = %(membership)s

@@ -24,6 +24,7 @@ from members.models import Merchant
 from storefront import errors as storefront_errors
 from storefront.locks import orders_lock
 from storefront.models import Order, OrderLine, Refund
+from storefront.services import purchase_stats_recount
 
 CENT = Decimal("0.01")
 
@@ -111,6 +112,9 @@ def refund_record(*, merchant: Merchant, order_external_id: str, refund: RefundI
         points_reversed=reversed_total,
         status=Order.Status.REFUNDED if fully else Order.Status.PARTIALLY_REFUNDED,
     )
+    purchase_stats_recount(
+        shopper_id=order.shopper_id, product_ids=[lines[item.sku].product_id for item in refund.lines]
+    )
     return RefundResult(response=response, created=True)
 
 
@@ -160,7 +164,9 @@ def _reverse_points(*, account: PointsAccount, order: Order, refund: Refund, poi
         allow_debt=True,
         order=order,
         refund=refund,
-        reason=f"refund {refund.external_id} of order {order.external_id}",
+        # By key (the entry's order and refund), never by their ids: those are as long as
+        # their own columns, and the reason's is bounded.
+        reason="refund of an order",
         now=now,
         lots_first=list(own_lots),
     )

@@ -1,6 +1,8 @@
 """Writes of the members app, one module per concept (accounts, auth, follows,
-memberships, tiers). The package re-exports them, so ``members.services.follow_create``
-and ``from members import services`` keep working; new code may import either.
+memberships, tiers, claims). The package re-exports them, so
+``members.services.follow_create`` and ``from members import services`` keep working;
+new code may import either. Claim codes are used through their module
+(``members.services.claims``).
 """
 
 from members.services.accounts import (

@@ -10,6 +10,7 @@ from knox.settings import knox_settings
 from members import errors
 from members.locks import shoppers_lock
 from members.models import Shopper
+from members.services import claims
 
 
 def shopper_get_or_create(*, external_id: str, display_name: str = "") -> Shopper:
@@ -20,17 +21,21 @@ def shopper_get_or_create(*, external_id: str, display_name: str = "") -> Shoppe
     return shopper
 
 
-@transaction.atomic
-def shopper_register(*, username: str, password: str) -> tuple[Shopper, str]:
+def shopper_register(*, username: str, password: str, claim_code: str | None = None) -> tuple[Shopper, str]:
     """A login for a shopper; the username is their platform id (``external_id``).
 
-    A shopper already known from a merchant's orders (no login yet) is claimed by
-    the registration, so their history follows them into the app.
+    A platform id that a shopper record already holds (a merchant named it in an order
+    or event) needs the claim code that merchant's system obtained (``services.claims``):
+    without it the answer is ``claim_code_required`` and nothing is written. A shopper
+    who registered first and is named in orders later simply keeps their login.
+
+    Not one transaction on purpose: a claim attempt is counted and committed before the
+    registration's own transaction, so that a wrong code still uses up an attempt.
     """
     User = get_user_model()
     if User.objects.filter(username=username).exists():
         raise errors.UsernameTaken(attr="username")
-    shopper = shoppers_lock().filter(external_id=username).first()
+    shopper = Shopper.objects.filter(external_id=username).first()
     if shopper is not None and shopper.user_id is not None:
         raise errors.UsernameTaken(attr="username")
     user = User(username=username)
@@ -39,23 +44,35 @@ def shopper_register(*, username: str, password: str) -> tuple[Shopper, str]:
     except ValidationError as exc:
         raise errors.WeakPassword(" ".join(exc.messages), attr="password") from None
     user.set_password(password)
+    claim = None
+    if shopper is not None:
+        if not claim_code:
+            raise errors.ClaimCodeRequired()
+        claim = claims.claim_attempt(shopper=shopper, code=claim_code)
+    return _register(user=user, username=username, claim=claim)
+
+
+@transaction.atomic
+def _register(*, user, username: str, claim) -> tuple[Shopper, str]:
     try:
         with transaction.atomic():
             user.save()
     except IntegrityError:  # a concurrent registration won the username
         raise errors.UsernameTaken(attr="username") from None
-    if shopper is None:
+    if claim is None:
         try:
             with transaction.atomic():
                 shopper = Shopper.objects.create(user=user, external_id=username, display_name=username)
         except IntegrityError:
-            # A merchant's order created this shopper meanwhile: claim it like any other.
-            shopper = shoppers_lock().get(external_id=username)
-    if shopper.user_id is None:
-        shopper.user = user
-        shopper.save(update_fields=["user"])
-    elif shopper.user_id != user.pk:
+            # A merchant's order created this shopper meanwhile: it is theirs to claim.
+            raise errors.ClaimCodeRequired() from None
+        return shopper, _token_issue(user=user)
+    shopper = shoppers_lock().filter(pk=claim.shopper_id).first()
+    if shopper is None or shopper.user_id is not None:  # registered meanwhile under this id
         raise errors.UsernameTaken(attr="username")
+    claims.claim_consume(claim=claim)
+    shopper.user = user
+    shopper.save(update_fields=["user"])
     return shopper, _token_issue(user=user)
 
 

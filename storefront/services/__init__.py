@@ -3,6 +3,12 @@ re-exports them, so ``storefront.services.product_create`` keeps working.
 """
 
 from storefront.services.catalog import category_get_or_create, product_create, product_update
-from storefront.services.stats import purchase_stats_record
+from storefront.services.stats import purchase_stats_record, purchase_stats_recount
 
-__all__ = ["category_get_or_create", "product_create", "product_update", "purchase_stats_record"]
+__all__ = [
+    "category_get_or_create",
+    "product_create",
+    "product_update",
+    "purchase_stats_record",
+    "purchase_stats_recount",
+]

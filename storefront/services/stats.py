@@ -4,9 +4,10 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import connection
+from django.db.models import Count, F, Max, Min, Sum
 
 from core.sql import greatest, least
-from storefront.models import PurchaseStat
+from storefront.models import OrderLine, PurchaseStat
 
 
 def purchase_stats_record(
@@ -38,3 +39,38 @@ def purchase_stats_record(
             """,
             [value for row in rows for value in row],
         )
+
+
+def purchase_stats_recount(*, shopper_id: int, product_ids: list[int]) -> None:
+    """Recount a shopper's "frequently purchased" rows of these products after a refund.
+
+    From the lines that are not wholly refunded: a line refunded in full was not bought,
+    a half-refunded one counts what was kept. A product with no such line leaves the list.
+    Three statements whatever the number of products.
+    """
+    kept = {
+        row["product_id"]: row
+        for row in OrderLine.objects.filter(
+            order__shopper_id=shopper_id, product_id__in=product_ids, refunded_quantity__lt=F("quantity")
+        )
+        .values("product_id")
+        .annotate(
+            times=Count("id"),
+            kept_quantity=Sum(F("quantity") - F("refunded_quantity")),
+            first=Min("order__paid_at"),
+            last=Max("order__paid_at"),
+        )
+    }
+    stats = list(PurchaseStat.objects.filter(shopper_id=shopper_id, product_id__in=product_ids))
+    for stat in stats:
+        row = kept.get(stat.product_id)
+        if row is not None:
+            stat.times_purchased, stat.quantity = row["times"], row["kept_quantity"]
+            stat.first_purchased_at, stat.last_purchased_at = row["first"], row["last"]
+    PurchaseStat.objects.bulk_update(
+        [s for s in stats if s.product_id in kept],
+        ["times_purchased", "quantity", "first_purchased_at", "last_purchased_at"],
+    )
+    gone = [s.pk for s in stats if s.product_id not in kept]
+    if gone:
+        PurchaseStat.objects.filter(pk__in=gone).delete()

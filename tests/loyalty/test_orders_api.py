@@ -5,8 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from loyalty.models import PointsEntry
+from loyalty.models import PointsAccount, PointsEntry
 from loyalty.services.memberships import membership_enrol
+from loyalty.services.purchases import MAX_POINTS
 from members.models import Membership, Shopper
 from storefront.models import Order, OrderLine, PurchaseStat
 from tests.conftest import assert_error, merchant_client, row_counts, shopper_client
@@ -305,12 +306,26 @@ def test_a_subtotal_beyond_what_money_can_hold_is_a_400_and_writes_nothing(merch
     assert row_counts() == before
 
 
-def test_points_beyond_what_an_account_can_hold_are_a_400_and_write_nothing(merchant_api, member, shopper):
-    # 9,999,999,990 points do not fit the ledger's 32-bit columns
+def test_points_beyond_32_bits_are_earned_and_kept(merchant_api, member, shopper):
+    # 9,999,999,990 points: past a 32-bit column, well within the ledger's 64-bit ones
     body = order_body(shopper.external_id, lines=[("S0", 1000, "9999999.99")])
-    before = row_counts()
 
     response = merchant_api.post(ORDERS, body, format="json")
 
-    assert_error(response, 400, "points_out_of_range", "lines")
-    assert row_counts() == before
+    assert response.status_code == 201, response.content
+    assert response.json()["points_earned"] == 9_999_999_990
+    account = points_account(member)
+    assert (account.balance, account.lifetime_earned) == (9_999_999_990, 9_999_999_990)
+    assert Order.objects.get(external_id="o-1").points_earned == 9_999_999_990
+
+
+def test_an_order_is_never_refused_for_the_points_it_would_earn(merchant_api, member, shopper):
+    # given: a member whose lifetime points are 5 short of what the column holds
+    PointsAccount.objects.filter(pk=points_account(member).pk).update(lifetime_earned=MAX_POINTS - 5)
+
+    response = merchant_api.post(ORDERS, order_body(shopper.external_id), format="json")
+
+    # then: the sale is recorded, and earns what is left up to the limit
+    assert response.status_code == 201, response.content
+    assert response.json()["points_earned"] == 5
+    assert points_account(member).lifetime_earned == MAX_POINTS

@@ -28,10 +28,10 @@ def test_ledger_lists_entries_newest_first(shopper_api, merchant, member, shoppe
 
     assert response.status_code == 200
     entries = response.json()["results"]
-    assert [(e["kind"], e["delta"], e["reason"]) for e in entries] == [
-        ("adjust", -1, "typo"),
-        ("redeem", -4, "gift wrap"),
-        ("earn", 24, "order o-1"),
+    assert [(e["kind"], e["delta"], e["reason"], e["order"]) for e in entries] == [
+        ("adjust", -1, "typo", None),
+        ("redeem", -4, "gift wrap", None),
+        ("earn", 24, "points for an order", "o-1"),
     ]
     assert entries[0]["expires_at"] is None
     earned = entries[2]

@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from members.models import Shopper
 from tests.conftest import assert_error, row_counts
-from tests.members.factories import USER_PASSWORD, MembershipFactory, ShopperFactory, UserFactory
+from tests.members.factories import USER_PASSWORD, ShopperFactory, UserFactory
 
 REGISTER = "/api/v1/auth/register"
 TOKEN = "/api/v1/auth/token"
@@ -99,23 +99,6 @@ def test_register_with_a_malformed_body_is_400_and_writes_nothing(api, db, body,
     assert response.json()["type"] == "validation_error"
     assert attr in [e["attr"] for e in response.json()["errors"]]
     assert row_counts() == before
-
-
-def test_register_claims_the_shopper_a_merchant_created_before_they_had_a_login(api, db):
-    # given: a merchant's order created the shopper, with a membership, but no login
-    known = ShopperFactory(external_id="platform-42", user=None)
-    membership = MembershipFactory(shopper=known)
-
-    # when
-    response = api.post(REGISTER, {"username": "platform-42", "password": STRONG_PASSWORD}, format="json")
-
-    # then: the same shopper row now has the login, with its history intact
-    assert response.status_code == 201, response.content
-    assert Shopper.objects.filter(external_id="platform-42").count() == 1
-    known.refresh_from_db()
-    assert known.user.username == "platform-42"
-    assert list(known.memberships.all()) == [membership]
-    assert token_works(response.json()["token"])
 
 
 def test_register_cannot_claim_a_shopper_that_already_has_a_login(api, db):
@@ -215,3 +198,25 @@ def test_each_login_is_a_separate_token(api, db):
     assert first != second
     assert token_works(first) and token_works(second)
     assert AuthToken.objects.filter(user=get_user_model().objects.get(username="twodevices")).count() == 3
+
+
+def test_a_rotated_x_forwarded_for_does_not_escape_the_auth_throttle(api, db, monkeypatch):
+    from django.core.cache import cache
+    from rest_framework.throttling import ScopedRateThrottle
+
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"auth": "2/min"})
+    cache.clear()
+    try:
+        statuses = [
+            api.post(
+                TOKEN,
+                {"username": "nobody", "password": "wrong-password"},
+                format="json",
+                HTTP_X_FORWARDED_FOR=f"203.0.113.{n}",
+            ).status_code
+            for n in range(3)
+        ]
+    finally:
+        cache.clear()
+
+    assert statuses == [400, 400, 429]

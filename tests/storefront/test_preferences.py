@@ -45,7 +45,7 @@ def test_a_later_purchase_adds_to_the_weight_decayed_by_the_half_life(merchant, 
         merchant=merchant, order=order_input(shopper.external_id, "o-1", lines=[("S0", 1, "4")], paid_at=T0)
     )
 
-    later = T0 + HALF_LIFE
+    later = clock.now = T0 + HALF_LIFE
     purchase_record(
         merchant=merchant,
         order=order_input(shopper.external_id, "o-2", lines=[("S0", 1, "4")], paid_at=later),

@@ -24,4 +24,9 @@ class Command(BaseCommand):
         )
         for slug, key in logins.api_keys.items():
             out(f"  Merchant API key for {slug}: Authorization: Api-Key {key}")
+        slug, platform_id = logins.unclaimed
+        out(
+            f"  Claim:     {platform_id} bought at {slug} before having a login; registering that id needs "
+            f"the code from POST {base_url}/api/v1/merchant/shoppers/{platform_id}/claim-code ({slug}'s key)"
+        )
         out("")

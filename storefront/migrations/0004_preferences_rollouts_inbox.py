@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('members', '0003_member_list_indexes'),
-        ('storefront', '0002_alter_category_slug'),
+        ('storefront', '0003_points_64_bit'),
     ]
 
     operations = [
