@@ -21,6 +21,7 @@ from members import services as members_services
 from members.models import Account, Follow, Membership, Merchant, MerchantAPIKey, MerchantStaff, Shopper, Tier
 from storefront.models import Order, Product
 from storefront.services import product_create
+from storefront.services.rollouts import rollout_start
 
 DEMO_PASSWORD = "fanbase-demo"
 DEMO_KEY_NAME = "demo"
@@ -132,7 +133,19 @@ def seed_demo() -> DemoLogins:
     Follow.objects.filter(shopper__external_id__in=SHOPPERS[:2], account__kind=Account.Kind.KOE).update(
         iron_fan=True
     )
+    _seed_rollouts(merchants)
     return logins
+
+
+def _seed_rollouts(merchants: list[Merchant]) -> None:
+    """Stage 1 of each demo product's fans-first push, now that the iron fans exist, so the
+    inbox and the rollout admin have something to show before a worker runs. The task
+    that publishing enqueued finds the rollout started and does nothing; so does a rerun.
+    """
+    for product_id in (
+        Product.objects.filter(merchant__in=merchants).order_by("pk").values_list("pk", flat=True)
+    ):
+        rollout_start(product_id=product_id)
 
 
 def _seed_orders(merchants: list[Merchant]) -> None:

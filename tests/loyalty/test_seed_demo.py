@@ -7,6 +7,7 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from members.models import Account, Follow, Membership, Merchant, MerchantAPIKey, MerchantStaff, Shopper
+from storefront.models import InboxMessage, Preference, PushRollout
 from tests.conftest import row_counts
 
 pytestmark = pytest.mark.django_db
@@ -64,3 +65,17 @@ def test_seed_demo_revokes_the_keys_it_printed_before():
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
         assert client.get("/api/v1/merchant/accounts").status_code == 401
+
+
+def test_seed_demo_shows_preferences_pushes_and_the_feed():
+    seed_demo()
+
+    # the demo orders recorded preferences; stage 1 of every product reached its iron fans
+    assert Preference.objects.exists()
+    assert PushRollout.objects.count() == 7
+    assert InboxMessage.objects.filter(delivered_at__isnull=False).exists()
+    assert set(InboxMessage.objects.values_list("stage", flat=True)) == {"iron_fans"}
+    # a rerun starts nothing twice
+    before = InboxMessage.objects.count()
+    seed_demo()
+    assert InboxMessage.objects.count() == before
