@@ -11,6 +11,7 @@ from loyalty.models import Program
 from loyalty.services.program import program_update
 from members.authentication import MerchantApi
 from storefront import selectors as storefront_selectors
+from storefront.models import RolloutPolicy
 
 
 class RolloutSettingsOutput(serializers.Serializer):
@@ -20,8 +21,13 @@ class RolloutSettingsOutput(serializers.Serializer):
 
 
 class RolloutSettingsInput(serializers.Serializer):
-    stage_hours = serializers.IntegerField(
-        min_value=1, max_value=720, required=False, help_text="Hours a stage runs before it is judged."
+    stage_hours = model_field(
+        RolloutPolicy,
+        "stage_hours",
+        min_value=1,
+        max_value=720,
+        required=False,
+        help_text="Hours a stage runs before it is judged.",
     )
     open_rate_to_advance = serializers.DecimalField(
         max_digits=4,
@@ -31,7 +37,9 @@ class RolloutSettingsInput(serializers.Serializer):
         required=False,
         help_text="Opened / delivered at or above this moves a rollout to its next stage; below, it is held.",
     )
-    max_pushes_per_day = serializers.IntegerField(
+    max_pushes_per_day = model_field(
+        RolloutPolicy,
+        "max_pushes_per_day",
         min_value=1,
         max_value=100,
         required=False,
