@@ -2,7 +2,15 @@
 
 from importlib import import_module
 
-MODULES = ["orders_service", "orders_coupon", "orders_http", "reads", "coupons_validate", "pending"]
+MODULES = [
+    "orders_service",
+    "orders_coupon",
+    "orders_http",
+    "reads",
+    "coupons_validate",
+    "rollouts",
+    "pending",
+]
 
 
 def load() -> None:

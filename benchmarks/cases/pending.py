@@ -47,11 +47,4 @@ pending(
     issue=None,
     probe=lambda: has_model("coupons.CampaignRun"),
 )
-pending(
-    "rollouts.stage",
-    feature="rollout stage to all followers (vs raw INSERT ... SELECT)",
-    issue=None,
-    probe=lambda: has_model("storefront.PushRollout"),
-)
-pending("reads.feed", feature="GET /api/v1/me/feed", issue=None, probe=lambda: has_path("/api/v1/me/feed"))
-pending("reads.inbox", feature="GET /api/v1/me/inbox", issue=None, probe=lambda: has_path("/api/v1/me/inbox"))
+
