@@ -48,6 +48,7 @@ from members.locks import shoppers_lock
 from members.models import Follow, Merchant, Shopper
 from storefront import errors
 from storefront.models import InboxMessage, Preference, Product, PushRollout, RolloutPolicy
+from storefront.selectors import rollout_policy_of
 
 STAGE_BATCH = 10_000
 DEFERRED_BATCH = 10_000
@@ -67,10 +68,6 @@ class Move:
     from_stage: str
     to_stage: str
     reason: str = ""
-
-
-def policy_of(merchant_id: int) -> RolloutPolicy:
-    return RolloutPolicy.objects.filter(merchant_id=merchant_id).first() or DEFAULT_POLICY
 
 
 def rollout_start(*, product_id: int, now: datetime | None = None) -> PushRollout | None:
@@ -269,7 +266,7 @@ def rollouts_advance(*, now: datetime | None = None) -> list[Move]:
     running = list(running)
     counts = stage_counts(rollout_ids=[r.pk for r in running])
     for rollout in running:
-        policy = getattr(rollout.merchant, "rollout_policy", None) or DEFAULT_POLICY
+        policy = rollout_policy_of(merchant=rollout.merchant)
         if now < rollout.stage_started_at + timedelta(hours=policy.stage_hours):
             continue
         count = counts.get(rollout.pk, {}).get(rollout.stage, StageCount())
