@@ -21,6 +21,7 @@ from members import services as members_services
 from members.models import Account, Follow, Membership, Merchant, MerchantAPIKey, MerchantStaff, Shopper, Tier
 from storefront.models import Order, Product
 from storefront.services import product_create
+from storefront.services.preferences import preferences_fold_orders
 from storefront.services.rollouts import rollout_start
 
 DEMO_PASSWORD = "fanbase-demo"
@@ -133,6 +134,9 @@ def seed_demo() -> DemoLogins:
     Follow.objects.filter(shopper__external_id__in=SHOPPERS[:2], account__kind=Account.Kind.KOE).update(
         iron_fan=True
     )
+    # The demo orders' preferences now rather than at the job's next minute: the pushes
+    # below match on them.
+    preferences_fold_orders()
     _seed_rollouts(merchants)
     return logins
 

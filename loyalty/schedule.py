@@ -10,5 +10,7 @@ BEAT_SCHEDULE = {
     "issue-due-coupons": {"task": "coupons.issue_due_coupons", "schedule": crontab(minute="*/15")},
     # Stage windows are hours long; every 10 minutes judges them on time and delivers the
     # pushes the daily cap deferred soon after midnight.
+    # Orders reach the shoppers' preferences through this job (not the order's transaction).
+    "fold-order-preferences": {"task": "storefront.fold_order_preferences", "schedule": crontab(minute="*")},
     "advance-rollouts": {"task": "storefront.advance_rollouts", "schedule": crontab(minute="*/10")},
 }

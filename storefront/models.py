@@ -80,6 +80,9 @@ class Order(models.Model):
     # Idempotency: the hash of the normalised request and the answer given to it.
     payload_hash = models.CharField(max_length=64, editable=False)
     response = models.JSONField(editable=False)
+    # When the order's lines were folded into the shopper's preferences (a job claims
+    # the orders still null, ``storefront.services.preferences.preferences_fold_orders``).
+    preferences_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = scoped_manager("merchant")
 
@@ -102,6 +105,10 @@ class Order(models.Model):
         indexes = [
             # Rolling 12-month spend, first purchase and lapsed buyers of a merchant.
             models.Index(fields=["merchant", "shopper", "paid_at"], name="order_merchant_shopper_paid"),
+            # The orders whose preferences are still to fold in.
+            models.Index(
+                fields=["id"], condition=Q(preferences_at__isnull=True), name="order_preferences_pending"
+            ),
         ]
 
     def __str__(self) -> str:

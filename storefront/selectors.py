@@ -69,10 +69,7 @@ def products_by_sku(*, merchant: Merchant, skus: list[str]) -> dict[str, Product
     """This merchant's products for the skus of an order or cart; any unknown sku refuses it."""
     if len(set(skus)) != len(skus):
         raise errors.DuplicateSku(attr="lines")
-    # With the category: the pipeline records the shopper's preferences by its slug.
-    products = {
-        p.sku: p for p in Product.objects.filter(merchant=merchant, sku__in=skus).select_related("category")
-    }
+    products = {p.sku: p for p in Product.objects.filter(merchant=merchant, sku__in=skus)}
     missing = [sku for sku in skus if sku not in products]
     if missing:
         detail = f"No product of this merchant with sku {', '.join(missing)}."

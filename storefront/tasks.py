@@ -4,6 +4,7 @@ import logging
 
 from celery import shared_task
 
+from storefront.services.preferences import preferences_fold_orders
 from storefront.services.rollouts import rollout_start, rollouts_advance
 
 logger = logging.getLogger(__name__)
@@ -29,3 +30,10 @@ def advance_rollouts() -> list[dict]:
             move.reason,
         )
     return [{"rollout": m.rollout_id, "from": m.from_stage, "to": m.to_stage} for m in moves]
+
+
+@shared_task(name="storefront.fold_order_preferences", acks_late=True)
+def fold_order_preferences() -> int:
+    folded = preferences_fold_orders()
+    logger.info("folded %s orders into preferences", folded)
+    return folded

@@ -12,9 +12,11 @@ order from here to every row it writes:
 6. points earned on the total after discounts:
    ``floor(total * points_per_unit * tier multiplier)``, members only;
 7. the tier upgrade when the rolling 12-month spend reaches a higher tier;
-8. the "frequently purchased" statistics (``storefront.services.stats``);
-9. the shopper's preferences: the products' categories and tags (one upsert,
-   ``storefront.services.preferences``).
+8. the "frequently purchased" statistics (``storefront.services.stats``).
+
+The shopper's preferences (the products' categories and tags) are folded in from the
+committed order by ``storefront.services.preferences.preferences_fold_orders``, a
+minute later at most: the order's 12 statements have no room for their upsert.
 
 Idempotency: ``(merchant, external_id)`` is unique. A replay of the same body returns
 the stored answer; another body under that id is a conflict. Two identical requests
@@ -50,7 +52,6 @@ from members.models import Account, Membership, Merchant, Tier
 from storefront.models import Order, OrderLine, Product
 from storefront.rules import MAX_CLOCK_SKEW, order_amount_check, paid_at_check
 from storefront.selectors import products_by_sku
-from storefront.services.preferences import preferences_from_purchase
 from storefront.services.stats import purchase_stats_record
 
 ROLLING_SPEND_WINDOW = timedelta(days=365)
@@ -201,7 +202,6 @@ def _record(*, merchant: Merchant, order: OrderInput, fingerprint: str) -> Purch
         lines=[(products[line.sku].pk, line.quantity) for line in order.lines],
         at=paid_at,
     )
-    preferences_from_purchase(shopper_id=shopper.pk, products=products.values(), at=paid_at)
     return PurchaseResult(response=response, created=True)
 
 

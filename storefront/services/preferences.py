@@ -1,8 +1,15 @@
-"""Preference writes: one upsert per order or engagement batch, whatever its size.
+"""Preference writes: one upsert per chunk of orders or per engagement batch.
 
-The rules (weights, half-life) are in ``storefront.affinity``. The pipelines at the top
-layer call these in their transactions: ``purchase_record`` with the order's products,
-``engagement_record`` with the events that name a sku.
+The rules (weights, half-life) are in ``storefront.affinity``.
+
+- Purchases: ``preferences_fold_orders`` (a beat job, every minute) claims the orders
+  not folded in yet, chunk by chunk, and adds their lines. It runs beside the purchase
+  pipeline rather than in it: a 3-line member order with coupons takes the whole
+  12-statement budget already, and an upsert more would break it. A preference is
+  behind an order by at most a minute; the decay is computed from ``paid_at``, so the
+  weight is the same as if it had been written with the order.
+- Engagement: ``engagement_record`` (at the top layer) calls
+  ``preferences_from_engagement`` with the events that name a sku, in its transaction.
 """
 
 from collections.abc import Iterable
@@ -10,10 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
+from django.utils import timezone
 
+from core.jobs import chunks_run
 from core.sql import epoch_seconds, greatest
 from storefront import affinity
-from storefront.models import Preference, Product
+from storefront.models import Order, OrderLine, Preference, Product
 
 
 @dataclass(frozen=True)
@@ -27,18 +36,37 @@ class Interest:
     at: datetime
 
 
-def preferences_from_purchase(*, shopper_id: int, products: Iterable[Product], at: datetime) -> None:
-    """An order's lines: :data:`affinity.PURCHASE_WEIGHT` to each product's category and tags.
+ORDERS_BATCH = 5_000
 
-    ``products`` have their category loaded (``products_by_sku`` does); one statement.
+
+def preferences_fold_orders(*, now: datetime | None = None, batch: int = ORDERS_BATCH) -> int:
+    """Add every order not folded in yet to its shopper's preferences; returns the orders.
+
+    Each line adds :data:`affinity.PURCHASE_WEIGHT` to its product's category and tags, at
+    the order's ``paid_at``. Per chunk of orders, in one transaction: the claim (an
+    ``UPDATE`` of the chunk's orders still unfolded: two workers never fold one twice),
+    the chunk's lines with their products, one upsert.
     """
-    preferences_add(
-        interests=[
-            Interest(shopper_id, kind, slug, affinity.PURCHASE_WEIGHT, at)
-            for product in products
-            for kind, slug in _slugs(product)
-        ]
-    )
+    now = now or timezone.now()
+    pending = Order.objects.filter(preferences_at__isnull=True)
+
+    def claim(chunk) -> int:
+        return pending.filter(pk__gte=chunk.lo, pk__lte=chunk.hi).update(preferences_at=now)
+
+    def work(chunk) -> int:
+        lines = OrderLine.objects.filter(
+            order_id__gte=chunk.lo, order_id__lte=chunk.hi, order__preferences_at=now
+        ).values_list("order__shopper_id", "order__paid_at", "product__category__slug", "product__tags")
+        preferences_add(
+            interests=[
+                Interest(shopper_id, kind, slug, affinity.PURCHASE_WEIGHT, paid_at)
+                for shopper_id, paid_at, category, tags in lines
+                for kind, slug in affinity.product_slugs(category=category, tags=tags or [])
+            ]
+        )
+        return len(chunk)
+
+    return sum(chunks_run(pending, size=batch, work=work, claim=claim).done)
 
 
 def preferences_from_engagement(

@@ -6,11 +6,13 @@ from io import StringIO
 from django.conf import settings
 from django.core.management import call_command
 
+from loyalty.services.purchases import purchase_record
 from storefront import tasks
-from storefront.models import PushRollout
+from storefront.models import Preference, PushRollout
 from storefront.services.rollouts import rollout_start
 from tests.clock import T0
-from tests.storefront.factories import ProductFactory
+from tests.loyalty.conftest import order_input
+from tests.storefront.factories import CategoryFactory, ProductFactory
 
 
 def test_the_command_prints_what_moved(merchant, clock):
@@ -43,3 +45,14 @@ def test_the_beat_schedule_runs_the_rollout_step():
     entry = settings.CELERY_BEAT_SCHEDULE["advance-rollouts"]
 
     assert entry["task"] == tasks.advance_rollouts.name
+
+
+def test_the_beat_folds_new_orders_into_preferences_every_minute(merchant, shopper, clock):
+    ProductFactory(merchant=merchant, sku="S0", category=CategoryFactory(slug="tea"), tags=[])
+    purchase_record(merchant=merchant, order=order_input(shopper.external_id, lines=[("S0", 1, "4")]))
+
+    assert tasks.fold_order_preferences() == 1
+    assert Preference.objects.get(shopper=shopper).slug == "tea"
+    assert (
+        settings.CELERY_BEAT_SCHEDULE["fold-order-preferences"]["task"] == tasks.fold_order_preferences.name
+    )

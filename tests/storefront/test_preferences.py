@@ -6,8 +6,13 @@ import pytest
 
 from loyalty.services.purchases import purchase_record
 from storefront import affinity
-from storefront.models import Preference
-from storefront.services.preferences import Interest, preferences_add, preferences_from_engagement
+from storefront.models import Order, Preference
+from storefront.services.preferences import (
+    Interest,
+    preferences_add,
+    preferences_fold_orders,
+    preferences_from_engagement,
+)
 from tests.clock import T0
 from tests.conftest import row_counts
 from tests.loyalty.conftest import order_input
@@ -21,7 +26,7 @@ def weights(shopper) -> dict[tuple[str, str], tuple[float, object]]:
     return {(p.kind, p.slug): (p.weight, p.updated_at) for p in Preference.objects.filter(shopper=shopper)}
 
 
-def test_a_purchase_adds_the_purchase_weight_to_each_lines_category_and_tags(merchant, shopper, clock):
+def test_a_folded_purchase_adds_the_purchase_weight_to_each_lines_category_and_tags(merchant, shopper, clock):
     ProductFactory(merchant=merchant, sku="S0", category=CategoryFactory(slug="tea"), tags=["green", "loose"])
     ProductFactory(merchant=merchant, sku="S1", category=CategoryFactory(slug="cups"), tags=["green"])
 
@@ -29,6 +34,9 @@ def test_a_purchase_adds_the_purchase_weight_to_each_lines_category_and_tags(mer
         merchant=merchant,
         order=order_input(shopper.external_id, lines=[("S0", 5, "4.00"), ("S1", 1, "9.00")], paid_at=T0),
     )
+    assert weights(shopper) == {}  # the order's transaction leaves them to the job
+
+    assert preferences_fold_orders() == 1
 
     # a line counts once whatever its quantity; "green" is on both lines
     assert weights(shopper) == {
@@ -45,16 +53,33 @@ def test_a_later_purchase_adds_to_the_weight_decayed_by_the_half_life(merchant, 
         merchant=merchant, order=order_input(shopper.external_id, "o-1", lines=[("S0", 1, "4")], paid_at=T0)
     )
 
+    preferences_fold_orders()
     later = clock.now = T0 + HALF_LIFE
     purchase_record(
         merchant=merchant,
         order=order_input(shopper.external_id, "o-2", lines=[("S0", 1, "4")], paid_at=later),
     )
+    preferences_fold_orders()
 
     # 3 halved over one half-life, plus 3
     weight, at = weights(shopper)[("category", "tea")]
     assert weight == pytest.approx(4.5)
     assert at == later
+
+
+def test_folding_twice_counts_each_order_once_and_orders_folded_late_decay_from_paid_at(
+    merchant, shopper, clock
+):
+    ProductFactory(merchant=merchant, sku="S0", category=CategoryFactory(slug="tea"), tags=[])
+    purchase_record(merchant=merchant, order=order_input(shopper.external_id, "o-1", lines=[("S0", 1, "4")]))
+    clock.now = T0 + HALF_LIFE  # the job runs a half-life after the order
+
+    assert preferences_fold_orders() == 1
+    assert preferences_fold_orders() == 0
+
+    weight, at = weights(shopper)[("category", "tea")]
+    assert (weight, at) == (3.0, T0)
+    assert Order.objects.get().preferences_at == T0 + HALF_LIFE
 
 
 def test_an_older_interest_arriving_late_is_decayed_to_the_stored_time(shopper):
