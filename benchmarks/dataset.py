@@ -75,7 +75,8 @@ def dataset_build(*, scale: Scale, seed: int) -> None:
         with timed("merchants"):
             _merchants(cur, scale)
         ppm = scale.products // scale.merchants
-        _insert(cur, "categories", scale.categories, CATEGORIES)
+        # Each merchant has its own categories (the same slugs at every merchant).
+        _insert(cur, "categories", scale.categories * scale.merchants, CATEGORIES, c=scale.categories)
         _insert(cur, "products", ppm * scale.merchants, PRODUCTS, ppm=ppm, c=scale.categories)
         with timed("coupon templates"):
             _coupon_templates(cur, scale)
@@ -261,8 +262,10 @@ def _vacuum_analyze() -> None:
 # (mod() rather than the % operator, which would need escaping beside the parameters)
 
 CATEGORIES = """
-INSERT INTO storefront_category (id, slug, name)
-SELECT g, 'bench-cat-' || g, 'Category ' || g FROM generate_series(%(lo)s, %(hi)s) g
+INSERT INTO storefront_category (id, merchant_id, slug, name)
+SELECT g, m.merchant_id, 'bench-cat-' || (1 + mod(g - 1, %(c)s)), 'Category ' || (1 + mod(g - 1, %(c)s))
+FROM generate_series(%(lo)s, %(hi)s) g
+JOIN bench_m m ON m.idx = (g - 1) / %(c)s
 """
 
 PRODUCTS = """
@@ -271,7 +274,7 @@ INSERT INTO storefront_product
 SELECT g, m.merchant_id,
        'SKU-' || lpad(mod(g - 1, %(ppm)s)::text, 6, '0'),
        'Product ' || g,
-       1 + mod(pg_temp.bench_rand(g, 1), %(c)s),
+       m.idx * %(c)s + 1 + mod(pg_temp.bench_rand(g, 1), %(c)s),
        jsonb_build_array('tag-' || mod(pg_temp.bench_rand(g, 2), 30)),
        (100 + mod(pg_temp.bench_rand(g, 3), 19900)) / 100.0,
        now() - make_interval(days => mod(pg_temp.bench_rand(g, 4), 365)::int),

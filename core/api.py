@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api_input import check_json_types
 from core.pagination import CursorPage
 
 
@@ -21,10 +22,13 @@ def paginated_response(
 ) -> Response:
     """One cursor page of ``queryset`` in the contract's ``{next, previous, results}`` shape.
 
+    ``ordering`` must be unique (end it with the primary key) so that the cursor is stable.
     ``complete(page)`` may add to the page's rows what is read for the page as a whole
-    (one query for all its rows) before they are serialised.
+    (one query for all its rows) before they are serialised. The paginator is the view's
+    ``pagination_class``, which the schema reads too (lists are declared as their envelope).
     """
-    paginator = CursorPage()
+    paginator = getattr(view, "pagination_class", None) or CursorPage
+    paginator = paginator()
     paginator.ordering = ordering
     page = paginator.paginate_queryset(queryset, request, view=view)
     if complete is not None:
@@ -32,8 +36,15 @@ def paginated_response(
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
-def validated(serializer_class, request, *, data=None) -> dict:
-    """The request body checked by ``serializer_class``; a 400 in the contract's shape if not."""
-    serializer = serializer_class(data=request.data if data is None else data)
-    serializer.is_valid(raise_exception=True)
+def validated(serializer_class, request, *, data=None, partial: bool = False) -> dict:
+    """The request body (or ``data``: the query string) checked by ``serializer_class``.
+
+    JSON types are checked first, as the schema states them (``core.api_input``); a 400
+    in the contract's shape if anything is wrong.
+    """
+    # A query string as a plain dict: as a QueryDict, DRF would read a missing boolean as
+    # an unticked HTML checkbox (false) instead of "not given".
+    raw = request.data if data is None else (data.dict() if hasattr(data, "dict") else data)
+    serializer = serializer_class(data=raw, partial=partial)
+    check_json_types(serializer, raw, query=data is not None)  # raises on any fault
     return serializer.validated_data

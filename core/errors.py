@@ -8,12 +8,17 @@ the class's HTTP status. Codes are part of the API: never rename one.
 The shape is drf-standardized-errors':
 ``{"type": "validation_error"|"client_error", "errors": [{"code", "detail", "attr"}]}``.
 A domain error that names a field (``attr``) and is a plain 400 is reported as a
-validation error on that field; the rest keep their HTTP status and stable code.
+validation error on that field. So is a not-found whose ``attr`` is a field of the
+request's body or query string: an unknown id given in the input is a fault of that
+field (400), while an unknown id in the path stays a 404. The rest keep their HTTP
+status and stable code.
 
 Also answered in that shape rather than as a 500: a body over Django's upload limit
 (413 ``request_too_large``). An answer lists at most ``MAX_REPORTED_ERRORS`` errors and
 then says how many more there were, so a hostile body cannot make a huge answer.
 """
+
+from dataclasses import dataclass
 
 from django.core.exceptions import RequestDataTooBig
 from drf_standardized_errors.handler import exception_handler as standardized_handler
@@ -30,6 +35,19 @@ class DomainError(Exception):
         self.detail = detail or self.default_detail
         self.attr = attr
         super().__init__(self.detail)
+
+    @classmethod
+    def on(cls, field: str) -> "ErrorAt":
+        """For the schema (``core.schema.api_operation``): this error, as a 400 on the input ``field``."""
+        return ErrorAt(cls, field)
+
+
+@dataclass(frozen=True)
+class ErrorAt:
+    """A domain error reported on an input field: a 400 validation error whose ``attr`` is ``field``."""
+
+    error: type[DomainError]
+    field: str
 
 
 class NotFound(DomainError):
@@ -68,18 +86,29 @@ class RequestTooLarge(exceptions.APIException):
     default_detail = "The request body is larger than this API accepts."
 
 
-def as_api_exception(exc: Exception) -> Exception:
+def _input_names(request) -> set[str]:
+    if request is None:
+        return set()
+    names = set(request.query_params)
+    data = getattr(request, "_full_data", None)  # parsed already, or the view never read it
+    if isinstance(data, dict):
+        names.update(data)
+    return names
+
+
+def as_api_exception(exc: Exception, request=None) -> Exception:
     if isinstance(exc, RequestDataTooBig):
         return RequestTooLarge()
     if not isinstance(exc, DomainError):
         return exc
-    if exc.status_code == 400 and exc.attr:
+    field_fault = exc.status_code == 400 or (isinstance(exc, NotFound) and exc.attr in _input_names(request))
+    if exc.attr and field_fault:
         return exceptions.ValidationError({exc.attr: [ErrorDetail(exc.detail, code=exc.code)]}, code=exc.code)
     return DomainAPIException(exc)
 
 
 def exception_handler(exc, context):
-    response = standardized_handler(as_api_exception(exc), context)
+    response = standardized_handler(as_api_exception(exc, context.get("request")), context)
     if response is not None:
         _cap_errors(response)
     return response

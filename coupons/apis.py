@@ -3,25 +3,32 @@
 from decimal import Decimal
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from core.api import paginated_response, validated
 from core.fields import SHOPPER_ID_VALIDATOR, AwareDateTimeField, BoundedListField, model_field
-from coupons import selectors
+from core.schema import api_operation
+from coupons import errors, selectors
 from coupons.models import Coupon, CouponTemplate
 from coupons.services.templates import coupon_template_create
+from members import errors as members_errors
 from members import selectors as members_selectors
 from members.authentication import MerchantApi, ShopperApi
 from members.models import SLUG_VALIDATOR, Shopper
+from storefront import errors as storefront_errors
 from storefront.models import MONEY, OrderLine, Product
+
+TAGS = ["merchant coupons"]
 
 MAX_COUPONS_PER_ORDER = 10
 
 
 class CouponCodesField(BoundedListField):
     """The codes of an order or cart: each once, in the order they are to apply."""
+
+    default_error_messages = {"duplicate_coupon_code": "Each coupon code may be given once."}
 
     def __init__(self, **kwargs):
         kwargs.setdefault("child", model_field(Coupon, "code"))
@@ -31,9 +38,7 @@ class CouponCodesField(BoundedListField):
     def to_internal_value(self, data):
         codes = super().to_internal_value(data)
         if len(set(codes)) != len(codes):
-            raise serializers.ValidationError(
-                "Each coupon code may be given once.", code="duplicate_coupon_code"
-            )
+            self.fail("duplicate_coupon_code")
         return codes
 
 
@@ -97,18 +102,67 @@ class CouponTemplateListCreateApi(MerchantApi):
         )
         stackable = serializers.BooleanField(default=False)
 
-    @extend_schema(responses=TemplateWithProductsOutput(many=True), tags=["merchant coupons"])
+    @api_operation(
+        summary="List coupon templates",
+        description="The merchant's coupon templates, newest first, with their terms and "
+        "how many were issued. Reads only.",
+        responses=TemplateWithProductsOutput(many=True),
+        tags=TAGS,
+    )
     def get(self, request):
         templates = selectors.template_list(merchant=self.merchant).prefetch_related("products")
         return paginated_response(self, request, templates, TemplateWithProductsOutput)
 
-    @extend_schema(
-        request=InputSerializer, responses={201: TemplateWithProductsOutput}, tags=["merchant coupons"]
+    @api_operation(
+        summary="Add a coupon template",
+        description="Adds the terms coupons are issued under: a `fixed` amount or a `percent` "
+        "(with an optional cap) off the lines in `scope` (`all`, one `category` the merchant has, "
+        "or listed `products`), above `min_spend`. Validity is `valid_days` from issue, or a window "
+        "ending at `valid_until`. `stock` caps how many are ever issued; `points_price` lets members "
+        "buy one with points. Use its `id` as the program's join or repurchase template.",
+        request=InputSerializer,
+        responses={201: TemplateWithProductsOutput},
+        examples=[
+            OpenApiExample(
+                "10 off above 100, for 30 days",
+                value={
+                    "name": "Welcome",
+                    "kind": "fixed",
+                    "value": "10.00",
+                    "min_spend": "100.00",
+                    "valid_days": 30,
+                },
+                request_only=True,
+            )
+        ],
+        errors=[
+            errors.UnknownTemplateProduct.on("products"),
+            storefront_errors.UnknownCategory.on("category"),
+            *(error.on(field) for error, field in errors.TEMPLATE_TERMS),
+        ],
+        tags=TAGS,
     )
     def post(self, request):
         data = validated(self.InputSerializer, request)
         template = coupon_template_create(merchant=self.merchant, **data)
         return Response(TemplateWithProductsOutput(template).data, status=status.HTTP_201_CREATED)
+
+
+class CouponTemplateDetailApi(MerchantApi):
+    @api_operation(
+        summary="Read a coupon template",
+        description="One of the merchant's coupon templates by id, with its terms and issued count. "
+        "Reads only.",
+        parameters=[
+            OpenApiParameter("template_id", int, OpenApiParameter.PATH, description="The template's id.")
+        ],
+        responses=TemplateWithProductsOutput,
+        errors=[errors.TemplateNotFound],
+        tags=TAGS,
+    )
+    def get(self, request, template_id: str):
+        template = selectors.template_get(merchant=self.merchant, template_id=template_id)
+        return Response(TemplateWithProductsOutput(template).data)
 
 
 class CartLineInput(serializers.Serializer):
@@ -137,12 +191,44 @@ class CouponValidateApi(MerchantApi):
         lines = BoundedListField(child=CartLineInput(), allow_empty=False, max_length=200)
         coupon_codes = CouponCodesField()
 
-    @extend_schema(
+    @api_operation(
+        summary="Check a cart's coupons",
+        description="A dry run of the order's coupon rules, the same ones `POST /merchant/orders` "
+        "applies: the totals, the codes that would apply and, for each of the others, why not "
+        "(`reason` is the code the order would be refused with: `coupon_expired`, "
+        "`coupon_min_spend`, `coupon_out_of_scope`, ...). Writes nothing; the answer may change "
+        "before the order is recorded.",
         request=InputSerializer,
         responses=ValidationOutput,
-        tags=["merchant coupons"],
-        description="A dry run of the order's coupon rules: what would apply and why the rest would not. "
-        "Writes nothing.",
+        examples=[
+            OpenApiExample(
+                "A cart with two codes",
+                value={
+                    "shopper": "douyin-4471",
+                    "lines": [{"sku": "LIP-01", "quantity": 2, "unit_price": "89.00"}],
+                    "coupon_codes": ["WELCOME-7QX2", "OLD-1234"],
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "One applies, one does not",
+                value={
+                    "subtotal": "178.00",
+                    "discount": "10.00",
+                    "total": "168.00",
+                    "applied": ["WELCOME-7QX2"],
+                    "rejected": [
+                        {"code": "OLD-1234", "reason": "coupon_expired", "detail": "This coupon has expired."}
+                    ],
+                },
+                response_only=True,
+            ),
+        ],
+        errors=[
+            storefront_errors.UnknownProduct.on("lines"),
+            storefront_errors.DuplicateSku.on("lines"),
+        ],
+        tags=TAGS,
     )
     def post(self, request):
         data = validated(self.InputSerializer, request)
@@ -153,7 +239,13 @@ class CouponValidateApi(MerchantApi):
 class CouponOutput(serializers.Serializer):
     code = serializers.CharField()
     merchant = serializers.CharField(source="merchant.slug")
-    state = serializers.CharField()
+    state = serializers.ChoiceField(
+        choices=["issued", "redeemed", "expired", "void"],
+        help_text="`issued` coupons are held; `usable` says whether one can be used now.",
+    )
+    usable = serializers.SerializerMethodField(
+        help_text="Can be used now: issued, started and not past `expires_at` (what `?state=usable` lists)."
+    )
     source = serializers.CharField()
     issued_at = serializers.DateTimeField()
     valid_from = serializers.DateTimeField(allow_null=True)
@@ -161,18 +253,27 @@ class CouponOutput(serializers.Serializer):
     redeemed_at = serializers.DateTimeField(allow_null=True)
     template = TemplateOutput()
 
+    def get_usable(self, coupon) -> bool:
+        return selectors.coupon_is_usable(coupon, now=self.context.get("now") or timezone.now())
+
 
 class MyCouponListApi(ShopperApi):
     class FilterSerializer(serializers.Serializer):
-        merchant = serializers.SlugField(max_length=50, required=False)
-        state = serializers.ChoiceField(choices=["usable", "redeemed", "expired"], required=False)
+        merchant = serializers.SlugField(
+            max_length=50, required=False, help_text="Only this merchant's (slug)."
+        )
+        state = serializers.ChoiceField(
+            choices=["usable", "redeemed", "expired"], required=False, help_text="Only coupons in this state."
+        )
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("merchant", str, description="Only this merchant's coupons (slug)."),
-            OpenApiParameter("state", str, enum=["usable", "redeemed", "expired"]),
-        ],
+    @api_operation(
+        summary="List my coupons",
+        description="The shopper's coupons with their terms, newest first. `state=usable` lists the "
+        "ones that can be used now (each coupon's `usable` is true), `redeemed` the used ones, "
+        "`expired` those past their date. An unknown `merchant` is a 400 on that filter.",
+        filters=FilterSerializer,
         responses=CouponOutput(many=True),
+        errors=[members_errors.MerchantNotFound.on("merchant")],
         tags=["shopper"],
     )
     def get(self, request):

@@ -95,7 +95,10 @@ NOT_ISSUABLE = (CouponOutOfStock, CouponLimitReached, CouponRejected, TemplateIn
 
 
 class TemplateTermsInvalid(DomainError):
-    """Coupon-template terms that do not go together (the ``attr`` names the field)."""
+    """Coupon-template terms that do not go together (the ``attr`` names the field).
+
+    A base: each rule raises its own subclass below, with its own code (the schema lists them).
+    """
 
     code = "invalid"
     default_detail = "These coupon terms do not go together."
@@ -110,3 +113,73 @@ class TemplateTermMissing(DomainError):
 
 class CouponChangedUnderLock(InvariantViolated):
     """A coupon locked and checked for an order was no longer issued when redeemed."""
+
+
+# Every reason a coupon can be refused by an order or a cart check (``rules.check``).
+ORDER_REJECTIONS = (
+    CouponNotFound,
+    CouponNotOwned,
+    CouponExpired,
+    CouponNotStarted,
+    CouponRedeemed,
+    CouponVoid,
+    CouponMinSpend,
+    CouponOutOfScope,
+    CouponNotStackable,
+)
+
+
+# --- A template's terms that do not fit together (``coupon_template_create``) ----------
+
+
+class PercentOver100(TemplateTermsInvalid):
+    code = "percent_over_100"
+    default_detail = "A percent discount is at most 100."
+
+
+class CapNeedsPercent(TemplateTermsInvalid):
+    code = "cap_needs_percent"
+    default_detail = "Only a percent discount has a cap."
+
+
+class ScopeNeedsCategory(TemplateTermMissing):
+    code = "scope_needs_category"
+    default_detail = "A category scope needs a category."
+
+
+class ScopeNeedsProducts(TemplateTermMissing):
+    code = "scope_needs_products"
+    default_detail = "A products scope needs skus."
+
+
+class ValidityAmbiguous(TemplateTermsInvalid):
+    code = "validity_ambiguous"
+    default_detail = "Give either valid_days (from issue) or a window ending at valid_until."
+
+
+class ValidFromWithoutUntil(TemplateTermsInvalid):
+    code = "valid_from_without_until"
+    default_detail = "valid_from goes with valid_until."
+
+
+class WindowReversed(TemplateTermsInvalid):
+    code = "window_reversed"
+    default_detail = "Must be after valid_from."
+
+
+class WindowInPast(TemplateTermsInvalid):
+    code = "window_in_past"
+    default_detail = "Must be in the future."
+
+
+# Each with the field it is reported on: the API answers them as a 400 on that field.
+TEMPLATE_TERMS = (
+    (PercentOver100, "value"),
+    (CapNeedsPercent, "max_discount"),
+    (ScopeNeedsCategory, "category"),
+    (ScopeNeedsProducts, "products"),
+    (ValidityAmbiguous, "valid_days"),
+    (ValidFromWithoutUntil, "valid_from"),
+    (WindowReversed, "valid_until"),
+    (WindowInPast, "valid_until"),
+)

@@ -7,7 +7,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from core.sql import comma_joined
-from coupons import rules
+from coupons import errors, rules
 from coupons.models import Coupon, CouponTemplate
 from members.models import Merchant, Shopper
 from storefront.rules import order_amount_check
@@ -117,6 +117,23 @@ def usable_repurchase_coupons(*, shopper: Shopper, merchant_ids: set[int], now: 
 
 def template_list(*, merchant: Merchant) -> QuerySet[CouponTemplate]:
     return CouponTemplate.objects.for_merchant(merchant).select_related("category")
+
+
+def template_get(*, merchant: Merchant, template_id: str | int) -> CouponTemplate:
+    """One of the merchant's templates; an id from a path that is not a number is not found either."""
+    text = str(template_id)
+    is_id = text.isascii() and text.isdigit()
+    templates = template_list(merchant=merchant).prefetch_related("products")
+    template = templates.filter(pk=int(text)).first() if is_id else None
+    if template is None:
+        raise errors.TemplateNotFound()
+    return template
+
+
+def coupon_is_usable(coupon: Coupon, *, now: datetime) -> bool:
+    """``usable_q`` for one coupon in hand: the flag beside a coupon and the filter agree."""
+    started = coupon.valid_from is None or coupon.valid_from <= now
+    return coupon.state == Coupon.State.ISSUED and coupon.expires_at > now and started
 
 
 def cart_lines(*, lines: list[dict], products: dict) -> list[rules.CartLine]:

@@ -1,13 +1,15 @@
 """Reads assembled at the top: the wallet, the points ledger, the member list."""
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from coupons import selectors as coupon_selectors
 from coupons.models import Coupon
 from coupons.rules import CartLine, in_scope
+from loyalty import errors
 from loyalty.models import PointsEntry, Program
 from members import selectors as members_selectors
 from members.errors import MembershipNotFound, ShopperNotFound
@@ -80,6 +82,11 @@ def points_entry_list(*, shopper: Shopper, merchant: Merchant) -> QuerySet[Point
     return entries.select_related("order", "refund")
 
 
+def membership_list(*, shopper: Shopper) -> QuerySet[Membership]:
+    """The shopper's memberships, active and left (``membership_unique_shopper_merchant``)."""
+    return Membership.objects.filter(shopper=shopper).select_related("merchant", "tier")
+
+
 def member_list(*, merchant: Merchant, iron_fan: bool | None = None, tier: str | None = None) -> QuerySet:
     return members_selectors.member_list(merchant=merchant, iron_fan=iron_fan, tier=tier).annotate(
         **_points_columns()
@@ -93,6 +100,79 @@ def _points_columns() -> dict:
         "points_balance": Coalesce("points_account__balance", 0),
         "lifetime_points": Coalesce("points_account__lifetime_earned", 0),
     }
+
+
+def merchant_order_list(*, merchant: Merchant, **filters) -> QuerySet[Order]:
+    """The merchant's orders as the shop system reads them back: with lines, refunds and the
+    coupons they redeemed; four queries a page whatever its length."""
+    return storefront_selectors.order_list(merchant=merchant, **filters).prefetch_related("coupons")
+
+
+def merchant_order_get(*, merchant: Merchant, external_id: str) -> Order:
+    order = merchant_order_list(merchant=merchant).filter(external_id=external_id).first()
+    if order is None:
+        raise errors.OrderNotFound()
+    return order
+
+
+EXPIRING_SOON_DAYS = 30
+RECENT_ORDERS = 5
+MEMBER_VIEW_COUPONS = 50
+
+
+@dataclass
+class MemberView:
+    """What the shop system sees of one shopper at this merchant (``GET /merchant/shoppers/{id}``)."""
+
+    shopper: Shopper
+    membership: Membership | None
+    points_balance: int
+    lifetime_points: int
+    points_expiring_soon: int
+    points_expiring_by: datetime
+    usable_coupons: list
+    follows: list
+    recent_orders: list
+
+
+def member_view(*, merchant: Merchant, external_id: str, now: datetime) -> MemberView:
+    """The member view in six queries. A shopper with no tie to this merchant (no membership,
+    follow, order or coupon here) is not found: merchants see only their own customers."""
+    shopper = shopper_of_merchant(merchant=merchant, external_id=external_id)
+    membership = (
+        Membership.objects.filter(shopper=shopper, merchant=merchant)
+        .select_related("tier", "points_account")
+        .first()
+    )
+    account = getattr(membership, "points_account", None) if membership is not None else None
+    expiring_by = now + timedelta(days=EXPIRING_SOON_DAYS)
+    expiring = 0
+    if account is not None:
+        expiring = PointsEntry.objects.filter(
+            account=account, remaining__gt=0, expires_at__isnull=False, expires_at__lte=expiring_by
+        ).aggregate(n=Coalesce(Sum("remaining"), 0))["n"]
+    coupons = list(
+        coupon_selectors.coupon_list(shopper=shopper, now=now, merchant=merchant, state="usable").order_by(
+            "expires_at", "id"
+        )[:MEMBER_VIEW_COUPONS]
+    )
+    follows = list(
+        members_selectors.follow_list(shopper=shopper)
+        .filter(account__merchant=merchant)
+        .order_by("account__handle")
+    )
+    orders = list(storefront_selectors.recent_orders(merchant=merchant, shopper=shopper, limit=RECENT_ORDERS))
+    return MemberView(
+        shopper=shopper,
+        membership=membership,
+        points_balance=account.balance if account is not None else 0,
+        lifetime_points=account.lifetime_earned if account is not None else 0,
+        points_expiring_soon=expiring,
+        points_expiring_by=expiring_by,
+        usable_coupons=coupons,
+        follows=follows,
+        recent_orders=orders,
+    )
 
 
 def shopper_of_merchant(*, merchant: Merchant, external_id: str) -> Shopper:

@@ -40,7 +40,7 @@ ALLOWED_HOSTS = env_hosts("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG e
 CSRF_TRUSTED_ORIGINS = env_origins("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "members.admin_apps.FanbaseAdminConfig",  # django.contrib.admin with Fanbase's site header
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -204,9 +204,31 @@ REST_KNOX = {
 
 API_KEY_CUSTOM_HEADER = "HTTP_AUTHORIZATION"
 
+API_DESCRIPTION = """Membership, points, iron fans and coupons for short-video commerce merchants.
+
+**Two callers.** A merchant's shop system calls `/api/v1/merchant/...` with
+`Authorization: Api-Key <key>`; a shopper app calls `/api/v1/me/...` with
+`Authorization: Token <token>` from `POST /api/v1/auth/token`. The other kind of
+credential is a 401 `wrong_credential_kind` whose `WWW-Authenticate` names the scheme.
+
+**JSON as the schema says.** Money is a decimal string (`"12.50"`: digits and a point, no
+exponent or `_`); integers and booleans are JSON integers and booleans, not strings.
+Times are ISO 8601 in UTC (`2026-12-01T10:00:00Z`).
+
+**Errors** have one shape, `{"type", "errors": [{"code", "detail", "attr"}]}`; every
+operation lists the codes it can answer with. `code` is stable; `attr` names the field
+at fault (`lines.0.sku`), or is null. A refused request writes nothing.
+
+**Lists** are pages `{"next", "previous", "results"}`, newest first unless said; follow
+`next` (an opaque, signed `cursor`); `page_size` from 1 to 200, 50 by default.
+
+**Retries.** Orders and refunds are idempotent by their `external_id`; joining,
+following, leaving and unfollowing answer the same when repeated.
+"""
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Fanbase API",
-    "DESCRIPTION": "Membership, points, iron fans and coupons for short-video commerce merchants.",
+    "DESCRIPTION": API_DESCRIPTION,
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

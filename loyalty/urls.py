@@ -3,12 +3,12 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.routing import api_not_found, slash_optional
-from loyalty.apis import claims, feed, memberships, orders, program, shopper
+from loyalty.apis import claims, feed, memberships, orders, program, shopper, shoppers
 from loyalty.health import healthz
 
 api_v1 = [
     *slash_optional("me/wallet", shopper.WalletApi.as_view(), "me-wallet"),
-    *slash_optional("me/memberships", memberships.MembershipJoinApi.as_view(), "me-memberships"),
+    *slash_optional("me/memberships", memberships.MembershipListJoinApi.as_view(), "me-memberships"),
     *slash_optional(
         "me/memberships/<slug:merchant>", memberships.MembershipLeaveApi.as_view(), "me-membership"
     ),
@@ -20,7 +20,11 @@ api_v1 = [
     *slash_optional("me/coupons/exchange", shopper.CouponExchangeApi.as_view(), "me-coupons-exchange"),
     *slash_optional("merchant/members", memberships.MemberListApi.as_view(), "merchant-members"),
     *slash_optional("merchant/program", program.ProgramApi.as_view(), "merchant-program"),
-    *slash_optional("merchant/orders", orders.OrderCreateApi.as_view(), "merchant-orders"),
+    *slash_optional("merchant/orders", orders.OrderListCreateApi.as_view(), "merchant-orders"),
+    *slash_optional("merchant/orders/<key:external_id>", orders.OrderDetailApi.as_view(), "merchant-order"),
+    *slash_optional(
+        "merchant/shoppers/<key:external_id>", shoppers.ShopperDetailApi.as_view(), "merchant-shopper"
+    ),
     *slash_optional(
         "merchant/orders/<key:external_id>/refunds",
         orders.RefundCreateApi.as_view(),

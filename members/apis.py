@@ -2,14 +2,15 @@
 
 from decimal import Decimal
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
 from core.api import PublicApi, paginated_response, validated
 from core.fields import SHOPPER_ID_VALIDATOR, model_field
-from members import selectors, services
+from core.schema import api_operation
+from members import errors, selectors, services
 from members.authentication import MerchantApi, ShopperApi
 from members.models import HANDLE_VALIDATOR, Account, Tier
 from members.services.claims import CLAIM_CODE_TTL, MAX_CLAIM_ATTEMPTS
@@ -38,16 +39,32 @@ class AuthRegisterApi(PublicApi):
             "`POST /api/v1/merchant/shoppers/{external_id}/claim-code` and gave the shopper.",
         )
 
-    @extend_schema(
-        request=InputSerializer,
-        responses={201: TokenOutput},
-        tags=["shopper auth"],
-        description="Register a login; the username is the shopper's platform id. A username that is "
+    @api_operation(
+        summary="Register a shopper",
+        description="Creates a shopper login and answers its first token; the username is the "
+        "shopper's platform id (the `shopper` that merchants' orders name). A username that is "
         "registered already is a 409 `username_taken`. A platform id that a merchant has already named "
         "(its shopper record exists, with points and coupons) needs `claim_code`: without it the answer "
         "is a 409 `claim_code_required`; a wrong, used or expired code is a 400 `claim_code_invalid`. "
         f"A code allows {MAX_CLAIM_ATTEMPTS} attempts and expires {CLAIM_CODE_TTL.seconds // 60} minutes "
-        "after it was issued. Throttled per client.",
+        "after it was issued. A weak password is a 400 `password_too_weak` on `password`. Throttled "
+        "per client (429).",
+        request=InputSerializer,
+        responses={201: TokenOutput},
+        examples=[
+            OpenApiExample(
+                "A new shopper",
+                value={"username": "douyin-4471", "password": "a long passphrase"},
+                request_only=True,
+            )
+        ],
+        errors=[
+            errors.UsernameTaken,
+            errors.ClaimCodeRequired,
+            errors.ClaimCodeInvalid.on("claim_code"),
+            errors.WeakPassword.on("password"),
+        ],
+        tags=["shopper auth"],
     )
     def post(self, request):
         data = validated(self.InputSerializer, request)
@@ -61,7 +78,18 @@ class AuthTokenApi(PublicApi):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 
-    @extend_schema(request=CredentialsInput, responses={200: TokenOutput}, tags=["shopper auth"])
+    @api_operation(
+        summary="Log in",
+        description="Answers a new token for a username and password; send it as "
+        "`Authorization: Token <token>`. A wrong username or password is a **400** "
+        "`invalid_credentials` (the credential is in the body, not in an `Authorization` header). "
+        "A shopper holds a limited number of live tokens: a new login beyond it revokes the "
+        "oldest. Throttled per client (429).",
+        request=CredentialsInput,
+        responses={200: TokenOutput},
+        errors=[errors.InvalidCredentials],
+        tags=["shopper auth"],
+    )
     def post(self, request):
         data = validated(CredentialsInput, request)
         token = services.shopper_token_create(username=data["username"], password=data["password"])
@@ -85,12 +113,24 @@ class FollowListCreateApi(ShopperApi):
     class InputSerializer(serializers.Serializer):
         account = serializers.CharField(max_length=50)
 
-    @extend_schema(responses=FollowOutput(many=True), tags=["shopper"])
+    @api_operation(
+        summary="List the accounts I follow",
+        description="The shopper's follows, newest first, with the iron-fan status of each. Reads only.",
+        responses=FollowOutput(many=True),
+        tags=["shopper"],
+    )
     def get(self, request):
         return paginated_response(self, request, selectors.follow_list(shopper=self.shopper), FollowOutput)
 
-    @extend_schema(
-        request=InputSerializer, responses={201: FollowOutput, 200: FollowOutput}, tags=["shopper"]
+    @api_operation(
+        summary="Follow an account",
+        description="Follows a brand or KOE account by handle. Idempotent: 201 when the follow is "
+        "made, 200 with the same follow when it exists already. An unknown handle is a 400 "
+        "`account_not_found` on `account`.",
+        request=InputSerializer,
+        responses={201: FollowOutput, 200: FollowOutput},
+        errors=[errors.AccountNotFound.on("account")],
+        tags=["shopper"],
     )
     def post(self, request):
         data = validated(self.InputSerializer, request)
@@ -100,7 +140,14 @@ class FollowListCreateApi(ShopperApi):
 
 
 class FollowDeleteApi(ShopperApi):
-    @extend_schema(responses={204: None}, tags=["shopper"])
+    @api_operation(
+        summary="Unfollow an account",
+        description="Stops following the account. Idempotent: 204 also when the shopper did not "
+        "follow it. An unknown handle is a 404 `account_not_found`.",
+        responses={204: None},
+        errors=[errors.AccountNotFound],
+        tags=["shopper"],
+    )
     def delete(self, request, handle: str):
         services.follow_delete(shopper=self.shopper, handle=handle)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -122,12 +169,26 @@ class AccountListCreateApi(MerchantApi):
         kind = serializers.ChoiceField(choices=Account.Kind.choices)
         display_name = model_field(Account, "display_name")
 
-    @extend_schema(responses=AccountOutput(many=True), tags=["merchant"])
+    @api_operation(
+        summary="List accounts",
+        description="The merchant's brand account and its employees' (KOE) accounts, by handle. Reads only.",
+        responses=AccountOutput(many=True),
+        tags=["merchant"],
+    )
     def get(self, request):
         accounts = selectors.account_list(merchant=self.merchant)
         return paginated_response(self, request, accounts, AccountOutput, ordering="handle")
 
-    @extend_schema(request=InputSerializer, responses={201: AccountOutput}, tags=["merchant"])
+    @api_operation(
+        summary="Add an account",
+        description="Adds an employee (`koe`) account; a merchant has one `brand` account, made "
+        "with the merchant. Handles are unique across merchants: a taken one is a 409 "
+        "`account_handle_taken`.",
+        request=InputSerializer,
+        responses={201: AccountOutput},
+        errors=[errors.AccountHandleTaken, errors.BrandAccountExists],
+        tags=["merchant"],
+    )
     def post(self, request):
         data = validated(self.InputSerializer, request)
         account = services.account_create(merchant=self.merchant, **data)
@@ -141,7 +202,7 @@ class TierOutput(serializers.Serializer):
     earn_multiplier = serializers.DecimalField(max_digits=5, decimal_places=2)
 
 
-class TierCreateApi(MerchantApi):
+class TierListCreateApi(MerchantApi):
     class InputSerializer(serializers.Serializer):
         name = model_field(Tier, "name")
         rank = model_field(Tier, "rank")
@@ -150,7 +211,26 @@ class TierCreateApi(MerchantApi):
             Tier, "earn_multiplier", min_value=Decimal("0.01"), default=Decimal("1")
         )
 
-    @extend_schema(request=InputSerializer, responses={201: TierOutput}, tags=["merchant"])
+    @api_operation(
+        summary="List tiers",
+        description="The merchant's membership tiers, lowest rank first. Reads only.",
+        responses=TierOutput(many=True),
+        tags=["merchant"],
+    )
+    def get(self, request):
+        tiers = selectors.tier_list(merchant=self.merchant)
+        return paginated_response(self, request, tiers, TierOutput, ordering="rank")
+
+    @api_operation(
+        summary="Add a tier",
+        description="Adds a membership tier. Members move up to the highest tier their spend over "
+        "the last 12 months reaches; `earn_multiplier` scales the points they earn. A name or rank "
+        "the merchant has already is a 409.",
+        request=InputSerializer,
+        responses={201: TierOutput},
+        errors=[errors.TierNameTaken, errors.TierRankTaken],
+        tags=["merchant"],
+    )
     def post(self, request):
         data = validated(self.InputSerializer, request)
         tier = services.tier_create(merchant=self.merchant, **data)

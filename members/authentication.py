@@ -24,9 +24,25 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.permissions import BasePermission
 from rest_framework.views import APIView
 
+from core.pagination import CursorPage
 from members.models import Merchant, MerchantAPIKey, Shopper
 
 API_KEY_PREFIX = "Api-Key"
+TOKEN_PREFIX = "Token"
+
+
+def refuse_other_scheme(request, expected: str, route: str) -> None:
+    """A credential of the other kind is a 401 that says which this route takes.
+
+    Without this, an API key on a shopper route (or a token on a merchant route) would
+    read "credentials were not provided", which sends an integrator looking for a
+    missing header instead of the wrong one.
+    """
+    parts = get_authorization_header(request).split()
+    if parts and parts[0].decode("latin-1").lower() != expected.lower():
+        raise exceptions.AuthenticationFailed(
+            f"This is a {route} route: send `Authorization: {expected} <...>`.", code="wrong_credential_kind"
+        )
 
 
 @dataclass(frozen=True)
@@ -43,8 +59,9 @@ class MerchantClient:
 class MerchantApiKeyAuthentication(BaseAuthentication):
     def authenticate(self, request):
         parts = get_authorization_header(request).split()
-        if not parts or parts[0].decode("latin-1").lower() != API_KEY_PREFIX.lower():
+        if not parts:
             return None
+        refuse_other_scheme(request, API_KEY_PREFIX, "merchant (shop-system)")
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed("Invalid Api-Key header: expected 'Api-Key <key>'.")
         key = parts[1].decode("latin-1")
@@ -68,6 +85,13 @@ class ShopperTokenAuthentication(TokenAuthentication):
     knox's own ``authenticate_credentials`` also sweeps the user's other expired
     tokens on every request; that sweep is a scheduled job's work, not a read's.
     """
+
+    def authenticate(self, request):
+        refuse_other_scheme(request, TOKEN_PREFIX, "shopper")
+        return super().authenticate(request)
+
+    def authenticate_header(self, request) -> str:
+        return TOKEN_PREFIX
 
     def authenticate_credentials(self, token: bytes):
         token_str = token.decode("utf-8", errors="replace")
@@ -109,6 +133,8 @@ class MerchantApi(APIView):
 
     authentication_classes = [MerchantApiKeyAuthentication]
     permission_classes = [IsMerchantClient]
+    # Read by paginated_response and by the schema (lists are declared as their envelope).
+    pagination_class = CursorPage
 
     @property
     def merchant(self) -> Merchant:
@@ -120,6 +146,7 @@ class ShopperApi(APIView):
 
     authentication_classes = [ShopperTokenAuthentication]
     permission_classes = [IsShopper]
+    pagination_class = CursorPage
 
     @property
     def shopper(self) -> Shopper:

@@ -12,7 +12,7 @@ class MerchantApiKeyScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": "A merchant's shop-system key: `Api-Key <key>`.",
+            "description": "A merchant's shop-system key, `Api-Key <key>`, from `manage.py create_merchant`.",
         }
 
 
@@ -25,5 +25,5 @@ class ShopperTokenScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": "A shopper's token from /api/v1/auth/token: `Token <token>`.",
+            "description": "A shopper's token from /api/v1/auth/register or /auth/token: `Token <token>`.",
         }

@@ -17,6 +17,10 @@ def account_list(*, merchant: Merchant) -> QuerySet[Account]:
     return Account.objects.for_merchant(merchant)
 
 
+def tier_list(*, merchant: Merchant) -> QuerySet[Tier]:
+    return Tier.objects.filter(merchant=merchant)
+
+
 def follow_list(*, shopper: Shopper) -> QuerySet[Follow]:
     return Follow.objects.filter(shopper=shopper).select_related("account__merchant")
 

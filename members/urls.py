@@ -7,5 +7,5 @@ urlpatterns = [
     *slash_optional("me/follows", apis.FollowListCreateApi.as_view(), "me-follows"),
     *slash_optional("me/follows/<key:handle>", apis.FollowDeleteApi.as_view(), "me-follow"),
     *slash_optional("merchant/accounts", apis.AccountListCreateApi.as_view(), "merchant-accounts"),
-    *slash_optional("merchant/tiers", apis.TierCreateApi.as_view(), "merchant-tiers"),
+    *slash_optional("merchant/tiers", apis.TierListCreateApi.as_view(), "merchant-tiers"),
 ]

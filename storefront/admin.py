@@ -16,11 +16,12 @@ from storefront.services.rollouts import rollout_advance_by_hand, rollout_hold_b
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
-    """Shared by all merchants, so superusers only; merchants create them by using a slug."""
+class CategoryAdmin(MerchantScopedAdmin):
+    """Each merchant's own; a product creates one by naming its slug, staff may rename it."""
 
-    list_display = ["slug", "name"]
+    list_display = ["name", "slug", "merchant"]
     search_fields = ["slug", "name"]
+    list_select_related = ["merchant"]
 
 
 @admin.register(Product)
@@ -37,18 +38,35 @@ class OrderLineInline(MerchantScopedTabularInline):
     readonly_fields = fields
     can_delete = False
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("product")
+
     def has_add_permission(self, request, obj=None):
         return False
 
 
 class RefundInline(MerchantScopedTabularInline):
     model = Refund
-    fields = ["external_id", "amount", "lines", "created_at"]
+    fields = ["external_id", "amount", "refunded_lines", "created_at"]
     readonly_fields = fields
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="lines")
+    def refunded_lines(self, refund: Refund) -> str:
+        """ "1 x Velvet lipstick (LIP-01)": the titles of the order's own lines, not raw JSON."""
+        # Inline instances are made per request: one query for the order's titles per page.
+        cache = self.__dict__.setdefault("_titles", {})
+        if refund.order_id not in cache:
+            lines = OrderLine.objects.filter(order_id=refund.order_id)
+            cache[refund.order_id] = dict(lines.values_list("product__sku", "product__title"))
+        titles = cache[refund.order_id]
+        return ", ".join(
+            f"{line['quantity']} x {titles.get(line['sku'], line['sku'])} ({line['sku']})"
+            for line in refund.lines
+        )
 
 
 @admin.register(Order)

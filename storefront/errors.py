@@ -21,6 +21,11 @@ class DuplicateSku(DomainError):
     default_detail = "Each sku may appear once per order; add the quantities together."
 
 
+class UnknownCategory(DomainError):
+    code = "unknown_category"
+    default_detail = "This merchant has no category with this slug; a product creates it by naming it."
+
+
 class OrderTooLarge(DomainError):
     code = "order_too_large"
     default_detail = "The order's subtotal is larger than an amount can be."

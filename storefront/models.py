@@ -16,14 +16,22 @@ MONEY = {"max_digits": 12, "decimal_places": 2}
 
 
 class Category(models.Model):
-    """Shared by all merchants: a shopper's preferences span merchants."""
+    """A merchant's own category. Interests that span merchants (preferences, the public
+    pool) compare slugs, so "tea" at two merchants is one interest, while neither
+    merchant's staff ever sees the other's names in its forms."""
 
-    slug = models.SlugField(max_length=50, unique=True, validators=[SLUG_VALIDATOR])
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="categories")
+    slug = models.SlugField(max_length=50, validators=[SLUG_VALIDATOR])
     name = models.CharField(max_length=100)
 
+    objects = scoped_manager("merchant")
+
     class Meta:
-        ordering = ["slug"]
+        ordering = ["merchant_id", "slug"]
         verbose_name_plural = "categories"
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "slug"], name="category_unique_merchant_slug"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -105,6 +113,8 @@ class Order(models.Model):
         indexes = [
             # Rolling 12-month spend, first purchase and lapsed buyers of a merchant.
             models.Index(fields=["merchant", "shopper", "paid_at"], name="order_merchant_shopper_paid"),
+            # The merchant's order list, newest paid first (GET /merchant/orders).
+            models.Index(fields=["merchant", "-paid_at", "-id"], name="order_merchant_recent"),
             # The orders whose preferences are still to fold in.
             models.Index(
                 fields=["id"], condition=Q(preferences_at__isnull=True), name="order_preferences_pending"
@@ -136,7 +146,7 @@ class OrderLine(models.Model):
         indexes = [models.Index(fields=["product", "order"], name="orderline_product_order")]
 
     def __str__(self) -> str:
-        return f"{self.quantity} x {self.product_id}"
+        return f"{self.quantity} x {self.product.title}"
 
     @property
     def line_total(self) -> Decimal:

@@ -1,11 +1,11 @@
 """The merchant's view of a product's fans-first rollout."""
 
-from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from core.schema import api_operation
 from members.authentication import MerchantApi
-from storefront import selectors
+from storefront import errors, selectors
 from storefront.services.rollouts import RUNNING, StageCount, stage_counts
 
 RATE = {"max_digits": 4, "decimal_places": 3, "allow_null": True}
@@ -34,7 +34,13 @@ class RolloutOutput(serializers.Serializer):
 
 
 class RolloutGetApi(MerchantApi):
-    @extend_schema(responses=RolloutOutput, tags=["merchant catalog"])
+    @api_operation(
+        summary="A product's fans-first rollout",
+        description="The stage, sent and opened per stage, the open rate and why it is held. Reads only.",
+        responses=RolloutOutput,
+        errors=[errors.ProductNotFound, errors.RolloutNotFound],
+        tags=["merchant catalog"],
+    )
     def get(self, request, sku: str):
         rollout = selectors.rollout_get(merchant=self.merchant, sku=sku)
         counts = stage_counts(rollout_ids=[rollout.pk]).get(rollout.pk, {})

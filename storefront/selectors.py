@@ -5,7 +5,7 @@ from datetime import datetime
 from itertools import pairwise
 from statistics import median
 
-from django.db.models import BigIntegerField, Case, CharField, F, Q, QuerySet, Value, When
+from django.db.models import BigIntegerField, Case, CharField, F, Prefetch, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 
 from core.sql import epoch_seconds, json_array_has, json_array_has_param
@@ -15,6 +15,7 @@ from storefront.feed import PAGE_SIZE, PREFERENCE_BOOST, FeedView
 from storefront.models import (
     Category,
     InboxMessage,
+    Order,
     OrderLine,
     Preference,
     Product,
@@ -63,6 +64,72 @@ def purchase_due_again(*, shopper: Shopper, stats: list[PurchaseStat]) -> dict[i
         except OverflowError:
             continue
     return due
+
+
+def product_list(
+    *,
+    merchant: Merchant,
+    published: bool | None = None,
+    category: str | None = None,
+    sku_prefix: str | None = None,
+) -> QuerySet[Product]:
+    """The merchant's catalog (``product_unique_merchant_sku`` serves the sku order and prefix)."""
+    products = Product.objects.filter(merchant=merchant).select_related("category")
+    if published is not None:
+        products = products.filter(published_at__isnull=not published)
+    if category is not None:
+        products = products.filter(category__slug=category)
+    if sku_prefix:
+        products = products.filter(sku__startswith=sku_prefix)
+    return products
+
+
+def product_get(*, merchant: Merchant, sku: str) -> Product:
+    product = Product.objects.filter(merchant=merchant, sku=sku).select_related("category").first()
+    if product is None:
+        raise errors.ProductNotFound()
+    return product
+
+
+def order_list(
+    *,
+    merchant: Merchant,
+    shopper: str | None = None,
+    paid_after: datetime | None = None,
+    paid_before: datetime | None = None,
+) -> QuerySet[Order]:
+    """The merchant's orders with their shopper, selling account, lines and refunds.
+
+    Three queries a page: the orders, their lines with products, their refunds.
+    """
+    orders = (
+        Order.objects.filter(merchant=merchant)
+        .select_related("shopper", "via_account")
+        .prefetch_related(
+            Prefetch("lines", queryset=OrderLine.objects.select_related("product").order_by("id")),
+            "refunds",
+        )
+    )
+    if shopper is not None:
+        orders = orders.filter(shopper__external_id=shopper)
+    if paid_after is not None:
+        orders = orders.filter(paid_at__gte=paid_after)
+    if paid_before is not None:
+        orders = orders.filter(paid_at__lt=paid_before)
+    return orders
+
+
+def recent_orders(*, merchant: Merchant, shopper: Shopper, limit: int) -> QuerySet[Order]:
+    """A shopper's latest orders at this merchant (``order_merchant_shopper_paid``)."""
+    return Order.objects.filter(merchant=merchant, shopper=shopper).order_by("-paid_at", "-id")[:limit]
+
+
+def category_get(*, merchant: Merchant, slug: str) -> Category:
+    """The merchant's category with this slug; a template may name only one that exists."""
+    category = Category.objects.filter(merchant=merchant, slug=slug).first()
+    if category is None:
+        raise errors.UnknownCategory(attr="category")
+    return category
 
 
 def products_by_sku(*, merchant: Merchant, skus: list[str]) -> dict[str, Product]:

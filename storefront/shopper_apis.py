@@ -1,13 +1,14 @@
 """The shopper's own storefront reads and writes: preferences and the inbox of pushed products."""
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from core.api import paginated_response
+from core.schema import api_operation
 from members.authentication import ShopperApi
-from storefront import affinity, selectors
+from storefront import affinity, errors, selectors
 from storefront.services.inbox import inbox_open
 
 
@@ -18,7 +19,8 @@ class PreferenceOutput(serializers.Serializer):
 
 
 class PreferenceListApi(ShopperApi):
-    @extend_schema(
+    @api_operation(
+        summary="My preferences",
         responses=inline_serializer(
             "Preferences",
             {
@@ -64,7 +66,13 @@ class InboxMessageOutput(serializers.Serializer):
 
 
 class InboxListApi(ShopperApi):
-    @extend_schema(responses=InboxMessageOutput(many=True), tags=["shopper"])
+    @api_operation(
+        summary="My inbox",
+        description="Products pushed to the shopper (fans first), newest delivery first. Pushes held "
+        "back by the daily cap show once delivered. Reads only.",
+        responses=InboxMessageOutput(many=True),
+        tags=["shopper"],
+    )
     def get(self, request):
         messages = selectors.inbox_list(shopper=self.shopper)
         return paginated_response(
@@ -73,9 +81,11 @@ class InboxListApi(ShopperApi):
 
 
 class InboxOpenApi(ShopperApi):
-    @extend_schema(
+    @api_operation(
+        summary="Open a pushed product",
         request=None,
         responses=InboxMessageOutput,
+        errors=[errors.InboxMessageNotFound],
         tags=["shopper"],
         description="Mark the message opened (once; again changes nothing): the rollout's feedback.",
     )

@@ -2,8 +2,8 @@ from core.routing import slash_optional
 from storefront import apis, rollout_apis, shopper_apis
 
 urlpatterns = [
-    *slash_optional("merchant/products", apis.ProductCreateApi.as_view(), "merchant-products"),
-    *slash_optional("merchant/products/<key:sku>", apis.ProductUpdateApi.as_view(), "merchant-product"),
+    *slash_optional("merchant/products", apis.ProductListCreateApi.as_view(), "merchant-products"),
+    *slash_optional("merchant/products/<key:sku>", apis.ProductDetailApi.as_view(), "merchant-product"),
     *slash_optional(
         "merchant/products/<key:sku>/rollout",
         rollout_apis.RolloutGetApi.as_view(),

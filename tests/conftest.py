@@ -116,3 +116,19 @@ def clock(monkeypatch) -> Clock:
     frozen = Clock(T0)
     monkeypatch.setattr(timezone, "now", frozen)
     return frozen
+
+
+def walk_pages(client, url: str, params: dict | None = None, *, between=None) -> list[dict]:
+    """Every row of a cursor-paginated list, following ``next``; ``between()`` runs after each page
+    (to write rows mid-walk: a stable cursor neither repeats nor skips what was there)."""
+    response = client.get(url, params or {})
+    rows = []
+    while True:
+        assert response.status_code == 200, response.content
+        body = response.json()
+        rows.extend(body["results"])
+        if between is not None:
+            between()
+        if body["next"] is None:
+            return rows
+        response = client.get(body["next"])

@@ -19,3 +19,5 @@ REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"auth": "10000/mi
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 STATIC_ROOT = VAR_DIR / "static"  # noqa: F405
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# schemathesis calls the WSGI app in process as "localhost"; the live-server client too.
+ALLOWED_HOSTS = [*ALLOWED_HOSTS, "localhost", "testserver"]  # noqa: F405

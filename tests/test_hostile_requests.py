@@ -13,6 +13,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from core.errors import MAX_REPORTED_ERRORS
+from core.pagination import CursorPage
 from core.parsers import MAX_JSON_DEPTH
 from tests.conftest import assert_error, row_counts
 from tests.loyalty.conftest import ORDERS
@@ -181,7 +182,8 @@ def test_a_nul_byte_in_a_query_parameter_is_a_clean_4xx(
 
 
 def _cursor(position: str) -> str:
-    return base64.b64encode(f"p={position}".encode()).decode()
+    """A cursor signed by the server (as another list's would be) whose position is hostile."""
+    return CursorPage().signer.sign(base64.b64encode(f"p={position}".encode()).decode())
 
 
 @pytest.mark.parametrize(
@@ -192,17 +194,22 @@ def _cursor(position: str) -> str:
 @pytest.mark.parametrize(
     "path", ["/api/v1/me/follows", "/api/v1/me/frequently-purchased", "/api/v1/me/coupons"]
 )
-def test_a_forged_cursor_is_404_invalid_cursor(shopper_api, path, position):
+def test_a_cursor_whose_position_the_column_cannot_hold_is_400_invalid_cursor(shopper_api, path, position):
     response = shopper_api.get(path, {"cursor": _cursor(position)})
 
-    assert_error(response, 404, "not_found")
-    assert response.json()["errors"][0]["detail"] == "Invalid cursor"
+    assert_error(response, 400, "invalid_cursor", "cursor")
 
 
-def test_a_forged_cursor_on_a_text_ordering_is_404(merchant_api):
+def test_a_cursor_the_server_did_not_sign_is_400_invalid_cursor(shopper_api):
+    unsigned = base64.b64encode(b"p=1").decode()
+
+    assert_error(shopper_api.get("/api/v1/me/follows", {"cursor": unsigned}), 400, "invalid_cursor", "cursor")
+
+
+def test_a_hostile_cursor_on_a_text_ordering_is_400(merchant_api):
     response = merchant_api.get("/api/v1/merchant/accounts", {"cursor": _cursor("a\x00b")})
 
-    assert_error(response, 404, "not_found")
+    assert_error(response, 400, "invalid_cursor", "cursor")
 
 
 # --- Credentials ------------------------------------------------------------------------

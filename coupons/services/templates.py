@@ -7,11 +7,12 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from coupons.errors import TemplateTermMissing, TemplateTermsInvalid, UnknownTemplateProduct
+from coupons import errors
+from coupons.errors import UnknownTemplateProduct
 from coupons.models import CouponTemplate
 from members.models import Merchant
 from storefront.models import Product
-from storefront.services import category_get_or_create
+from storefront.selectors import category_get
 
 PERCENT_CAP = Decimal("100")
 
@@ -39,24 +40,22 @@ def coupon_template_terms_check(
     """
     Kind, Scope = CouponTemplate.Kind, CouponTemplate.Scope
     if kind == Kind.PERCENT and value > PERCENT_CAP:
-        raise TemplateTermsInvalid("A percent discount is at most 100.", attr="value")
+        raise errors.PercentOver100(attr="value")
     if kind == Kind.FIXED and max_discount is not None:
-        raise TemplateTermsInvalid("Only a percent discount has a cap.", attr="max_discount")
+        raise errors.CapNeedsPercent(attr="max_discount")
     if scope == Scope.CATEGORY and not category:
-        raise TemplateTermMissing("A category scope needs a category.", attr="category")
+        raise errors.ScopeNeedsCategory(attr="category")
     if scope == Scope.PRODUCTS and not products:
-        raise TemplateTermMissing("A products scope needs skus.", attr="products")
+        raise errors.ScopeNeedsProducts(attr="products")
     window = valid_until is not None
     if (valid_days is not None) == window:
-        raise TemplateTermsInvalid(
-            "Give either valid_days (from issue) or a window ending at valid_until.", attr="valid_days"
-        )
+        raise errors.ValidityAmbiguous(attr="valid_days")
     if valid_from and not window:
-        raise TemplateTermsInvalid("valid_from goes with valid_until.", attr="valid_from")
+        raise errors.ValidFromWithoutUntil(attr="valid_from")
     if window and valid_from and valid_from >= valid_until:
-        raise TemplateTermsInvalid("Must be after valid_from.", attr="valid_until")
+        raise errors.WindowReversed(attr="valid_until")
     if window and now is not None and valid_until <= now:
-        raise TemplateTermsInvalid("Must be in the future.", attr="valid_until")
+        raise errors.WindowInPast(attr="valid_until")
 
 
 @transaction.atomic
@@ -110,7 +109,9 @@ def coupon_template_create(
         min_spend=min_spend,
         max_discount=max_discount if kind == CouponTemplate.Kind.PERCENT else None,
         scope=scope,
-        category=category_get_or_create(slug=category) if scope == CouponTemplate.Scope.CATEGORY else None,
+        category=(
+            category_get(merchant=merchant, slug=category) if scope == CouponTemplate.Scope.CATEGORY else None
+        ),
         valid_days=valid_days,
         valid_from=valid_from,
         valid_until=valid_until,

@@ -2,17 +2,18 @@
 
 from django.conf import settings
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from core.api import validated
+from core.schema import api_operation
 from coupons.apis import CouponOutput
 from loyalty import selectors
 from loyalty.apis.memberships import MerchantRefOutput
 from members.authentication import ShopperApi
-from storefront import feed
+from storefront import errors, feed
 from storefront import selectors as storefront_selectors
 
 
@@ -41,10 +42,12 @@ class FeedApi(ShopperApi):
     class FilterSerializer(serializers.Serializer):
         cursor = serializers.CharField(required=False, max_length=4000)
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("cursor", str, description="The `next` link's cursor; absent: the first page.")
-        ],
+    @api_operation(
+        summary="My home-page feed",
+        description="New products of the merchants the shopper follows or is a member of, ranked by "
+        "recency and preference match (docs/fans-first.md). Follow `next`. Reads only.",
+        filters=FilterSerializer,
+        errors=[errors.InvalidCursor.on("cursor")],
         responses=inline_serializer(
             "FeedPage",
             {"next": serializers.URLField(allow_null=True), "results": FeedItemOutput(many=True)},

@@ -1,12 +1,13 @@
 """Memberships and the merchant's member list: reads and writes that span the apps."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from core.api import paginated_response, validated
+from core.schema import api_operation
 from loyalty import selectors
 from loyalty.services.memberships import membership_enrol
+from members import errors as members_errors
 from members import selectors as members_selectors
 from members import services as members_services
 from members.authentication import MerchantApi, ShopperApi
@@ -25,12 +26,32 @@ class MembershipOutput(serializers.Serializer):
     joined_at = serializers.DateTimeField()
 
 
-class MembershipJoinApi(ShopperApi):
+class MembershipListJoinApi(ShopperApi):
     class InputSerializer(serializers.Serializer):
-        merchant = serializers.SlugField(max_length=50)
+        merchant = serializers.SlugField(max_length=50, help_text="The merchant's slug.")
 
-    @extend_schema(
-        request=InputSerializer, responses={201: MembershipOutput, 200: MembershipOutput}, tags=["shopper"]
+    @api_operation(
+        summary="List my memberships",
+        description="The shopper's memberships, active and left, newest first: merchant, number, "
+        "tier, status. The wallet (`GET /me/wallet`) adds points and coupons to the active ones. "
+        "Reads only.",
+        responses=MembershipOutput(many=True),
+        tags=["shopper"],
+    )
+    def get(self, request):
+        memberships = selectors.membership_list(shopper=self.shopper)
+        return paginated_response(self, request, memberships, MembershipOutput)
+
+    @api_operation(
+        summary="Join a merchant's membership",
+        description="Joins, or rejoins after leaving (same number and points). The first join pays "
+        "the program's join bonus and issues its join coupon, once per shopper and merchant ever. "
+        "Idempotent: 201 when the membership is made or reactivated, 200 with it when the shopper "
+        "is an active member already. An unknown merchant is a 400 `merchant_not_found` on `merchant`.",
+        request=InputSerializer,
+        responses={201: MembershipOutput, 200: MembershipOutput},
+        errors=[members_errors.MerchantNotFound.on("merchant")],
+        tags=["shopper"],
     )
     def post(self, request):
         data = validated(self.InputSerializer, request)
@@ -41,7 +62,15 @@ class MembershipJoinApi(ShopperApi):
 
 
 class MembershipLeaveApi(ShopperApi):
-    @extend_schema(responses={204: None}, tags=["shopper"])
+    @api_operation(
+        summary="Leave a membership",
+        description="Leaves the merchant's membership; its number and points wait for a rejoin. "
+        "Idempotent, as unfollowing is: 204 also when the shopper is not (or no longer) a member. "
+        "An unknown merchant is a 404 `merchant_not_found`.",
+        responses={204: None},
+        errors=[members_errors.MerchantNotFound],
+        tags=["shopper"],
+    )
     def delete(self, request, merchant: str):
         merchant_obj = members_selectors.merchant_get(slug=merchant)
         members_services.membership_leave(shopper=self.shopper, merchant=merchant_obj)
@@ -61,22 +90,28 @@ class MemberOutput(serializers.Serializer):
 
 class MemberListApi(MerchantApi):
     class FilterSerializer(serializers.Serializer):
-        iron_fan = serializers.BooleanField(required=False, allow_null=True, default=None)
-        tier = serializers.CharField(required=False, max_length=50)
+        iron_fan = serializers.BooleanField(
+            required=False, help_text="Only iron fans (true) or only the others (false)."
+        )
+        tier = serializers.CharField(
+            required=False, max_length=50, help_text="Only members in the tier with this name."
+        )
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "iron_fan", bool, description="Only iron fans (true) or only the others (false)."
-            ),
-            OpenApiParameter("tier", str, description="Only members in the tier with this name."),
-        ],
+    @api_operation(
+        summary="List members",
+        description="The merchant's active members, newest first, with tier, points and whether "
+        "they are an iron fan of any of the merchant's accounts. An unknown `tier` is a 400 "
+        "`tier_not_found` on that filter. Reads only.",
+        filters=FilterSerializer,
         responses=MemberOutput(many=True),
+        errors=[members_errors.TierNotFound.on("tier")],
         tags=["merchant"],
     )
     def get(self, request):
         filters = validated(self.FilterSerializer, request, data=request.query_params)
-        members = selectors.member_list(merchant=self.merchant, **filters)
+        members = selectors.member_list(
+            merchant=self.merchant, iron_fan=filters.get("iron_fan"), tier=filters.get("tier")
+        )
 
         def flag_iron_fans(page):
             members_selectors.mark_iron_fans(merchant=self.merchant, memberships=page)

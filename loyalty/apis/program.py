@@ -1,11 +1,13 @@
 from decimal import Decimal
 
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from core.api import validated
 from core.fields import model_field
+from core.schema import api_operation
+from coupons import errors as coupon_errors
 from loyalty import selectors
 from loyalty.models import Program
 from loyalty.services.program import program_update
@@ -91,11 +93,32 @@ class ProgramApi(MerchantApi):
         repurchase_delay_days = model_field(Program, "repurchase_delay_days", max_value=365, required=False)
         rollout = RolloutSettingsInput(required=False)
 
-    @extend_schema(responses=ProgramOutput, tags=["merchant"])
+    @api_operation(
+        summary="Read the loyalty program",
+        description="How members earn and keep points and which coupons the program issues. A "
+        "merchant that never changed it reads the defaults. Reads only.",
+        responses=ProgramOutput,
+        tags=["merchant"],
+    )
     def get(self, request):
         return Response(ProgramOutput(selectors.program_get(merchant=self.merchant)).data)
 
-    @extend_schema(request=InputSerializer, responses=ProgramOutput, tags=["merchant"])
+    @api_operation(
+        summary="Change the loyalty program",
+        description="Changes the settings given and leaves the others; the same change twice is "
+        "harmless. `points_per_unit`: points per unit of money paid; `points_expiry_days`: how long "
+        "earned points last (null: for ever); `join_bonus_points` and `join_coupon_template`: paid "
+        "once on a shopper's first join; `repurchase_template`: issued `repurchase_delay_days` after "
+        "a shopper's first order. A template id the merchant does not have is a 400 "
+        "`coupon_template_not_found` on that field.",
+        request=InputSerializer,
+        responses=ProgramOutput,
+        errors=[
+            coupon_errors.TemplateNotFound.on("join_coupon_template"),
+            coupon_errors.TemplateNotFound.on("repurchase_template"),
+        ],
+        tags=["merchant"],
+    )
     def patch(self, request):
         data = validated(self.InputSerializer, request)
         program = program_update(merchant=self.merchant, **data)

@@ -1,18 +1,20 @@
 """The shopper's own: wallet, points ledger, frequently purchased goods, coupon exchange."""
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from core.api import paginated_response, validated
 from core.fields import model_field
-from core.pagination import CursorPage
+from core.schema import api_operation
+from coupons import errors as coupon_errors
 from coupons.apis import CouponOutput
 from coupons.models import CouponTemplate
-from loyalty import selectors
+from loyalty import errors, selectors
 from loyalty.apis.memberships import MerchantRefOutput
 from loyalty.services.exchange import coupon_exchange
+from members import errors as members_errors
 from members import selectors as members_selectors
 from members.authentication import ShopperApi
 from storefront import selectors as storefront_selectors
@@ -28,8 +30,30 @@ class WalletMembershipOutput(serializers.Serializer):
 
 
 class WalletApi(ShopperApi):
-    @extend_schema(
+    @api_operation(
+        summary="My wallet",
+        description="The shopper's member cards: each active membership with its tier, points "
+        "balance, number of coupons usable now and iron-fan status. Not paginated (a shopper holds "
+        "few cards). Reads only.",
         responses=inline_serializer("Wallet", {"memberships": WalletMembershipOutput(many=True)}),
+        examples=[
+            OpenApiExample(
+                "One card",
+                value={
+                    "memberships": [
+                        {
+                            "merchant": {"slug": "acme-beauty", "name": "Acme Beauty"},
+                            "number": 42,
+                            "tier": "Silver",
+                            "points_balance": 1280,
+                            "usable_coupons": 2,
+                            "iron_fan": True,
+                        }
+                    ]
+                },
+                response_only=True,
+            )
+        ],
         tags=["shopper"],
     )
     def get(self, request):
@@ -52,7 +76,15 @@ class PointsEntryOutput(serializers.Serializer):
 
 
 class PointsLedgerApi(ShopperApi):
-    @extend_schema(responses=PointsEntryOutput(many=True), tags=["shopper"])
+    @api_operation(
+        summary="My points ledger",
+        description="Every points movement of the shopper's membership of this merchant, newest "
+        "first: earned (`earn`, with its expiry), spent (`redeem`), expired, reversed by a refund, "
+        "bonuses and adjustments. Former members keep seeing their history. Reads only.",
+        responses=PointsEntryOutput(many=True),
+        errors=[members_errors.MerchantNotFound, members_errors.MembershipNotFound],
+        tags=["shopper"],
+    )
     def get(self, request, merchant: str):
         merchant_obj = members_selectors.merchant_get(slug=merchant)
         entries = selectors.points_entry_list(shopper=self.shopper, merchant=merchant_obj)
@@ -80,22 +112,32 @@ class FrequentlyPurchasedOutput(serializers.Serializer):
 
 class FrequentlyPurchasedApi(ShopperApi):
     class FilterSerializer(serializers.Serializer):
-        merchant = serializers.SlugField(required=False, max_length=50)
+        merchant = serializers.SlugField(
+            required=False, max_length=50, help_text="Only this merchant's (slug)."
+        )
 
-    @extend_schema(
-        parameters=[OpenApiParameter("merchant", str, description="Only this merchant's products (slug).")],
+    @api_operation(
+        summary="My frequently purchased goods",
+        description="What the shopper buys again and again, most often bought first: times and "
+        "quantity bought, when it is due again (bought twice or more), and a usable repurchase "
+        "coupon that covers it. An unknown `merchant` is a 400 on that filter. Reads only.",
+        filters=FilterSerializer,
         responses=FrequentlyPurchasedOutput(many=True),
+        errors=[members_errors.MerchantNotFound.on("merchant")],
         tags=["shopper"],
     )
     def get(self, request):
         filters = validated(self.FilterSerializer, request, data=request.query_params)
         merchant = members_selectors.merchant_get(slug=filters["merchant"]) if "merchant" in filters else None
         stats = storefront_selectors.purchase_stat_list(shopper=self.shopper, merchant=merchant)
-        paginator = CursorPage()
-        paginator.ordering = ("-times_purchased", "-last_purchased_at", "-id")
-        page = paginator.paginate_queryset(stats, request, view=self)
-        selectors.frequently_purchased_details(shopper=self.shopper, stats=page, now=timezone.now())
-        return paginator.get_paginated_response(FrequentlyPurchasedOutput(page, many=True).data)
+
+        def complete(page):
+            selectors.frequently_purchased_details(shopper=self.shopper, stats=page, now=timezone.now())
+
+        ordering = ("-times_purchased", "-last_purchased_at", "-id")
+        return paginated_response(
+            self, request, stats, FrequentlyPurchasedOutput, ordering=ordering, complete=complete
+        )
 
 
 class CouponExchangeApi(ShopperApi):
@@ -103,7 +145,31 @@ class CouponExchangeApi(ShopperApi):
         merchant = serializers.SlugField(max_length=50)
         template = model_field(CouponTemplate, "id", help_text="Id of a template with a points price.")
 
-    @extend_schema(request=InputSerializer, responses={201: CouponOutput}, tags=["shopper"])
+    @api_operation(
+        summary="Buy a coupon with points",
+        description="Spends the template's `points_price` from the shopper's membership of the "
+        "merchant and issues the coupon, in one transaction. Not idempotent: each call buys "
+        "another coupon, within the template's per-member limit (409 `coupon_limit_reached`) and "
+        "stock (409 `coupon_out_of_stock`). Too few points is a 400 `insufficient_points`.",
+        request=InputSerializer,
+        responses={201: CouponOutput},
+        examples=[
+            OpenApiExample(
+                "Buy template 7", value={"merchant": "acme-beauty", "template": 7}, request_only=True
+            )
+        ],
+        errors=[
+            members_errors.MerchantNotFound.on("merchant"),
+            coupon_errors.TemplateNotFound.on("template"),
+            coupon_errors.TemplateNotExchangeable.on("template"),
+            coupon_errors.TemplateInactive,
+            coupon_errors.NotAMember,
+            coupon_errors.CouponOutOfStock,
+            coupon_errors.CouponLimitReached,
+            errors.InsufficientPoints,
+        ],
+        tags=["shopper"],
+    )
     def post(self, request):
         data = validated(self.InputSerializer, request)
         merchant = members_selectors.merchant_get(slug=data["merchant"])

@@ -25,7 +25,7 @@ now used by the winner) and answers as a replay of the winner's order.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
 from django.db import IntegrityError, connection, transaction
@@ -64,6 +64,8 @@ MEMBER_ROWS = (
 # What a points column holds (64-bit). An order is never refused for the points it would
 # earn: past this, it earns what is left to the limit.
 MAX_POINTS = column_range(PointsAccount._meta.get_field("balance"))[1]
+# points_reason of an order that earned nothing because the shopper is not an active member.
+NOT_A_MEMBER = "not_a_member"
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,8 @@ def _record(*, merchant: Merchant, order: OrderInput, fingerprint: str) -> Purch
         "discount": str(discount),
         "total": str(total),
         "points_earned": points,
+        # Why no points, in a word the shop system can show; null when the member earned.
+        "points_reason": None if is_member else NOT_A_MEMBER,
         "coupons_redeemed": [coupon.code for coupon in redeemed],
         "coupons_issued": [_issued_coupon_answer(issued)] if issued else [],
     }
@@ -304,7 +308,12 @@ def _repurchase_coupon(*, program: Program, membership: Membership, now: datetim
 
 
 def _issued_coupon_answer(coupon: Coupon) -> dict:
-    return {"code": coupon.code, "template": coupon.template_id, "expires_at": coupon.expires_at.isoformat()}
+    return {"code": coupon.code, "template": coupon.template_id, "expires_at": api_time(coupon.expires_at)}
+
+
+def api_time(moment: datetime) -> str:
+    """The API's one time format, ``2026-12-01T10:00:00Z``, for answers stored as JSON."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _upgrade_tier(*, membership: Membership, now: datetime) -> None:

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from members import errors
 from members.locks import merchants_lock
 from members.models import Membership, Merchant, Shopper
 from members.selectors import tier_entry
@@ -50,9 +49,11 @@ def membership_join(*, shopper: Shopper, merchant: Merchant) -> JoinResult:
 
 @transaction.atomic
 def membership_leave(*, shopper: Shopper, merchant: Merchant) -> None:
-    """Leave a membership. The row stays: points and number wait for a rejoin."""
-    updated = Membership.objects.filter(
-        shopper=shopper, merchant=merchant, status=Membership.Status.ACTIVE
-    ).update(status=Membership.Status.LEFT, left_at=timezone.now())
-    if not updated:
-        raise errors.MembershipNotFound()
+    """Leave a membership. The row stays: points and number wait for a rejoin.
+
+    Idempotent, as unfollowing is: leaving twice, or a merchant never joined, changes
+    nothing and is no error (the caller's wish, "not a member", holds either way).
+    """
+    Membership.objects.filter(shopper=shopper, merchant=merchant, status=Membership.Status.ACTIVE).update(
+        status=Membership.Status.LEFT, left_at=timezone.now()
+    )

@@ -1,4 +1,4 @@
-"""Catalog writes: products, and categories created on first use."""
+"""Catalog writes: products, and each merchant's categories, created on first use by a product."""
 
 from decimal import Decimal
 
@@ -12,15 +12,15 @@ from storefront.locks import products_lock
 from storefront.models import Category, Product
 
 
-def category_get_or_create(*, slug: str) -> Category:
-    """Categories are shared and created by the first merchant that names one."""
+def category_get_or_create(*, merchant: Merchant, slug: str) -> Category:
+    """The merchant's category with this slug, created the first time a product names it."""
     try:
         with transaction.atomic():
             category, _ = Category.objects.get_or_create(
-                slug=slug, defaults={"name": slug.replace("-", " ").title()}
+                merchant=merchant, slug=slug, defaults={"name": slug.replace("-", " ").title()}
             )
     except IntegrityError:  # created concurrently
-        category = Category.objects.get(slug=slug)
+        category = Category.objects.get(merchant=merchant, slug=slug)
     return category
 
 
@@ -44,7 +44,7 @@ def product_create(
                 sku=sku,
                 title=title,
                 price=price,
-                category=category_get_or_create(slug=category) if category else None,
+                category=category_get_or_create(merchant=merchant, slug=category) if category else None,
                 tags=_clean_tags(tags),
                 published_at=timezone.now() if published else None,
             )
@@ -72,7 +72,7 @@ def product_update(*, merchant: Merchant, sku: str, **changes) -> Product:
         data["tags"] = _clean_tags(changes["tags"])
     if "category" in changes:
         slug = changes["category"]
-        data["category"] = category_get_or_create(slug=slug) if slug else None
+        data["category"] = category_get_or_create(merchant=merchant, slug=slug) if slug else None
     if "published" in changes:
         if not changes["published"]:
             data["published_at"] = None

@@ -54,8 +54,8 @@ def test_a_fixed_template_for_everything(merchant_api, merchant):
     }
 
 
-def test_a_capped_percent_template_for_a_category(merchant_api):
-    CategoryFactory(slug="shoes")
+def test_a_capped_percent_template_for_a_category(merchant_api, merchant):
+    CategoryFactory(merchant=merchant, slug="shoes")
     body = {
         "name": "20% off shoes",
         "kind": "percent",
@@ -114,24 +114,24 @@ BASE = {"name": "t", "kind": "fixed", "value": "5.00", "valid_days": 30}
 @pytest.mark.parametrize(
     ("change", "code", "attr"),
     [
-        ({"kind": "percent", "value": "100.01"}, "invalid", "value"),
-        ({"max_discount": "3.00"}, "invalid", "max_discount"),
+        ({"kind": "percent", "value": "100.01"}, "percent_over_100", "value"),
+        ({"max_discount": "3.00"}, "cap_needs_percent", "max_discount"),
         ({"value": "0"}, "min_value", "value"),
         ({"kind": "bogus"}, "invalid_choice", "kind"),
-        ({"scope": "category"}, "required", "category"),
-        ({"scope": "products"}, "required", "products"),
+        ({"scope": "category"}, "scope_needs_category", "category"),
+        ({"scope": "products"}, "scope_needs_products", "products"),
         ({"scope": "products", "products": []}, "empty", "products"),
         ({"scope": "products", "products": ["NOT-OURS"]}, "unknown_sku", "products"),
-        ({"valid_days": None}, "invalid", "valid_days"),
-        ({"valid_until": "2099-01-01T00:00:00Z"}, "invalid", "valid_days"),
+        ({"valid_days": None}, "validity_ambiguous", "valid_days"),
+        ({"valid_until": "2099-01-01T00:00:00Z"}, "validity_ambiguous", "valid_days"),
         ({"valid_days": 0}, "min_value", "valid_days"),
-        ({"valid_from": "2099-01-01T00:00:00Z"}, "invalid", "valid_from"),
+        ({"valid_from": "2099-01-01T00:00:00Z"}, "valid_from_without_until", "valid_from"),
         (
             {"valid_days": None, "valid_from": "2099-01-02T00:00:00Z", "valid_until": "2099-01-01T00:00:00Z"},
-            "invalid",
+            "window_reversed",
             "valid_until",
         ),
-        ({"valid_days": None, "valid_until": "2000-01-01T00:00:00Z"}, "invalid", "valid_until"),
+        ({"valid_days": None, "valid_until": "2000-01-01T00:00:00Z"}, "window_in_past", "valid_until"),
         ({"per_member_limit": 0}, "min_value", "per_member_limit"),
         ({"stock": -1}, "min_value", "stock"),
         ({"points_price": 0}, "min_value", "points_price"),
@@ -152,7 +152,7 @@ def test_creating_a_template_needs_the_merchants_key(api, shopper_api, db):
     before = row_counts()
 
     assert_error(api.post(TEMPLATES, BASE, format="json"), 401, "not_authenticated")
-    assert shopper_api.post(TEMPLATES, BASE, format="json").status_code == 401
+    assert_error(shopper_api.post(TEMPLATES, BASE, format="json"), 401, "wrong_credential_kind")
     assert row_counts() == before
 
 
@@ -181,6 +181,30 @@ def test_the_list_costs_the_same_queries_for_2_and_20_templates(merchant_api, me
     assert make(2) == make(18)
 
 
+@pytest.mark.parametrize("whose", ["nobody's", "another merchant's"])
+def test_a_template_for_a_category_the_merchant_does_not_have_is_400_and_writes_nothing(
+    merchant_api, other_merchant, whose
+):
+    # given: "shoes" exists only at another merchant, or nowhere
+    if whose == "another merchant's":
+        CategoryFactory(merchant=other_merchant, slug="shoes")
+    before = row_counts()
+    body = {
+        "name": "Shoes",
+        "kind": "fixed",
+        "value": "5.00",
+        "scope": "category",
+        "category": "shoes",
+        "valid_days": 7,
+    }
+
+    response = merchant_api.post(TEMPLATES, body, format="json")
+
+    # then: refused on the field, and no category was made for anyone
+    assert_error(response, 400, "unknown_category", "category")
+    assert row_counts() == before
+
+
 def test_the_service_checks_the_terms_itself_for_callers_other_than_the_api(merchant):
     before = row_counts()
 
@@ -189,5 +213,5 @@ def test_the_service_checks_the_terms_itself_for_callers_other_than_the_api(merc
             merchant=merchant, name="Too much", kind="percent", value=Decimal("101"), valid_days=7
         )
 
-    assert (refused.value.code, refused.value.attr) == ("invalid", "value")
+    assert (refused.value.code, refused.value.attr) == ("percent_over_100", "value")
     assert row_counts() == before

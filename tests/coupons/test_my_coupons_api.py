@@ -30,7 +30,7 @@ def test_a_shopper_sees_their_coupons_with_the_terms(shopper_api, shopper, merch
         max_discount=Decimal("15"),
         min_spend=Decimal("30"),
         scope="category",
-        category=CategoryFactory(slug="shoes"),
+        category=CategoryFactory(merchant=merchant, slug="shoes"),
     )
     coupon = CouponFactory(template=template, shopper=shopper, source="repurchase")
 
@@ -121,7 +121,7 @@ def test_newest_first(shopper_api, shopper, merchant):
     [
         ({"state": "bogus"}, 400, "invalid_choice", "state"),
         ({"merchant": "not a slug"}, 400, "invalid", "merchant"),
-        ({"merchant": "no-such-merchant"}, 404, "merchant_not_found", None),
+        ({"merchant": "no-such-merchant"}, 400, "merchant_not_found", "merchant"),
     ],
 )
 def test_bad_filters(shopper_api, db, params, status, code, attr):
@@ -130,7 +130,7 @@ def test_bad_filters(shopper_api, db, params, status, code, attr):
 
 def test_my_coupons_needs_a_shopper_token(api, merchant_api):
     assert_error(api.get(MY_COUPONS), 401, "not_authenticated")
-    assert merchant_api.get(MY_COUPONS).status_code == 401
+    assert_error(merchant_api.get(MY_COUPONS), 401, "wrong_credential_kind")
 
 
 def test_the_list_costs_the_same_queries_for_2_and_20_coupons(shopper_api, shopper, merchant, other_merchant):
@@ -155,3 +155,21 @@ def test_the_list_costs_the_same_queries_for_2_and_20_coupons(shopper_api, shopp
 
     assert (shown_small, shown_large) == (2, 20)
     assert small == large
+
+
+def test_each_coupon_says_whether_it_is_usable_in_the_filters_words(shopper_api, shopper, merchant):
+    # given: one coupon of each kind the `state=usable` filter separates
+    now = timezone.now()
+    template = CouponTemplateFactory(merchant=merchant)
+    usable = CouponFactory(template=template, shopper=shopper)
+    CouponFactory(template=template, shopper=shopper, expires_at=now - timedelta(days=1))
+    CouponFactory(template=template, shopper=shopper, valid_from=now + timedelta(days=1))
+    CouponFactory(template=template, shopper=shopper, state="redeemed", redeemed_at=now)
+
+    rows = shopper_api.get(MY_COUPONS).json()["results"]
+    usable_rows = shopper_api.get(MY_COUPONS, {"state": "usable"}).json()["results"]
+
+    # then: `usable: true` on exactly the coupons the filter lists, whatever their `state`
+    assert [r["code"] for r in rows if r["usable"]] == [usable.code]
+    assert [r["code"] for r in usable_rows] == [usable.code]
+    assert sorted(r["state"] for r in rows) == ["issued", "issued", "issued", "redeemed"]

@@ -134,13 +134,15 @@ def test_a_former_member_cannot_exchange(shopper_api, merchant, shopper, rich_me
     assert row_counts() == before
 
 
-def test_another_merchants_template_is_not_found(shopper_api, merchant, other_merchant, rich_member):
+def test_another_merchants_template_is_unknown_in_the_field(
+    shopper_api, merchant, other_merchant, rich_member
+):
     theirs = CouponTemplateFactory(merchant=other_merchant, points_price=1)
     before = row_counts()
 
     response = exchange(shopper_api, merchant, theirs.pk)
 
-    assert_error(response, 404, "coupon_template_not_found")
+    assert_error(response, 400, "coupon_template_not_found", "template")
     assert row_counts() == before
 
 
@@ -151,7 +153,7 @@ def test_another_merchants_template_is_not_found(shopper_api, merchant, other_me
         ({"merchant": "x"}, 400, "required", "template"),
         ({"merchant": "x", "template": 0}, 400, "min_value", "template"),
         ({"merchant": "no such", "template": 1}, 400, "invalid", "merchant"),
-        ({"merchant": "no-such-merchant", "template": 1}, 404, "merchant_not_found", None),
+        ({"merchant": "no-such-merchant", "template": 1}, 400, "merchant_not_found", "merchant"),
     ],
 )
 def test_bad_exchange_requests_write_nothing(shopper_api, rich_member, body, status, code, attr):
@@ -165,5 +167,5 @@ def test_exchange_needs_a_shopper_token(api, merchant_api, merchant, priced):
     before = row_counts()
 
     assert_error(exchange(api, merchant, priced.pk), 401, "not_authenticated")
-    assert exchange(merchant_api, merchant, priced.pk).status_code == 401
+    assert_error(exchange(merchant_api, merchant, priced.pk), 401, "wrong_credential_kind")
     assert row_counts() == before

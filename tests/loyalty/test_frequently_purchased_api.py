@@ -106,8 +106,10 @@ def test_the_list_can_be_narrowed_to_one_merchant(shopper_api, history, shopper,
     assert [(r["product"]["sku"], r["product"]["merchant"]) for r in theirs] == [("T0", other_merchant.slug)]
 
 
-def test_an_unknown_merchant_filter_is_404(shopper_api, history):
-    assert_error(shopper_api.get(FREQUENT, {"merchant": "no-such-shop"}), 404, "merchant_not_found")
+def test_an_unknown_merchant_filter_is_400_on_the_filter(shopper_api, history):
+    assert_error(
+        shopper_api.get(FREQUENT, {"merchant": "no-such-shop"}), 400, "merchant_not_found", "merchant"
+    )
 
 
 def test_frequently_purchased_without_a_token_is_401(api):

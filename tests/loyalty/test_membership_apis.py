@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from members.models import Membership
-from tests.conftest import assert_error, row_counts, shopper_client
+from tests.conftest import assert_error, row_counts, shopper_client, walk_pages
 from tests.members.factories import MembershipFactory, ShopperFactory, TierFactory
 
 MEMBERSHIPS = "/api/v1/me/memberships"
@@ -85,12 +85,12 @@ def test_rejoining_after_leaving_reactivates_the_same_card(shopper_api, shopper,
     assert Membership.objects.filter(merchant=merchant).count() == 2
 
 
-def test_joining_an_unknown_merchant_is_404_and_writes_nothing(shopper_api, merchant):
+def test_joining_an_unknown_merchant_is_400_on_the_field_and_writes_nothing(shopper_api, merchant):
     before = row_counts()
 
     response = shopper_api.post(MEMBERSHIPS, {"merchant": "no-such-shop"}, format="json")
 
-    assert_error(response, 404, "merchant_not_found")
+    assert_error(response, 400, "merchant_not_found", "merchant")
     assert row_counts() == before
 
 
@@ -122,23 +122,23 @@ def test_leaving_is_204_and_keeps_the_card_for_a_rejoin(shopper_api, shopper, me
     assert membership.left_at is not None
 
 
-def test_leaving_a_merchant_one_is_not_a_member_of_is_404(shopper_api, merchant):
+def test_leaving_a_merchant_one_is_not_a_member_of_is_204_and_writes_nothing(shopper_api, merchant):
     before = row_counts()
 
     response = shopper_api.delete(f"{MEMBERSHIPS}/{merchant.slug}")
 
-    assert_error(response, 404, "membership_not_found")
+    assert response.status_code == 204
     assert row_counts() == before
 
 
-def test_leaving_twice_is_404_the_second_time(shopper_api, shopper, merchant):
+def test_leaving_twice_is_204_both_times_as_unfollowing_is(shopper_api, shopper, merchant):
     join(shopper_api, merchant)
     shopper_api.delete(f"{MEMBERSHIPS}/{merchant.slug}")
     left = Membership.objects.get(shopper=shopper, merchant=merchant)
 
     response = shopper_api.delete(f"{MEMBERSHIPS}/{merchant.slug}")
 
-    assert_error(response, 404, "membership_not_found")
+    assert response.status_code == 204
     assert Membership.objects.get(pk=left.pk).left_at == left.left_at
 
 
@@ -153,8 +153,8 @@ def test_leaving_never_touches_another_shoppers_membership(shopper_api, other_sh
     # when: this shopper tries to leave that merchant
     response = shopper_api.delete(f"{MEMBERSHIPS}/{merchant.slug}")
 
-    # then: not found, and the other membership is still active
-    assert_error(response, 404, "membership_not_found")
+    # then: nothing to leave for this shopper, and the other membership is still active
+    assert response.status_code == 204
     theirs.refresh_from_db()
     assert theirs.status == Membership.Status.ACTIVE
     assert theirs.left_at is None
@@ -167,3 +167,52 @@ def test_leaving_one_merchant_keeps_the_membership_of_another(shopper_api, shopp
     shopper_api.delete(f"{MEMBERSHIPS}/{merchant.slug}")
 
     assert Membership.objects.get(shopper=shopper, merchant=other_merchant).status == "active"
+
+
+# --- GET /api/v1/me/memberships ----------------------------------------------------------
+
+
+def test_my_memberships_list_active_and_left_ones_newest_first_and_only_mine(
+    shopper_api, shopper, other_shopper, merchant, other_merchant
+):
+    join(shopper_api, merchant)
+    join(shopper_api, other_merchant)
+    shopper_api.delete(f"{MEMBERSHIPS}/{merchant.slug}")
+    MembershipFactory(shopper=other_shopper, merchant=merchant)
+
+    response = shopper_api.get(MEMBERSHIPS)
+
+    assert response.status_code == 200
+    rows = response.json()["results"]
+    assert [(m["merchant"]["slug"], m["status"]) for m in rows] == [
+        (other_merchant.slug, "active"),
+        (merchant.slug, "left"),
+    ]
+
+
+def test_my_memberships_page_with_a_stable_cursor(shopper_api, shopper):
+    for _ in range(5):
+        MembershipFactory(shopper=shopper)
+
+    rows = walk_pages(
+        shopper_api, MEMBERSHIPS, {"page_size": 2}, between=lambda: MembershipFactory(shopper=shopper)
+    )
+
+    numbers = [(m["merchant"]["slug"]) for m in rows]
+    assert len(numbers) == len(set(numbers)) >= 5
+
+
+@pytest.mark.parametrize("count", [2, 12])
+def test_my_memberships_query_count_does_not_grow(shopper_api, shopper, django_assert_max_num_queries, count):
+    for _ in range(count):
+        MembershipFactory(shopper=shopper, tier=TierFactory())
+
+    with django_assert_max_num_queries(2):  # the token with its shopper, the page
+        assert len(shopper_api.get(MEMBERSHIPS).json()["results"]) == count
+
+
+def test_a_merchant_key_on_my_memberships_is_401_naming_the_token_scheme(merchant_api):
+    response = merchant_api.get(MEMBERSHIPS)
+
+    assert_error(response, 401, "wrong_credential_kind")
+    assert response.headers["WWW-Authenticate"] == "Token"

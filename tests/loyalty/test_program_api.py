@@ -98,7 +98,7 @@ def test_program_without_credentials_is_401(api, program):
 
 
 def test_shopper_token_cannot_read_the_program(shopper_api, program):
-    assert shopper_api.get(PROGRAM).status_code == 401
+    assert_error(shopper_api.get(PROGRAM), 401, "wrong_credential_kind")
 
 
 @pytest.mark.parametrize("members", [2, 20])

@@ -79,7 +79,7 @@ def test_patch_program_clears_a_template_with_null(merchant_api, repurchase, pro
 
 
 @pytest.mark.parametrize("field", ["join_coupon_template", "repurchase_template"])
-def test_another_merchants_template_is_not_found_and_nothing_changes(
+def test_another_merchants_template_is_a_400_on_the_field_and_nothing_changes(
     merchant_api, other_merchant, program, field
 ):
     theirs = CouponTemplateFactory(merchant=other_merchant)
@@ -87,7 +87,7 @@ def test_another_merchants_template_is_not_found_and_nothing_changes(
 
     response = merchant_api.patch(PROGRAM, {field: theirs.pk, "repurchase_delay_days": 3}, format="json")
 
-    assert_error(response, 404, "coupon_template_not_found")
+    assert_error(response, 400, "coupon_template_not_found", field)
     assert row_counts() == before
     program.refresh_from_db()
     assert (getattr(program, f"{field}_id"), program.repurchase_delay_days) == (None, 0)
@@ -396,7 +396,7 @@ def test_frequently_purchased_with_coupons_costs_the_same_queries_for_2_and_10_m
     def measure(n):
         for _ in range(n):
             merchant = MerchantFactory()
-            category = CategoryFactory()
+            category = CategoryFactory(merchant=merchant)
             product = ProductFactory(merchant=merchant, category=category)
             PurchaseStatFactory(shopper=shopper, product=product)
             CouponFactory(

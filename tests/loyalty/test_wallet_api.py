@@ -5,7 +5,7 @@ import pytest
 from loyalty.services.memberships import membership_enrol
 from loyalty.services.points import points_adjust
 from members import services as members_services
-from tests.conftest import shopper_client
+from tests.conftest import assert_error, shopper_client
 from tests.loyalty.conftest import points_account
 from tests.loyalty.factories import ProgramFactory
 from tests.members.factories import (
@@ -101,7 +101,7 @@ def test_wallet_without_a_token_is_401(api):
 
 
 def test_merchant_key_cannot_read_a_wallet(merchant_api):
-    assert merchant_api.get(WALLET).status_code == 401
+    assert_error(merchant_api.get(WALLET), 401, "wrong_credential_kind")
 
 
 @pytest.mark.parametrize("cards", [2, 20])

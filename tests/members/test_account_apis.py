@@ -141,7 +141,7 @@ def test_account_list_query_count_does_not_grow_with_accounts(
     assert len(many) == len(few)
 
 
-def test_a_forged_cursor_is_404_in_the_error_shape(merchant_api, merchant):
+def test_a_forged_cursor_is_400_on_the_cursor(merchant_api, merchant):
     AccountFactory(merchant=merchant)
 
-    assert_error(merchant_api.get(ACCOUNTS, {"cursor": "not-a-cursor"}), 404, "not_found")
+    assert_error(merchant_api.get(ACCOUNTS, {"cursor": "not-a-cursor"}), 400, "invalid_cursor", "cursor")

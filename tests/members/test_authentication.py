@@ -43,18 +43,20 @@ def test_endpoints_answer_401_without_credentials(api, db, method, path):
 
 
 @pytest.mark.parametrize(("method", "path"), SHOPPER_ENDPOINTS)
-def test_shopper_endpoints_refuse_a_merchant_key(merchant, method, path):
+def test_shopper_endpoints_name_the_token_scheme_to_a_merchant_key(merchant, method, path):
     response = call(merchant_client(merchant), method, path)
 
-    assert_error(response, 401, "not_authenticated")
+    assert_error(response, 401, "wrong_credential_kind")
+    assert "Authorization: Token" in response.json()["errors"][0]["detail"]
     assert response.headers["WWW-Authenticate"] == "Token"
 
 
 @pytest.mark.parametrize(("method", "path"), MERCHANT_ENDPOINTS)
-def test_merchant_endpoints_refuse_a_shopper_token(shopper_api, method, path):
+def test_merchant_endpoints_name_the_api_key_scheme_to_a_shopper_token(shopper_api, method, path):
     response = call(shopper_api, method, path)
 
-    assert_error(response, 401, "not_authenticated")
+    assert_error(response, 401, "wrong_credential_kind")
+    assert "Authorization: Api-Key" in response.json()["errors"][0]["detail"]
     assert response.headers["WWW-Authenticate"] == "Api-Key"
 
 

@@ -43,12 +43,12 @@ def test_following_again_is_200_and_adds_no_row(shopper_api, shopper):
     assert Follow.objects.filter(shopper=shopper, account=account).count() == 1
 
 
-def test_following_an_unknown_handle_is_404_and_writes_nothing(shopper_api):
+def test_following_an_unknown_handle_is_400_on_the_field_and_writes_nothing(shopper_api):
     before = row_counts()
 
     response = shopper_api.post(FOLLOWS, {"account": "nobody-here"}, format="json")
 
-    assert_error(response, 404, "account_not_found")
+    assert_error(response, 400, "account_not_found", "account")
     assert row_counts() == before
 
 
@@ -172,7 +172,7 @@ def test_unfollowing_an_account_one_does_not_follow_leaves_others_follows(shoppe
     assert Follow.objects.filter(pk=theirs.pk).exists()
 
 
-def test_a_forged_cursor_is_404_in_the_error_shape(shopper_api, shopper):
+def test_a_forged_cursor_is_400_on_the_cursor(shopper_api, shopper):
     FollowFactory(shopper=shopper)
 
-    assert_error(shopper_api.get(FOLLOWS, {"cursor": "not-a-cursor"}), 404, "not_found")
+    assert_error(shopper_api.get(FOLLOWS, {"cursor": "not-a-cursor"}), 400, "invalid_cursor", "cursor")

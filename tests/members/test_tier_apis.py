@@ -160,3 +160,31 @@ def test_a_lower_entry_tier_leaves_members_in_the_higher_one_and_untiered_go_to_
     untiered.refresh_from_db()
     assert in_fan.tier == fan
     assert untiered.tier == fan
+
+
+# --- Read back --------------------------------------------------------------------------
+
+
+def test_tiers_read_back_lowest_rank_first_and_only_the_merchants_own(merchant_api, merchant, other_merchant):
+    TierFactory(merchant=merchant, name="Gold", rank=3, min_spend_12m=Decimal("1000"))
+    TierFactory(merchant=merchant, name="Fan", rank=1, min_spend_12m=Decimal("0"))
+    TierFactory(merchant=other_merchant, name="Theirs", rank=2)
+
+    response = merchant_api.get(TIERS)
+
+    assert response.status_code == 200
+    assert [(t["name"], t["rank"], t["min_spend_12m"]) for t in response.json()["results"]] == [
+        ("Fan", 1, "0.00"),
+        ("Gold", 3, "1000.00"),
+    ]
+
+
+@pytest.mark.parametrize("count", [2, 12])
+def test_tier_list_query_count_does_not_grow_with_tiers(
+    merchant_api, merchant, django_assert_max_num_queries, count
+):
+    for rank in range(count):
+        TierFactory(merchant=merchant, name=f"T{rank}", rank=rank)
+
+    with django_assert_max_num_queries(2):  # the API key, the page
+        assert len(merchant_api.get(TIERS).json()["results"]) == count

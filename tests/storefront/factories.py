@@ -20,8 +20,9 @@ from tests.members.factories import MerchantFactory, ShopperFactory
 class CategoryFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Category
-        django_get_or_create = ["slug"]
+        django_get_or_create = ["merchant", "slug"]
 
+    merchant = factory.SubFactory(MerchantFactory)
     slug = factory.Sequence(lambda n: f"category-{n}")
     name = factory.Sequence(lambda n: f"Category {n}")
 
@@ -33,7 +34,7 @@ class ProductFactory(factory.django.DjangoModelFactory):
     merchant = factory.SubFactory(MerchantFactory)
     sku = factory.Sequence(lambda n: f"SKU-{n}")
     title = factory.Sequence(lambda n: f"Product {n}")
-    category = factory.SubFactory(CategoryFactory)
+    category = factory.SubFactory(CategoryFactory, merchant=factory.SelfAttribute("..merchant"))
     price = Decimal("10.00")
 
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from storefront.models import Order
 from tests.conftest import staff_client
-from tests.storefront.factories import OrderFactory, OrderLineFactory, ProductFactory
+from tests.storefront.factories import OrderFactory, OrderLineFactory, ProductFactory, RefundFactory
 
 
 def test_staff_cannot_add_or_edit_orders(merchant):
@@ -44,3 +44,23 @@ def test_staff_see_the_lines_of_their_merchants_order(merchant, other_merchant):
     assert "Velvet lipstick" in page
     assert "Their thing" not in page
     assert Order.objects.count() == 2
+
+
+def test_an_order_page_reads_in_people_s_words(merchant):
+    # given: an order of two lipsticks, one of them refunded
+    merchant.name = "Acme Beauty"
+    merchant.save()
+    order = OrderFactory(merchant=merchant)
+    lipstick = ProductFactory(merchant=merchant, sku="LIP-01", title="Velvet lipstick")
+    line = OrderLineFactory(order=order, product=lipstick, quantity=2)
+    RefundFactory(order=order, lines=[{"sku": "LIP-01", "quantity": 1}])
+
+    page = staff_client(merchant).get(reverse("admin:storefront_order_change", args=[order.pk]))
+
+    # then: titles and quantities, never ids or JSON, under the merchant's name
+    text = page.content.decode()
+    assert str(line) == "2 x Velvet lipstick"
+    assert "1 x Velvet lipstick (LIP-01)" in text
+    assert '"sku"' not in text
+    assert "Fanbase — Acme Beauty" in text
+    assert "Django administration" not in text

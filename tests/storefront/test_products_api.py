@@ -46,12 +46,21 @@ def test_create_product_is_201_with_the_product(merchant_api, merchant):
     assert (product.price, product.published_at) == (Decimal("89.00"), None)
 
 
-def test_a_category_is_created_on_first_use_and_reused_after(merchant_api, other_merchant_api):
+def test_a_category_is_the_merchants_own_created_on_first_use_and_reused_after(
+    merchant_api, merchant, other_merchant_api, other_merchant
+):
+    # when: two merchants name "makeup", one of them twice
     merchant_api.post(PRODUCTS, product_body(), format="json")
+    merchant_api.post(PRODUCTS, product_body(sku="LIP-03"), format="json")
     other_merchant_api.post(PRODUCTS, product_body(sku="LIP-02"), format="json")
 
-    assert list(Category.objects.values_list("slug", flat=True)) == ["makeup"]
-    assert Product.objects.filter(category__slug="makeup").count() == 2
+    # then: one "makeup" per merchant; the slug is the same interest across them
+    assert sorted(Category.objects.values_list("merchant_id", "slug")) == [
+        (merchant.pk, "makeup"),
+        (other_merchant.pk, "makeup"),
+    ]
+    ours = Category.objects.get(merchant=merchant)
+    assert set(Product.objects.filter(merchant=merchant).values_list("category", flat=True)) == {ours.pk}
 
 
 def test_a_product_may_have_no_category(merchant_api):
@@ -113,7 +122,7 @@ def test_create_without_credentials_is_401(api, merchant):
 
 
 def test_a_shopper_token_cannot_create_products(shopper_api):
-    assert shopper_api.post(PRODUCTS, product_body(), format="json").status_code == 401
+    assert_error(shopper_api.post(PRODUCTS, product_body(), format="json"), 401, "wrong_credential_kind")
     assert not Product.objects.exists()
 
 

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('members', '0004_shopper_claims'),
-        ('storefront', '0003_points_64_bit'),
+        ('storefront', '0007_order_merchant_recent'),
     ]
 
     operations = [
