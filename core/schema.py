@@ -106,12 +106,10 @@ class AutoSchema(SpectacularAutoSchema):
             fields = get_flat_serializer_fields(self.get_request_serializer())
             for field in get_serializer_fields_with_error_codes(fields):
                 field_codes[field.name].update(field.error_codes)
-                # A null where a list wants an object is reported on the item itself.
+                # A null where an object is wanted (a list's item, or a nested object such
+                # as the program's ``rollout``) is reported on that field itself.
                 suffix = f"{package_settings.NESTED_FIELD_SEPARATOR}{drf_settings.NON_FIELD_ERRORS_KEY}"
-                index = (
-                    f"{package_settings.NESTED_FIELD_SEPARATOR}{package_settings.LIST_INDEX_IN_API_SCHEMA}"
-                )
-                if field.name.endswith(index + suffix):
+                if field.name.endswith(suffix):
                     field_codes[field.name.removesuffix(suffix)].add("null")
             client_codes[400].add("parse_error")
             client_codes[413].add("request_too_large")
