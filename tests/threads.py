@@ -46,6 +46,10 @@ def wait_for_a_lock_waiter(seconds: float = 5) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         with connection.cursor() as cursor:
+            # Inside a transaction PostgreSQL keeps the first snapshot of pg_stat_activity
+            # until the transaction ends; without clearing it, a waiter that arrives
+            # after the first look is never seen.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
             cursor.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                 "AND wait_event_type = 'Lock'"
