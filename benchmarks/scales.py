@@ -30,6 +30,7 @@ class Scale:
     http_seconds: float  # order ingestion through HTTP
     read_seconds: float  # each read endpoint through HTTP
     sample_shoppers: int  # shoppers with an API token, rotated through by the read benchmarks
+    rollout_followers: int  # followers one rollout stage reaches (taken from the shoppers)
     time_limit: float  # seconds any one benchmark loop may run before it stops by itself
 
 
@@ -53,6 +54,7 @@ SCALES = {
         http_seconds=10,
         read_seconds=10,
         sample_shoppers=200,
+        rollout_followers=1_000_000,
         time_limit=300,
     ),
     "small": Scale(
@@ -74,6 +76,7 @@ SCALES = {
         http_seconds=5,
         read_seconds=5,
         sample_shoppers=50,
+        rollout_followers=50_000,
         time_limit=60,
     ),
     "tiny": Scale(
@@ -95,6 +98,7 @@ SCALES = {
         http_seconds=1,
         read_seconds=1,
         sample_shoppers=5,
+        rollout_followers=300,
         time_limit=30,
     ),
 }

@@ -29,6 +29,10 @@ def decimal_pattern(field: serializers.DecimalField) -> str:
     whole = max(field.max_digits - field.decimal_places, 1)
     sign = "" if field.min_value is not None and field.min_value >= 0 else "-?"
     fraction = rf"(\.[0-9]{{1,{field.decimal_places}}})?" if field.decimal_places else ""
+    if field.decimal_places and field.min_value == 0 and field.max_value == 1:
+        # A share between 0 and 1 (an open rate): the pattern says the maximum too.
+        places = field.decimal_places
+        return rf"^0*(0{fraction}|1(\.0{{1,{places}}})?)$"
     return rf"^{sign}0*[0-9]{{1,{whole}}}{fraction}$"
 
 

@@ -27,6 +27,8 @@ from members.engagement.services import EventInput
 from members.models import Account, Follow, Membership, Merchant, MerchantAPIKey, MerchantStaff, Shopper, Tier
 from storefront.models import Order, Product
 from storefront.services import product_create
+from storefront.services.preferences import preferences_fold_orders
+from storefront.services.rollouts import rollout_start
 
 DEMO_PASSWORD = "fanbase-demo"
 DEMO_KEY_NAME = "demo"
@@ -135,6 +137,10 @@ def seed_demo() -> DemoLogins:
     _seed_orders(merchants)
     _seed_unclaimed_buyer()
     _seed_engagement(merchants)
+    # The demo orders' preferences now rather than at the job's next minute: the pushes
+    # below match on them.
+    preferences_fold_orders()
+    _seed_rollouts(merchants)
     return logins
 
 
@@ -185,6 +191,18 @@ def _seed_engagement(merchants: list[Merchant]) -> None:
         iron_fans_recompute(merchant=merchant, now=now)
         for days_ago in range(7, -1, -1):
             fan_stats_snapshot(day=(now - timedelta(days=days_ago)).date(), now=now, merchant=merchant)
+
+
+
+def _seed_rollouts(merchants: list[Merchant]) -> None:
+    """Stage 1 of each demo product's fans-first push, now that the iron fans exist, so the
+    inbox and the rollout admin have something to show before a worker runs. The task
+    that publishing enqueued finds the rollout started and does nothing; so does a rerun.
+    """
+    for product_id in (
+        Product.objects.filter(merchant__in=merchants).order_by("pk").values_list("pk", flat=True)
+    ):
+        rollout_start(product_id=product_id)
 
 
 def _seed_orders(merchants: list[Merchant]) -> None:

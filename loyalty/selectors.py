@@ -22,7 +22,9 @@ from storefront.models import Order, PurchaseStat
 def program_get(*, merchant: Merchant) -> Program:
     """The merchant's program. Onboarding creates it; a merchant made another way (in
     the admin) reads the defaults until its first change saves them."""
-    return Program.objects.filter(merchant=merchant).first() or Program(merchant=merchant)
+    # With the rollout settings, which the program API shows beside the points terms.
+    program = Program.objects.filter(merchant=merchant).select_related("merchant__rollout_policy").first()
+    return program or Program(merchant=merchant)
 
 
 def program_with_fan_policy(*, merchant: Merchant) -> Program:
@@ -197,3 +199,33 @@ def shopper_of_merchant(*, merchant: Merchant, external_id: str) -> Shopper:
     if shopper is None:
         raise ShopperNotFound()
     return shopper
+
+
+def feed_details(*, shopper: Shopper, products: list, now: datetime) -> None:
+    """Add to each feed product a usable coupon of its merchant whose scope covers it.
+
+    One query for the page (the product lists of product-scoped templates come with the
+    coupons); the coupon that expires first wins. A coupon's minimum spend is a matter
+    of the cart, not of the product, so it does not hide a coupon here.
+    """
+    merchant_ids = {product.merchant_id for product in products}
+    coupons = []
+    if merchant_ids:
+        usable = coupon_selectors.coupon_list(shopper=shopper, now=now, state="usable")
+        coupons = list(
+            coupon_selectors.coupons_with_product_lists(usable.filter(merchant_id__in=merchant_ids)).order_by(
+                "expires_at", "id"
+            )
+        )
+    product_ids = coupon_selectors.template_product_ids(coupons=coupons)
+    for product in products:
+        line = CartLine.of(product, quantity=1, unit_price=product.price)
+        product.coupon = next(
+            (
+                c
+                for c in coupons
+                if c.merchant_id == product.merchant_id
+                and in_scope(c.template, line, product_ids.get(c.template_id, frozenset()))
+            ),
+            None,
+        )

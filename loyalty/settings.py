@@ -295,3 +295,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_choice("LOG_LEVEL", "INFO", choices=LOG_LEVELS)},
 }
+
+# --- Storefront ----------------------------------------------------------------
+
+# The home-page feed shows products published within this many days.
+FEED_WINDOW_DAYS = env_int("FEED_WINDOW_DAYS", 30, minimum=1)

@@ -3,7 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.routing import api_not_found, slash_optional
-from loyalty.apis import claims, engagement, memberships, orders, program, shopper, shoppers
+from loyalty.apis import claims, engagement, feed, memberships, orders, program, shopper, shoppers
 from loyalty.health import healthz
 
 api_v1 = [
@@ -16,6 +16,7 @@ api_v1 = [
     *slash_optional(
         "me/frequently-purchased", shopper.FrequentlyPurchasedApi.as_view(), "me-frequently-purchased"
     ),
+    *slash_optional("me/feed", feed.FeedApi.as_view(), "me-feed"),
     *slash_optional("me/coupons/exchange", shopper.CouponExchangeApi.as_view(), "me-coupons-exchange"),
     *slash_optional("merchant/members", memberships.MemberListApi.as_view(), "merchant-members"),
     *slash_optional("merchant/program", program.ProgramApi.as_view(), "merchant-program"),

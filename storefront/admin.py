@@ -1,7 +1,18 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
+from core.errors import DomainError
 from members.admin_scoping import MerchantScopedAdmin, MerchantScopedTabularInline
-from storefront.models import Category, Order, OrderLine, Product, PurchaseStat, Refund
+from storefront.models import (
+    Category,
+    Order,
+    OrderLine,
+    Product,
+    PurchaseStat,
+    PushRollout,
+    Refund,
+    RolloutPolicy,
+)
+from storefront.services.rollouts import rollout_advance_by_hand, rollout_hold_by_hand, stage_counts
 
 
 @admin.register(Category)
@@ -99,3 +110,68 @@ class PurchaseStatAdmin(MerchantScopedAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(RolloutPolicy)
+class RolloutPolicyAdmin(MerchantScopedAdmin):
+    list_display = ["merchant", "stage_hours", "open_rate_to_advance", "max_pushes_per_day"]
+
+
+@admin.register(PushRollout)
+class PushRolloutAdmin(MerchantScopedAdmin):
+    """Rollouts start when a product is published; staff watch them and advance or hold by hand."""
+
+    staff_can_edit = False
+    list_display = ["product", "stage", "stage_started_at", "sent", "opened", "open_rate", "held_reason"]
+    list_filter = ["stage"]
+    search_fields = ["product__sku", "product__title"]
+    list_select_related = ["product"]
+    readonly_fields = [
+        "product",
+        "merchant",
+        "stage",
+        "stage_started_at",
+        "stage_sent_at",
+        "held_stage",
+        "held_reason",
+        "sent",
+        "opened",
+        "open_rate",
+        "per_stage",
+    ]
+    actions = ["advance", "hold"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="open rate")
+    def open_rate(self, rollout) -> str:
+        return f"{rollout.opened / rollout.sent:.1%}" if rollout.sent else "-"
+
+    @admin.display(description="sent / opened / deferred per stage")
+    def per_stage(self, rollout) -> str:
+        counts = stage_counts(rollout_ids=[rollout.pk]).get(rollout.pk, {})
+        return (
+            "; ".join(f"{stage}: {c.delivered} / {c.opened} / {c.deferred}" for stage, c in counts.items())
+            or "-"
+        )
+
+    @admin.action(description="Advance to the next stage (whatever the open rate)")
+    def advance(self, request, queryset):
+        self._act(request, queryset, rollout_advance_by_hand, "advanced")
+
+    @admin.action(description="Hold (stop pushing)")
+    def hold(self, request, queryset):
+        self._act(request, queryset, rollout_hold_by_hand, "held")
+
+    def _act(self, request, queryset, service, verb: str) -> None:
+        done, refused = 0, []
+        for rollout in queryset.select_related("merchant", "product"):
+            try:
+                service(merchant=rollout.merchant, rollout_id=rollout.pk)
+                done += 1
+            except DomainError as exc:
+                refused.append(f"{rollout.product.sku}: {exc.detail}")
+        self.message_user(request, f"{verb.capitalize()} {done} rollouts.")
+        if refused:
+            self.message_user(request, "Not moved: " + "; ".join(refused), level=messages.WARNING)

@@ -34,3 +34,23 @@ class OrderTooLarge(DomainError):
 class PaidAtOutOfRange(DomainError):
     code = "paid_at_out_of_range"
     default_detail = "paid_at must be a time in the past (a few minutes of clock skew allowed)."
+
+
+class InvalidCursor(DomainError):
+    code = "invalid_cursor"
+    default_detail = "This cursor is not one this list gave out; start again from the first page."
+
+
+class InboxMessageNotFound(NotFound):
+    code = "inbox_message_not_found"
+    default_detail = "No message with this id in your inbox."
+
+
+class RolloutNotFound(NotFound):
+    code = "rollout_not_found"
+    default_detail = "This product has no rollout: it has not been published."
+
+
+class RolloutNotAdvanceable(Conflict):
+    code = "rollout_finished"
+    default_detail = "This rollout is done; there is no stage after it."

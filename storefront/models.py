@@ -93,6 +93,9 @@ class Order(models.Model):
     # Idempotency: the hash of the normalised request and the answer given to it.
     payload_hash = models.CharField(max_length=64, editable=False)
     response = models.JSONField(editable=False)
+    # When the order's lines were folded into the shopper's preferences (a job claims
+    # the orders still null, ``storefront.services.preferences.preferences_fold_orders``).
+    preferences_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = scoped_manager("merchant")
 
@@ -117,6 +120,10 @@ class Order(models.Model):
             models.Index(fields=["merchant", "shopper", "paid_at"], name="order_merchant_shopper_paid"),
             # The merchant's order list, newest paid first (GET /merchant/orders).
             models.Index(fields=["merchant", "-paid_at", "-id"], name="order_merchant_recent"),
+            # The orders whose preferences are still to fold in.
+            models.Index(
+                fields=["id"], condition=Q(preferences_at__isnull=True), name="order_preferences_pending"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -205,3 +212,158 @@ class PurchaseStat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.shopper_id} bought {self.product_id} x{self.times_purchased}"
+
+
+class Preference(models.Model):
+    """A shopper's decayed affinity for a category or a tag (``storefront.affinity``).
+
+    Keyed by slug text, not by a category row: one interest spans merchants. ``weight``
+    is the value as of ``updated_at``; it halves every ``affinity.HALF_LIFE`` after it.
+    """
+
+    class Kind(models.TextChoices):
+        CATEGORY = "category"
+        TAG = "tag"
+
+    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="preferences")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    slug = models.CharField(max_length=50)
+    weight = models.FloatField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shopper", "kind", "slug"], name="preference_unique_shopper_slug"
+            ),
+            models.CheckConstraint(condition=Q(weight__gte=0), name="preference_weight_non_negative"),
+            models.CheckConstraint(condition=Q(kind__in=["category", "tag"]), name="preference_kind_valid"),
+        ]
+        indexes = [
+            # The rollout audiences: who likes this category or tag.
+            models.Index(fields=["kind", "slug", "shopper"], name="preference_slug_shopper"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shopper_id} likes {self.kind} {self.slug}"
+
+
+class RolloutPolicy(models.Model):
+    """How a merchant's new products are pushed, fans first (``storefront.services.rollouts``).
+
+    Kept here, beside the rollouts it governs; the program API shows it as ``rollout``.
+    """
+
+    merchant = models.OneToOneField(Merchant, on_delete=models.CASCADE, related_name="rollout_policy")
+    # How long a stage runs before its open rate is judged.
+    stage_hours = models.PositiveIntegerField(default=24)
+    # Opened / delivered at or above this moves the rollout on; below it, it is held.
+    open_rate_to_advance = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.200"))
+    # Pushes a shopper receives per calendar day (settings' TIME_ZONE), all merchants counted.
+    max_pushes_per_day = models.PositiveSmallIntegerField(default=3)
+
+    objects = scoped_manager("merchant")
+
+    class Meta:
+        verbose_name_plural = "rollout policies"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(open_rate_to_advance__gte=0, open_rate_to_advance__lte=1),
+                name="rolloutpolicy_rate_between_0_and_1",
+            ),
+            models.CheckConstraint(
+                condition=Q(stage_hours__gte=1), name="rolloutpolicy_stage_hours_positive"
+            ),
+            models.CheckConstraint(condition=Q(max_pushes_per_day__gte=1), name="rolloutpolicy_cap_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Rollout policy of {self.merchant}"
+
+
+class PushRollout(models.Model):
+    """A product pushed fans first: iron fans, then followers, then the public pool.
+
+    One per product: publishing again after unpublishing does not push it again.
+    """
+
+    class Stage(models.TextChoices):
+        IRON_FANS = "iron_fans"
+        FOLLOWERS = "followers"
+        PUBLIC = "public"
+        DONE = "done"
+        HELD = "held"
+
+    product = models.OneToOneField(Product, on_delete=models.CASCADE, related_name="rollout")
+    # Denormalised from the product: the admin and the API scope by it on one column.
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    stage = models.CharField(max_length=10, choices=Stage.choices, default=Stage.IRON_FANS)
+    stage_started_at = models.DateTimeField()
+    # Set when every chunk of the stage's messages is written; until then the beat job
+    # resumes the send (a crashed worker loses nothing, a rerun inserts nothing twice).
+    stage_sent_at = models.DateTimeField(null=True, blank=True)
+    # The stage that was running when the rollout was held (advancing by hand resumes after it).
+    held_stage = models.CharField(max_length=10, choices=Stage.choices, blank=True, default="")
+    held_reason = models.CharField(max_length=200, blank=True, default="")
+    # Totals over all stages; per stage they are counted from the messages.
+    sent = models.PositiveIntegerField(default=0)
+    opened = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = scoped_manager("merchant")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(stage__in=["iron_fans", "followers", "public", "done", "held"]),
+                name="pushrollout_stage_valid",
+            ),
+        ]
+        indexes = [
+            # The beat job: running rollouts whose stage window may be over.
+            models.Index(
+                fields=["stage_started_at"],
+                condition=Q(stage__in=["iron_fans", "followers", "public"]),
+                name="pushrollout_running",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Rollout of {self.product_id} ({self.stage})"
+
+
+class InboxMessage(models.Model):
+    """A product pushed to a shopper. ``delivered_at`` is null while the fatigue cap defers it."""
+
+    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="inbox")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    rollout = models.ForeignKey(PushRollout, on_delete=models.CASCADE, related_name="messages")
+    stage = models.CharField(max_length=10, choices=PushRollout.Stage.choices)
+    created_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+
+    objects = scoped_manager("rollout__merchant")
+
+    class Meta:
+        constraints = [
+            # Never the same product twice; a stage run twice inserts nothing the second time.
+            models.UniqueConstraint(
+                fields=["shopper", "product"], name="inboxmessage_unique_shopper_product"
+            ),
+        ]
+        indexes = [
+            # The shopper's inbox, newest first, and today's count for the fatigue cap.
+            models.Index(fields=["shopper", "-delivered_at", "-id"], name="inbox_shopper_delivered"),
+            # Deferred messages, oldest first.
+            models.Index(
+                fields=["shopper", "created_at", "id"],
+                condition=Q(delivered_at__isnull=True),
+                name="inbox_deferred",
+            ),
+            # Sent and opened per stage of a rollout.
+            models.Index(fields=["rollout", "stage"], name="inbox_rollout_stage"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} to {self.shopper_id} ({self.stage})"

@@ -5,11 +5,24 @@ from datetime import datetime
 from itertools import pairwise
 from statistics import median
 
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import BigIntegerField, Case, CharField, F, Prefetch, Q, QuerySet, Value, When
+from django.db.models.expressions import RawSQL
 
-from members.models import Merchant, Shopper
-from storefront import errors
-from storefront.models import Category, Order, OrderLine, Product, PurchaseStat
+from core.sql import epoch_seconds, json_array_has, json_array_has_param
+from members.models import Account, Membership, Merchant, Shopper
+from storefront import affinity, errors
+from storefront.feed import PAGE_SIZE, PREFERENCE_BOOST, FeedView
+from storefront.models import (
+    Category,
+    InboxMessage,
+    Order,
+    OrderLine,
+    Preference,
+    Product,
+    PurchaseStat,
+    PushRollout,
+    RolloutPolicy,
+)
 
 
 def purchase_stat_list(*, shopper: Shopper, merchant: Merchant | None = None) -> QuerySet[PurchaseStat]:
@@ -140,3 +153,97 @@ def shopper_first_order_at(*, merchant_id: int, shopper_id: int) -> datetime | N
     """When the shopper first paid the merchant, if ever (one index probe)."""
     first = Order.objects.filter(merchant_id=merchant_id, shopper_id=shopper_id).order_by("paid_at").first()
     return first.paid_at if first else None
+def preferences_top(
+    *, shopper: Shopper, now: datetime, limit: int = affinity.SHOWN
+) -> list[affinity.Affinity]:
+    """The shopper's strongest affinities decayed to ``now``, normalised to sum 1; one query.
+
+    A shopper has a row per category and tag they ever touched (tens, not thousands), so
+    they are decayed and ranked here rather than in SQL.
+    """
+    rows = Preference.objects.filter(shopper=shopper).values_list("kind", "slug", "weight", "updated_at")
+    return affinity.top_normalised(rows, now=now, limit=limit)
+
+
+def feed_page(*, shopper: Shopper, view: FeedView, size: int = PAGE_SIZE) -> list[Product]:
+    """One page of the shopper's feed (``storefront.feed``), ``size + 1`` rows to tell if more follow.
+
+    One query: each product comes with its merchant and category, its ``rank`` and its
+    ``reason`` (``member`` when the shopper holds the merchant's membership, else
+    ``followed``).
+    """
+    followed = Account.objects.filter(follows__shopper=shopper).values("merchant_id")
+    member_of = Membership.objects.filter(shopper=shopper, status=Membership.Status.ACTIVE).values(
+        "merchant_id"
+    )
+    products = (
+        Product.objects.filter(Q(merchant_id__in=followed) | Q(merchant_id__in=member_of))
+        .filter(published_at__gte=view.since, published_at__lte=view.as_of)
+        .annotate(
+            rank=_feed_rank(view),
+            reason=Case(
+                When(merchant_id__in=member_of, then=Value("member")),
+                default=Value("followed"),
+                output_field=CharField(),
+            ),
+        )
+        .select_related("merchant", "category")
+        .order_by("-rank", "-id")
+    )
+    if view.after is not None:
+        rank, last_id = view.after
+        products = products.filter(Q(rank__lt=rank) | Q(rank=rank, id__lt=last_id))
+    return list(products[: size + 1])
+
+
+def _feed_rank(view: FeedView) -> RawSQL:
+    """``floor(published_at + boost * match)`` in SQL, as ``feed.rank_of`` writes it."""
+    table = Product._meta.db_table
+    boost = PREFERENCE_BOOST.total_seconds()
+    terms, params = [], []
+    categories = [p for p in view.preferences if p.kind == Preference.Kind.CATEGORY]
+    if categories:
+        whens = " ".join("WHEN %s THEN %s" for _ in categories)
+        terms.append(
+            f"(CASE (SELECT slug FROM {Category._meta.db_table} WHERE id = {table}.category_id)"
+            f" {whens} ELSE 0 END)"
+        )
+        for preference in categories:
+            params += [preference.slug, preference.weight]
+    for preference in view.preferences:
+        if preference.kind == Preference.Kind.TAG:
+            terms.append(f"(CASE WHEN {json_array_has(f'{table}.tags')} THEN %s ELSE 0 END)")
+            params += [json_array_has_param(preference.slug), preference.weight]
+    match = " + ".join(terms) or "0"
+    sql = f"CAST(FLOOR({epoch_seconds(f'{table}.published_at')} + {boost} * ({match})) AS BIGINT)"
+    return RawSQL(sql, params, output_field=BigIntegerField())
+
+
+def rollout_policy_of(*, merchant: Merchant) -> RolloutPolicy:
+    """The merchant's rollout policy, or the defaults (unsaved) until it changes one.
+
+    No query when ``merchant`` was read with ``select_related("rollout_policy")``.
+    """
+    try:
+        return merchant.rollout_policy
+    except RolloutPolicy.DoesNotExist:
+        return RolloutPolicy(merchant=merchant)
+
+
+def inbox_list(*, shopper: Shopper) -> QuerySet[InboxMessage]:
+    """The products pushed to the shopper and delivered, with product, merchant and category."""
+    return InboxMessage.objects.filter(shopper=shopper, delivered_at__isnull=False).select_related(
+        "product__merchant", "product__category"
+    )
+
+
+def rollout_get(*, merchant: Merchant, sku: str) -> PushRollout:
+    """The rollout of this merchant's product; 404 for an unknown sku or one never published."""
+    rollout = (
+        PushRollout.objects.filter(merchant=merchant, product__sku=sku).select_related("product").first()
+    )
+    if rollout is None:
+        if not Product.objects.filter(merchant=merchant, sku=sku).exists():
+            raise errors.ProductNotFound()
+        raise errors.RolloutNotFound()
+    return rollout

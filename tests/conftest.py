@@ -2,9 +2,11 @@ import pytest
 from django.apps import apps
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
+from tests.clock import T0, Clock
 from tests.members.factories import (
     MerchantAPIKeyFactory,
     MerchantFactory,
@@ -106,6 +108,14 @@ def assert_error(response, status: int, code: str, attr: str | None = None) -> N
 def row_counts() -> dict:
     """Rows per table of every installed model: equal before and after a request that writes nothing."""
     return {model._meta.label: model._base_manager.count() for model in apps.get_models()}
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    """``timezone.now()`` frozen at ``tests.clock.T0`` (every caller of ``timezone.now`` sees it)."""
+    frozen = Clock(T0)
+    monkeypatch.setattr(timezone, "now", frozen)
+    return frozen
 
 
 def walk_pages(client, url: str, params: dict | None = None, *, between=None) -> list[dict]:

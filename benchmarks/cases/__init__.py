@@ -10,6 +10,7 @@ MODULES = [
     "coupons_validate",
     "engagement",
     "campaigns",
+    "rollouts",
     "pending",
 ]
 

@@ -8,7 +8,6 @@ Until then the probe notices a built feature and says its benchmark is missing.
 from django.apps import apps
 from django.urls import Resolver404, resolve
 
-from benchmarks.registry import pending
 from core.routing import api_not_found
 
 
@@ -27,13 +26,3 @@ def has_path(path: str) -> bool:
     except Resolver404:
         return False
     return match.func is not api_not_found
-
-
-pending(
-    "rollouts.stage",
-    feature="rollout stage to all followers (vs raw INSERT ... SELECT)",
-    issue=None,
-    probe=lambda: has_model("storefront.PushRollout"),
-)
-pending("reads.feed", feature="GET /api/v1/me/feed", issue=None, probe=lambda: has_path("/api/v1/me/feed"))
-pending("reads.inbox", feature="GET /api/v1/me/inbox", issue=None, probe=lambda: has_path("/api/v1/me/inbox"))

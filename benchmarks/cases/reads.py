@@ -42,19 +42,26 @@ PATHS = {
     "merchant_members": lambda r, i: "/api/v1/merchant/members" + MEMBER_FILTERS[i % len(MEMBER_FILTERS)],
     # The shopper app's coupon wallet: what can be used now, across merchants.
     "my_coupons": lambda r, i: "/api/v1/me/coupons?state=usable",
+    # The home page: the first page of the feed, and the inbox of pushed products.
+    "feed": lambda r, i: "/api/v1/me/feed",
+    "inbox": lambda r, i: "/api/v1/me/inbox",
 }
 # Budgets from the code: one query authenticates the caller, then
 # wallet: the cards, the usable-coupon counts;
 # frequently purchased: the page, purchase times, repurchase coupons, their product lists;
 # merchant members: the tier named by ?tier=, the page;
 # points ledger: the merchant, the membership, the page;
-# my coupons: the page (with each coupon's template, its category and the merchant joined in).
+# my coupons: the page (with each coupon's template, its category and the merchant joined in);
+# feed: the preferences, the ranked page (merchant, category joined in), the usable coupons;
+# inbox: the page (product, merchant, category joined in).
 ENDPOINTS = [
     Endpoint("wallet", budget=3, shopper=True),
     Endpoint("frequently_purchased", budget=5, shopper=True),
     Endpoint("merchant_members", budget=4, shopper=False),
     Endpoint("points_ledger", budget=4, shopper=True),
     Endpoint("my_coupons", budget=2, shopper=True),
+    Endpoint("feed", budget=4, shopper=True),
+    Endpoint("inbox", budget=2, shopper=True),
 ]
 
 

@@ -1,5 +1,7 @@
 import math
+from decimal import Decimal
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -13,6 +15,8 @@ from loyalty.services.program import program_update
 from members import errors as members_errors
 from members.authentication import MerchantApi
 from members.engagement.models import EngagementKind
+from storefront import selectors as storefront_selectors
+from storefront.models import RolloutPolicy
 
 
 class FiniteFloatField(serializers.FloatField):
@@ -67,6 +71,39 @@ class FanPolicyOutput(serializers.Serializer):
     min_active_days = serializers.IntegerField()
 
 
+class RolloutSettingsOutput(serializers.Serializer):
+    stage_hours = serializers.IntegerField()
+    open_rate_to_advance = serializers.DecimalField(max_digits=4, decimal_places=3)
+    max_pushes_per_day = serializers.IntegerField()
+
+
+class RolloutSettingsInput(serializers.Serializer):
+    stage_hours = model_field(
+        RolloutPolicy,
+        "stage_hours",
+        min_value=1,
+        max_value=720,
+        required=False,
+        help_text="Hours a stage runs before it is judged.",
+    )
+    open_rate_to_advance = serializers.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        min_value=Decimal("0"),
+        max_value=Decimal("1"),
+        required=False,
+        help_text="Opened / delivered at or above this moves a rollout to its next stage; below, it is held.",
+    )
+    max_pushes_per_day = model_field(
+        RolloutPolicy,
+        "max_pushes_per_day",
+        min_value=1,
+        max_value=100,
+        required=False,
+        help_text="Pushes a shopper receives per calendar day, every merchant's counted.",
+    )
+
+
 class ProgramOutput(serializers.Serializer):
     points_per_unit = serializers.DecimalField(max_digits=8, decimal_places=2)
     points_expiry_days = serializers.IntegerField(allow_null=True)
@@ -76,6 +113,11 @@ class ProgramOutput(serializers.Serializer):
     repurchase_delay_days = serializers.IntegerField()
     fan_policy = FanPolicyOutput(source="fan_policy_settings")
     repurchase_members_only = serializers.BooleanField()
+    rollout = serializers.SerializerMethodField()
+
+    @extend_schema_field(RolloutSettingsOutput)
+    def get_rollout(self, program) -> dict:
+        return RolloutSettingsOutput(storefront_selectors.rollout_policy_of(merchant=program.merchant)).data
 
 
 class ProgramApi(MerchantApi):
@@ -112,6 +154,7 @@ class ProgramApi(MerchantApi):
             help_text="Off (default): a shopper's first order earns the repurchase coupon, member or not. "
             "On: only if they are a member when they place it.",
         )
+        rollout = RolloutSettingsInput(required=False)
 
     @api_operation(
         summary="Read the loyalty program",

@@ -9,6 +9,7 @@ from loyalty.locks import programs_lock
 from loyalty.models import Program
 from members.engagement.services import fan_policy_update
 from members.models import Merchant
+from storefront.services.rollouts import rollout_policy_update
 
 UPDATABLE = {
     "points_per_unit",
@@ -23,10 +24,14 @@ TEMPLATE_FIELDS = {"join_coupon_template", "repurchase_template"}
 
 
 @transaction.atomic
-def program_update(*, merchant: Merchant, fan_policy: dict | None = None, **changes) -> Program:
+def program_update(
+    *, merchant: Merchant, fan_policy: dict | None = None, rollout: dict | None = None, **changes
+) -> Program:
     """Change the program's terms; coupon templates are given by id and must be the merchant's.
 
-    ``fan_policy`` changes the merchant's fan policy (members) in the same transaction.
+    ``fan_policy`` changes the merchant's fan policy (members) and ``rollout`` the
+    fans-first push settings (kept by the storefront beside the rollouts they govern),
+    in the same transaction.
     """
     if fan_policy:
         fan_policy_update(merchant=merchant, **fan_policy)
@@ -44,4 +49,6 @@ def program_update(*, merchant: Merchant, fan_policy: dict | None = None, **chan
         changes[name] = template
     program, _ = programs_lock().get_or_create(merchant=merchant)
     model_update(instance=program, fields=UPDATABLE, data=changes)
+    if rollout:
+        rollout_policy_update(merchant=merchant, **rollout)
     return program

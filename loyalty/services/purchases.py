@@ -20,6 +20,10 @@ order from here to every row it writes:
    brand account (stored on the order), and the policy's purchase weight goes onto the
    buyer's score with that account (docs/iron-fans.md), in one statement.
 
+The shopper's preferences (the products' categories and tags) are folded in from the
+committed order by ``storefront.services.preferences.preferences_fold_orders``, a
+minute later at most: the order's 12 statements have no room for their upsert.
+
 Idempotency: ``(merchant, external_id)`` is unique. A replay of the same body returns
 the stored answer; another body under that id is a conflict. Two identical requests
 racing both try to insert; the loser fails on the unique constraint (or on its coupon,

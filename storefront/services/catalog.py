@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from core.services import model_update
 from members.models import Merchant
-from storefront import errors
+from storefront import errors, tasks
 from storefront.locks import products_lock
 from storefront.models import Category, Product
 
@@ -39,7 +39,7 @@ def product_create(
         raise errors.ProductSkuTaken(attr="sku")
     try:
         with transaction.atomic():
-            return Product.objects.create(
+            product = Product.objects.create(
                 merchant=merchant,
                 sku=sku,
                 title=title,
@@ -50,6 +50,9 @@ def product_create(
             )
     except IntegrityError:
         raise errors.ProductSkuTaken(attr="sku") from None
+    if published:
+        _rollout_on_commit(product)
+    return product
 
 
 UPDATABLE = {"title", "price", "category", "tags", "published"}
@@ -75,8 +78,15 @@ def product_update(*, merchant: Merchant, sku: str, **changes) -> Product:
             data["published_at"] = None
         elif product.published_at is None:
             data["published_at"] = timezone.now()
+            _rollout_on_commit(product)
     model_update(instance=product, fields=("title", "price", "tags", "category", "published_at"), data=data)
     return product
+
+
+def _rollout_on_commit(product: Product) -> None:
+    """Publishing starts the fans-first push, once the publish has committed (a rolled-back
+    publish sends nothing); the task does nothing if the product has a rollout already."""
+    tasks.start_rollout.delay_on_commit(product_id=product.pk)
 
 
 def _clean_tags(tags: list[str] | None) -> list[str]:

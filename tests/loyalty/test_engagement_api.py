@@ -312,3 +312,23 @@ def test_identical_batches_at_once_count_each_event_once(merchant, account):
     assert EngagementEvent.objects.count() == 50
     fan.refresh_from_db()
     assert fan.score == pytest.approx(100.0)
+
+
+def test_an_event_naming_a_sku_moves_the_shoppers_preferences_once(merchant, merchant_api, account):
+    from storefront.models import Preference
+    from tests.storefront.factories import CategoryFactory, ProductFactory
+
+    ProductFactory(
+        merchant=merchant, sku="TEA-1", category=CategoryFactory(merchant=merchant, slug="tea"), tags=[]
+    )
+    at = timezone.now().isoformat()
+    share = event(id="e1", kind="share", sku="TEA-1", occurred_at=at)
+
+    merchant_api.post(ENGAGEMENT, {"events": [share]}, format="json")
+    weight = Preference.objects.get(shopper__external_id="fan-1", kind="category", slug="tea").weight
+    again = merchant_api.post(ENGAGEMENT, {"events": [share]}, format="json")
+
+    assert weight > 0
+    # a redelivered event is a duplicate: it moves no preference a second time
+    assert again.json() == {"accepted": 0, "duplicates": 1}
+    assert Preference.objects.get(shopper__external_id="fan-1", slug="tea").weight == weight

@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 
 from loyalty.models import Program
+from storefront.models import RolloutPolicy
 from tests.conftest import assert_error, row_counts
 from tests.loyalty.factories import ProgramFactory
 from tests.members.factories import MembershipFactory
@@ -108,3 +109,54 @@ def test_program_read_keeps_its_query_budget_as_the_merchant_grows(
 
     with django_assert_max_num_queries(PROGRAM_QUERIES):
         assert merchant_api.get(PROGRAM).status_code == 200
+
+
+def test_program_shows_the_rollout_defaults_until_they_change(merchant_api, program):
+    assert merchant_api.get(PROGRAM).json()["rollout"] == {
+        "stage_hours": 24,
+        "open_rate_to_advance": "0.200",
+        "max_pushes_per_day": 3,
+    }
+    assert not RolloutPolicy.objects.exists()
+
+
+def test_patch_changes_only_the_rollout_settings_given(merchant_api, merchant, program, other_merchant):
+    response = merchant_api.patch(PROGRAM, {"rollout": {"open_rate_to_advance": "0.35"}}, format="json")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["rollout"] == {
+        "stage_hours": 24,
+        "open_rate_to_advance": "0.350",
+        "max_pushes_per_day": 3,
+    }
+    response = merchant_api.patch(
+        PROGRAM, {"rollout": {"stage_hours": 6, "max_pushes_per_day": 5}}, format="json"
+    )
+    assert response.json()["rollout"] == {
+        "stage_hours": 6,
+        "open_rate_to_advance": "0.350",
+        "max_pushes_per_day": 5,
+    }
+    assert merchant_api.get(PROGRAM).json()["rollout"]["stage_hours"] == 6
+    assert not RolloutPolicy.objects.filter(merchant=other_merchant).exists()
+
+
+@pytest.mark.parametrize(
+    ("rollout", "code", "attr"),
+    [
+        ({"stage_hours": 0}, "min_value", "rollout.stage_hours"),
+        ({"stage_hours": 721}, "max_value", "rollout.stage_hours"),
+        ({"open_rate_to_advance": "1.5"}, "max_value", "rollout.open_rate_to_advance"),
+        ({"open_rate_to_advance": "-0.1"}, "min_value", "rollout.open_rate_to_advance"),
+        ({"open_rate_to_advance": "0.1234"}, "max_decimal_places", "rollout.open_rate_to_advance"),
+        ({"max_pushes_per_day": 0}, "min_value", "rollout.max_pushes_per_day"),
+        ({"max_pushes_per_day": "many"}, "invalid", "rollout.max_pushes_per_day"),
+    ],
+)
+def test_bad_rollout_settings_are_a_400_and_write_nothing(merchant_api, program, rollout, code, attr):
+    before = row_counts()
+
+    response = merchant_api.patch(PROGRAM, {"join_bonus_points": 7, "rollout": rollout}, format="json")
+
+    assert_error(response, 400, code, attr)
+    assert row_counts() == before

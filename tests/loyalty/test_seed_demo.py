@@ -7,6 +7,7 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from members.models import Account, Follow, Membership, Merchant, MerchantAPIKey, MerchantStaff, Shopper
+from storefront.models import InboxMessage, Preference, PushRollout
 from tests.conftest import row_counts
 
 pytestmark = pytest.mark.django_db
@@ -77,3 +78,15 @@ def test_seed_demo_has_a_scheduled_campaign_and_one_to_run_by_hand_per_merchant(
         assert (scheduled.schedule, scheduled.periodic_task.enabled) == ("0 10 * * 1", True)
         assert (by_hand.schedule, by_hand.run_at, by_hand.periodic_task) == ("", None, None)
         assert audience_size(merchant=merchant, audience=by_hand.audience) > 0
+def test_seed_demo_shows_preferences_pushes_and_the_feed():
+    seed_demo()
+
+    # the demo orders recorded preferences; stage 1 of every product reached its iron fans
+    assert Preference.objects.exists()
+    assert PushRollout.objects.count() == 7
+    assert InboxMessage.objects.filter(delivered_at__isnull=False).exists()
+    assert set(InboxMessage.objects.values_list("stage", flat=True)) == {"iron_fans"}
+    # a rerun starts nothing twice
+    before = InboxMessage.objects.count()
+    seed_demo()
+    assert InboxMessage.objects.count() == before

@@ -3,7 +3,17 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
-from storefront.models import Category, Order, OrderLine, Product, PurchaseStat, Refund
+from storefront.models import (
+    Category,
+    Order,
+    OrderLine,
+    Preference,
+    Product,
+    PurchaseStat,
+    PushRollout,
+    Refund,
+    RolloutPolicy,
+)
 from tests.members.factories import MerchantFactory, ShopperFactory
 
 
@@ -76,3 +86,34 @@ class PurchaseStatFactory(factory.django.DjangoModelFactory):
     quantity = 1
     first_purchased_at = factory.LazyFunction(timezone.now)
     last_purchased_at = factory.LazyFunction(timezone.now)
+
+
+class PreferenceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Preference
+
+    shopper = factory.SubFactory(ShopperFactory)
+    kind = Preference.Kind.CATEGORY
+    slug = factory.Sequence(lambda n: f"interest-{n}")
+    weight = 1.0
+    updated_at = factory.LazyFunction(timezone.now)
+
+
+class PushRolloutFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PushRollout
+
+    merchant = factory.SubFactory(MerchantFactory)
+    product = factory.SubFactory(
+        ProductFactory,
+        merchant=factory.SelfAttribute("..merchant"),
+        published_at=factory.LazyFunction(timezone.now),
+    )
+    stage_started_at = factory.LazyFunction(timezone.now)
+
+
+class RolloutPolicyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RolloutPolicy
+
+    merchant = factory.SubFactory(MerchantFactory)

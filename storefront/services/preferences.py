@@ -1,0 +1,150 @@
+"""Preference writes: one upsert per chunk of orders or per engagement batch.
+
+The rules (weights, half-life) are in ``storefront.affinity``.
+
+- Purchases: ``preferences_fold_orders`` (a beat job, every minute) claims the orders
+  not folded in yet, chunk by chunk, and adds their lines. It runs beside the purchase
+  pipeline rather than in it: a 3-line member order with coupons takes the whole
+  12-statement budget already, and an upsert more would break it. A preference is
+  behind an order by at most a minute; the decay is computed from ``paid_at``, so the
+  weight is the same as if it had been written with the order.
+- Engagement: ``engagement_record`` (at the top layer) calls
+  ``preferences_from_engagement`` with the events that name a sku, in its transaction.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection
+from django.utils import timezone
+
+from core.jobs import chunks_run
+from core.sql import epoch_seconds, greatest
+from storefront import affinity
+from storefront.models import Order, OrderLine, Preference, Product
+
+
+@dataclass(frozen=True)
+class Interest:
+    """``weight`` added to a shopper's ``(kind, slug)`` at ``at``."""
+
+    shopper_id: int
+    kind: str
+    slug: str
+    weight: float
+    at: datetime
+
+
+ORDERS_BATCH = 5_000
+
+
+def preferences_fold_orders(*, now: datetime | None = None, batch: int = ORDERS_BATCH) -> int:
+    """Add every order not folded in yet to its shopper's preferences; returns the orders.
+
+    Each line adds :data:`affinity.PURCHASE_WEIGHT` to its product's category and tags, at
+    the order's ``paid_at``. Per chunk of orders, in one transaction: the claim (an
+    ``UPDATE`` of the chunk's orders still unfolded: two workers never fold one twice),
+    the chunk's lines with their products, one upsert.
+    """
+    now = now or timezone.now()
+    pending = Order.objects.filter(preferences_at__isnull=True)
+
+    def claim(chunk) -> int:
+        return pending.filter(pk__gte=chunk.lo, pk__lte=chunk.hi).update(preferences_at=now)
+
+    def work(chunk) -> int:
+        lines = OrderLine.objects.filter(
+            order_id__gte=chunk.lo, order_id__lte=chunk.hi, order__preferences_at=now
+        ).values_list("order__shopper_id", "order__paid_at", "product__category__slug", "product__tags")
+        preferences_add(
+            interests=[
+                Interest(shopper_id, kind, slug, affinity.PURCHASE_WEIGHT, paid_at)
+                for shopper_id, paid_at, category, tags in lines
+                for kind, slug in affinity.product_slugs(category=category, tags=tags or [])
+            ]
+        )
+        return len(chunk)
+
+    return sum(chunks_run(pending, size=batch, work=work, claim=claim).done)
+
+
+def preferences_from_engagement(
+    *, merchant_id: int, events: Iterable[tuple[int, str, str, int, datetime]]
+) -> None:
+    """Engagement events ``(shopper_id, sku, kind, quantity, occurred_at)`` of one merchant.
+
+    Two statements for the batch: its products by sku, and the upsert. A sku the
+    merchant has no product for adds nothing (the event still counts for the fan score).
+    """
+    events = [event for event in events if event[1] and affinity.ENGAGEMENT_WEIGHTS.get(event[2], 0) > 0]
+    if not events:
+        return
+    products = {
+        product.sku: product
+        for product in Product.objects.filter(merchant_id=merchant_id, sku__in={e[1] for e in events})
+        .select_related("category")
+        .only("sku", "tags", "category__slug")
+    }
+    preferences_add(
+        interests=[
+            Interest(shopper_id, kind, slug, affinity.ENGAGEMENT_WEIGHTS[event_kind] * quantity, at)
+            for shopper_id, sku, event_kind, quantity, at in events
+            if sku in products
+            for kind, slug in _slugs(products[sku])
+        ]
+    )
+
+
+def preferences_add(*, interests: Iterable[Interest]) -> None:
+    """Add each interest to its row, decaying both sides to the later time; one upsert.
+
+    Interests with the same key are first folded together in Python (PostgreSQL's
+    ``ON CONFLICT`` may touch a row once per statement), decayed to the latest of them.
+    """
+    folded: dict[tuple[int, str, str], tuple[float, datetime]] = {}
+    for interest in interests:
+        key = (interest.shopper_id, interest.kind, interest.slug)
+        if key not in folded:
+            folded[key] = (interest.weight, interest.at)
+            continue
+        weight, at = folded[key]
+        latest = max(at, interest.at)
+        folded[key] = (
+            affinity.decayed(weight, since=at, now=latest)
+            + affinity.decayed(interest.weight, since=interest.at, now=latest),
+            latest,
+        )
+    if not folded:
+        return
+    table = Preference._meta.db_table
+    later = f"{greatest()}({table}.updated_at, EXCLUDED.updated_at)"
+    half_life = affinity.HALF_LIFE.total_seconds()
+
+    def faded(weight: str, since: str) -> str:
+        return (
+            f"{weight} * POWER(0.5, CAST(({epoch_seconds(later)} - {epoch_seconds(since)}) / {half_life}"
+            " AS DOUBLE PRECISION))"
+        )
+
+    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(folded))
+    params = []
+    for (shopper_id, kind, slug), (weight, at) in sorted(folded.items()):
+        params += [shopper_id, kind, slug, weight, connection.ops.adapt_datetimefield_value(at)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {table} (shopper_id, kind, slug, weight, updated_at)
+            VALUES {values}
+            ON CONFLICT (shopper_id, kind, slug) DO UPDATE SET
+                weight = {faded(f"{table}.weight", f"{table}.updated_at")}
+                       + {faded("EXCLUDED.weight", "EXCLUDED.updated_at")},
+                updated_at = {later}
+            """,
+            params,
+        )
+
+
+def _slugs(product: Product) -> list[tuple[str, str]]:
+    category = product.category.slug if product.category_id else None
+    return affinity.product_slugs(category=category, tags=product.tags or [])

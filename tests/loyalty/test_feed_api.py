@@ -1,0 +1,186 @@
+"""GET /api/v1/me/feed: new products of followed merchants and memberships, ranked, paged stably."""
+
+from datetime import timedelta
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from storefront import feed
+from storefront.affinity import Affinity
+from tests.clock import T0
+from tests.conftest import assert_error, row_counts
+from tests.coupons.factories import CouponFactory, CouponTemplateFactory
+from tests.members.factories import AccountFactory, FollowFactory, MembershipFactory, MerchantFactory
+from tests.storefront.factories import CategoryFactory, PreferenceFactory, ProductFactory
+
+FEED = "/api/v1/me/feed"
+HOUR = timedelta(hours=1)
+# The token, the shopper's preferences (first page only; later pages read them from the
+# cursor, and the budget is the same), the page of products, the usable coupons.
+FEED_QUERIES = 4
+
+
+@pytest.fixture
+def followed(shopper):
+    merchant = MerchantFactory(slug="followed-shop")
+    FollowFactory(shopper=shopper, account=AccountFactory(merchant=merchant))
+    return merchant
+
+
+@pytest.fixture
+def member_of(shopper):
+    merchant = MerchantFactory(slug="member-shop")
+    MembershipFactory(shopper=shopper, merchant=merchant)
+    return merchant
+
+
+def published(merchant, ago: timedelta, **fields):
+    return ProductFactory(merchant=merchant, published_at=T0 - ago, **fields)
+
+
+def skus(response) -> list[str]:
+    assert response.status_code == 200, response.content
+    return [item["product"]["sku"] for item in response.json()["results"]]
+
+
+def next_cursor(response) -> str:
+    return parse_qs(urlparse(response.json()["next"]).query)["cursor"][0]
+
+
+def test_the_feed_holds_recent_products_of_followed_and_member_merchants(
+    shopper_api, followed, member_of, clock
+):
+    published(followed, 2 * HOUR, sku="F-1")
+    published(member_of, 1 * HOUR, sku="M-1")
+    published(MerchantFactory(), 1 * HOUR, sku="STRANGER")
+    published(followed, timedelta(days=31), sku="TOO-OLD")
+    ProductFactory(merchant=followed, sku="DRAFT", published_at=None)
+
+    response = shopper_api.get(FEED)
+
+    assert skus(response) == ["M-1", "F-1"]
+    items = response.json()["results"]
+    assert [(i["merchant"]["slug"], i["reason"]) for i in items] == [
+        ("member-shop", "member"),
+        ("followed-shop", "followed"),
+    ]
+    assert response.json()["next"] is None
+
+
+def test_a_merchant_both_followed_and_joined_is_there_as_a_membership(shopper_api, shopper, followed, clock):
+    MembershipFactory(shopper=shopper, merchant=followed)
+    published(followed, HOUR, sku="F-1")
+
+    assert shopper_api.get(FEED).json()["results"][0]["reason"] == "member"
+
+
+def test_preference_match_lifts_a_product_by_up_to_the_boost(shopper, shopper_api, followed, clock):
+    # given: tea 3 and green 1, normalised to 0.75 and 0.25
+    PreferenceFactory(shopper=shopper, kind="category", slug="tea", weight=3.0, updated_at=T0)
+    PreferenceFactory(shopper=shopper, kind="tag", slug="green", weight=1.0, updated_at=T0)
+    tea = CategoryFactory(slug="tea")
+    published(followed, 40 * HOUR, sku="GREEN-TEA", category=tea, tags=["green"])  # -40h + 48h = +8h
+    published(followed, 30 * HOUR, sku="TEA", category=tea, tags=[])  # -30h + 36h = +6h
+    published(followed, 1 * HOUR, sku="PLAIN", category=CategoryFactory(slug="cups"), tags=[])  # -1h
+    published(followed, 10 * HOUR, sku="GREEN-CUP", category=None, tags=["green"])  # -10h + 12h = +2h
+
+    assert skus(shopper_api.get(FEED)) == ["GREEN-TEA", "TEA", "GREEN-CUP", "PLAIN"]
+
+
+def test_the_rank_rule_written_in_python_is_the_one_the_query_uses():
+    preferences = [Affinity("category", "tea", 0.75), Affinity("tag", "green", 0.25)]
+
+    rank = feed.rank_of(
+        published_at=T0 - 40 * HOUR, carried={("category", "tea"), ("tag", "green")}, preferences=preferences
+    )
+
+    assert rank == int((T0 + 8 * HOUR).timestamp())
+
+
+def test_pages_neither_repeat_nor_skip_while_products_arrive_and_preferences_move(
+    shopper, shopper_api, followed, clock, monkeypatch
+):
+    monkeypatch.setattr(feed, "PAGE_SIZE", 4)
+    # given: ten products, two pairs published in the same second (ties go by id)
+    ages = [1, 2, 3, 4, 4, 5, 6, 6, 7, 8]
+    for n, minutes in enumerate(ages):
+        published(followed, timedelta(minutes=minutes), sku=f"P{n}", tags=[f"t{n}"])
+    first = shopper_api.get(FEED)
+
+    # when: new products are published and a preference makes an old one a perfect match
+    clock.now = T0 + timedelta(minutes=5)
+    for n in range(3):
+        ProductFactory(merchant=followed, sku=f"NEW{n}", published_at=clock.now)
+    PreferenceFactory(shopper=shopper, kind="tag", slug="t9", weight=5.0, updated_at=clock.now)
+    second = shopper_api.get(FEED, {"cursor": next_cursor(first)})
+    third = shopper_api.get(FEED, {"cursor": next_cursor(second)})
+
+    # then: the ten in order (the later id first in a tie), each once, and nothing of what
+    # came after the first page
+    in_order = ["P0", "P1", "P2", "P4", "P3", "P5", "P7", "P6", "P8", "P9"]
+    assert skus(first) + skus(second) + skus(third) == in_order
+    assert third.json()["next"] is None
+    # and a fresh first page shows the new products and the lifted one at the top
+    assert skus(shopper_api.get(FEED))[:4] == ["P9", "NEW2", "NEW1", "NEW0"]
+
+
+def test_a_tampered_cursor_is_refused_and_writes_nothing(shopper_api, followed, clock, monkeypatch):
+    monkeypatch.setattr(feed, "PAGE_SIZE", 1)
+    published(followed, HOUR, sku="A")
+    published(followed, 2 * HOUR, sku="B")
+    cursor = next_cursor(shopper_api.get(FEED))
+    tampered = cursor[:-3] + ("xyz" if not cursor.endswith("xyz") else "abc")
+    before = row_counts()
+
+    for bad in (tampered, "not-a-cursor", cursor.replace(":", "", 1)):
+        assert_error(shopper_api.get(FEED, {"cursor": bad}), 400, "invalid_cursor", "cursor")
+    assert row_counts() == before
+
+
+def test_each_item_shows_a_usable_coupon_of_its_merchant_that_covers_it(
+    shopper, other_shopper, shopper_api, followed, member_of, clock
+):
+    covered = published(followed, HOUR, sku="COVERED")
+    published(member_of, 2 * HOUR, sku="NONE")
+    coupon = CouponFactory(shopper=shopper, template=CouponTemplateFactory(merchant=followed))
+    CouponFactory(shopper=other_shopper, template=CouponTemplateFactory(merchant=member_of))
+    CouponFactory(
+        shopper=shopper,
+        template=CouponTemplateFactory(merchant=member_of, scope="category", category=covered.category),
+    )
+
+    items = shopper_api.get(FEED).json()["results"]
+
+    assert [(i["product"]["sku"], i["coupon"] and i["coupon"]["code"]) for i in items] == [
+        ("COVERED", coupon.code),
+        ("NONE", None),
+    ]
+
+
+def test_every_page_costs_the_same_few_queries(
+    shopper, shopper_api, followed, member_of, clock, monkeypatch, django_assert_num_queries
+):
+    monkeypatch.setattr(feed, "PAGE_SIZE", 5)
+    PreferenceFactory(shopper=shopper, kind="tag", slug="t1", weight=1.0, updated_at=T0)
+    for n in range(12):
+        published(followed if n % 2 else member_of, timedelta(minutes=n), sku=f"P{n}", tags=[f"t{n}"])
+        CouponFactory(shopper=shopper, template=CouponTemplateFactory(merchant=followed))
+
+    with django_assert_num_queries(FEED_QUERIES):
+        first = shopper_api.get(FEED)
+    # a later page reads its preferences from the cursor and is never dearer
+    with django_assert_num_queries(FEED_QUERIES - 1):
+        second = shopper_api.get(FEED, {"cursor": next_cursor(first)})
+
+    assert len(skus(first)) == len(skus(second)) == 5
+
+
+def test_another_shoppers_feed_does_not_show_what_i_follow(other_shopper_api, followed, clock):
+    published(followed, HOUR, sku="MINE")
+
+    assert skus(other_shopper_api.get(FEED)) == []
+
+
+def test_the_feed_needs_a_shopper_token(api, merchant_api):
+    assert api.get(FEED).status_code == 401
+    assert merchant_api.get(FEED).status_code == 401
