@@ -111,7 +111,8 @@ class AutoSchema(SpectacularAutoSchema):
                 # non_field_errors.
                 suffix = f"{package_settings.NESTED_FIELD_SEPARATOR}{drf_settings.NON_FIELD_ERRORS_KEY}"
                 if field.name.endswith(suffix):
-                    field_codes[field.name.removesuffix(suffix)].add("null")
+                    # ... and so is a refusal of the object as a whole from its own check.
+                    field_codes[field.name.removesuffix(suffix)].update({"null", "invalid"})
             client_codes[400].add("parse_error")
             client_codes[413].add("request_too_large")
             client_codes[415].add("unsupported_media_type")

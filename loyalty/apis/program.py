@@ -40,8 +40,12 @@ class FanPolicyWeightsField(serializers.Serializer):
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(EngagementKind.values))
             if unknown:
+                # Reported on the object, not under the unknown key: a key is the
+                # caller's text (empty, dotted, anything), no field name to point at.
                 raise serializers.ValidationError(
-                    {unknown[0]: [f"Not an engagement kind; one of {', '.join(EngagementKind.values)}."]}
+                    f"Not engagement kinds: {', '.join(map(repr, unknown[:5]))}; "
+                    f"the kinds are {', '.join(EngagementKind.values)}.",
+                    code="invalid",
                 )
         return super().to_internal_value(data)
 
