@@ -1,6 +1,7 @@
 import pytest
 from django.apps import apps
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django.utils import timezone
 from knox.models import AuthToken
@@ -19,6 +20,25 @@ requires_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="needs PostgreSQL (set DATABASE_URL): row locks and real concurrency",
 )
+
+
+@pytest.fixture
+def migrate_to(transactional_db):
+    """Migrate the test database to some targets and return the apps of that state.
+
+    Whatever the test does, the database is put back on the latest migrations afterwards:
+    a test left on an old state drops the tables of every later migration for the tests
+    that follow it on the same database.
+    """
+
+    def migrate(targets):
+        executor = MigrationExecutor(connection)
+        executor.migrate(targets)
+        return executor.loader.project_state(targets).apps
+
+    yield migrate
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 @pytest.fixture

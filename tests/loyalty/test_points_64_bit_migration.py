@@ -1,19 +1,13 @@
 """Widening points to 64 bits keeps every row (loyalty 0002, storefront 0003)."""
 
-import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 BEFORE = [("loyalty", "0001_initial"), ("storefront", "0002_alter_category_slug")]
 AFTER = [("loyalty", "0002_points_64_bit"), ("storefront", "0003_points_64_bit")]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_64_bit_migration_keeps_every_ledger_row_and_then_holds_more_than_32_bits():
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    old = executor.loader.project_state(BEFORE).apps
+def test_the_64_bit_migration_keeps_every_ledger_row_and_then_holds_more_than_32_bits(migrate_to):
+    old = migrate_to(BEFORE)
     now = timezone.now()
     merchant = old.get_model("members", "Merchant").objects.create(slug="m-64", name="M")
     shopper = old.get_model("members", "Shopper").objects.create(external_id="s-64")
@@ -38,9 +32,7 @@ def test_the_64_bit_migration_keeps_every_ledger_row_and_then_holds_more_than_32
         response={},
     )
 
-    executor = MigrationExecutor(connection)
-    executor.migrate(AFTER)
-    new = executor.loader.project_state(AFTER).apps
+    new = migrate_to(AFTER)
     Account = new.get_model("loyalty", "PointsAccount")
     Entry = new.get_model("loyalty", "PointsEntry")
     Order = new.get_model("storefront", "Order")
@@ -52,7 +44,3 @@ def test_the_64_bit_migration_keeps_every_ledger_row_and_then_holds_more_than_32
     Order.objects.update(points_earned=2**40, points_reversed=2**40)
     assert Account.objects.get().balance == 2**40
     assert Order.objects.get().points_reversed == 2**40
-
-    # leave the database on the latest migrations for the tests that follow
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())

@@ -1,25 +1,13 @@
 """storefront 0005: yesterday's shared categories become each merchant's own."""
 
-import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
-
 BEFORE = [("storefront", "0004_category_merchant"), ("coupons", "0002_initial")]
 AFTER = [("storefront", "0006_category_merchant_required")]
 
 
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
-@pytest.mark.django_db(transaction=True)
-def test_each_merchant_that_used_a_shared_category_gets_its_own():
+def test_each_merchant_that_used_a_shared_category_gets_its_own(migrate_to):
     # given: before the change, "tea" shared by two merchants' products and a template,
     # and "unused" used by nobody
-    old = migrate(BEFORE)
+    old = migrate_to(BEFORE)
     Merchant = old.get_model("members", "Merchant")
     Category = old.get_model("storefront", "Category")
     Product = old.get_model("storefront", "Product")
@@ -34,7 +22,7 @@ def test_each_merchant_that_used_a_shared_category_gets_its_own():
     )
 
     # when: migrating
-    new = migrate(AFTER)
+    new = migrate_to(AFTER)
 
     # then: one "tea" per merchant that used it, named as before; nothing points across
     Category = new.get_model("storefront", "Category")
