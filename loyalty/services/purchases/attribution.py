@@ -1,0 +1,46 @@
+"""The account an order counts for, on the fan scores (docs/iron-fans.md)."""
+
+from dataclasses import dataclass
+
+from django.db.models import OuterRef
+
+from loyalty import errors
+from loyalty.models import PointsAccount
+from members.engagement import selectors as engagement_selectors
+from members.models import Account, Merchant
+
+
+def via_account_for(*, merchant: Merchant, handle: str | None, shopper_id: int) -> Account | None:
+    """The account the merchant says brought the order, with whether the buyer follows it."""
+    if not handle:
+        return None
+    account = (
+        Account.objects.filter(merchant=merchant, handle=handle)
+        .annotate(followed=engagement_selectors.follows_account(shopper=shopper_id, account=OuterRef("pk")))
+        .first()
+    )
+    if account is None:
+        raise errors.UnknownViaAccount(attr="via_account")
+    return account
+
+
+@dataclass(frozen=True)
+class Attribution:
+    account_id: int | None  # None: the merchant has no brand account
+    follows: bool  # whether the buyer follows it (SQLite's purchase statement needs it)
+
+
+def attribution_for(
+    *, merchant: Merchant, shopper_id: int, via_account: Account | None, account: PointsAccount | None
+) -> Attribution:
+    """The account the order counts for: ``via_account``, else the brand account.
+
+    Read with the rows the pipeline reads anyway (the via account, the member's locked
+    account); only a non-member's order without ``via_account`` takes a query for it.
+    """
+    if via_account is not None:
+        return Attribution(via_account.pk, via_account.followed)
+    if account is not None:
+        return Attribution(account.brand_account_id, account.follows_brand)
+    brand = engagement_selectors.brand_account_for(merchant=merchant, shopper_id=shopper_id)
+    return Attribution(*brand) if brand else Attribution(None, False)

@@ -1,0 +1,168 @@
+"""``purchase_record``: an order in, and everything it earns, in one transaction."""
+
+from decimal import ROUND_FLOOR, Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.errors import DomainError
+from core.fields import column_range
+from coupons.services.redemption import coupons_redeem
+from loyalty import errors
+from loyalty.models import PointsAccount, PointsEntry
+from loyalty.services.points import lot_expiry, points_credit_locked
+from loyalty.services.purchases.attribution import attribution_for, via_account_for
+from loyalty.services.purchases.inputs import OrderInput, PurchaseResult
+from loyalty.services.purchases.member import member_points_account, points_account_for_member, program_for
+from loyalty.services.purchases.order_coupons import (
+    earns_repurchase_coupon,
+    issued_coupon_answer,
+    order_coupons_check,
+    repurchase_coupon,
+)
+from loyalty.services.purchases.tiers import higher_tier_exists, tier_upgrade
+from members import services as members_services
+from members.engagement.services import purchase_score_add
+from members.models import Membership, Merchant, Tier
+from storefront.models import Order, OrderLine
+from storefront.rules import order_amount_check, paid_at_check
+from storefront.selectors import products_by_sku
+from storefront.services.stats import purchase_stats_record
+
+# What a points column holds (64-bit). An order is never refused for the points it would
+# earn: past this, it earns what is left to the limit.
+MAX_POINTS = column_range(PointsAccount._meta.get_field("balance"))[1]
+# points_reason of an order that earned nothing because the shopper is not an active member.
+NOT_A_MEMBER = "not_a_member"
+
+
+def purchase_record(*, merchant: Merchant, order: OrderInput) -> PurchaseResult:
+    fingerprint = order.fingerprint()
+    try:
+        return _record(merchant=merchant, order=order, fingerprint=fingerprint)
+    except (IntegrityError, DomainError):
+        # A replay fails where the first run succeeded (its coupon is used now, its
+        # row exists): answer it from the stored order when there is one.
+        existing = Order.objects.filter(merchant=merchant, external_id=order.external_id).first()
+        if existing is None:
+            raise
+        return _replay(existing, fingerprint)
+
+
+def _replay(existing: Order, fingerprint: str) -> PurchaseResult:
+    if existing.payload_hash != fingerprint:
+        raise errors.OrderConflict(attr="external_id")
+    return PurchaseResult(response=existing.response, created=False)
+
+
+@transaction.atomic
+def _record(*, merchant: Merchant, order: OrderInput, fingerprint: str) -> PurchaseResult:
+    now = timezone.now()
+    paid_at = order.paid_at or now
+    paid_at_check(paid_at, now=now)
+
+    account = member_points_account(merchant=merchant, shopper_external_id=order.shopper)
+    if account is not None:
+        membership = account.membership
+        shopper = membership.shopper
+    else:
+        shopper = members_services.shopper_get_or_create(external_id=order.shopper)
+        account = points_account_for_member(merchant=merchant, shopper_id=shopper.pk)
+        membership = account.membership if account is not None else None
+    products = products_by_sku(merchant=merchant, skus=[line.sku for line in order.lines])
+    via_account = via_account_for(merchant=merchant, handle=order.via_account, shopper_id=shopper.pk)
+    attribution = attribution_for(
+        merchant=merchant, shopper_id=shopper.pk, via_account=via_account, account=account
+    )
+    redeemed, subtotal, discount = order_coupons_check(
+        merchant=merchant, order=order, shopper_id=shopper.pk, products=products, now=now
+    )
+    total = subtotal - discount
+    order_amount_check(subtotal)
+
+    is_member = membership is not None and membership.status == Membership.Status.ACTIVE
+    program = program_for(merchant=merchant, account=account)
+    points = points_for(total=total, program=program, tier=membership.tier) if is_member else 0
+    if is_member:
+        points = min(points, MAX_POINTS - max(account.balance, account.lifetime_earned, 0))
+    first_order = is_member and account.first_order_at is None
+    repurchase = earns_repurchase_coupon(
+        program=program,
+        merchant=merchant,
+        shopper_id=shopper.pk,
+        first_member_order=first_order,
+        is_member=is_member,
+    )
+    issued = (
+        repurchase_coupon(program=program, merchant=merchant, shopper_id=shopper.pk, now=now)
+        if repurchase
+        else None
+    )
+
+    response = {
+        "external_id": order.external_id,
+        "subtotal": str(subtotal),
+        "discount": str(discount),
+        "total": str(total),
+        "points_earned": points,
+        # Why no points, in a word the shop system can show; null when the member earned.
+        "points_reason": None if is_member else NOT_A_MEMBER,
+        "coupons_redeemed": [coupon.code for coupon in redeemed],
+        "coupons_issued": [issued_coupon_answer(issued)] if issued else [],
+    }
+    new_order = Order.objects.create(
+        merchant=merchant,
+        shopper=shopper,
+        external_id=order.external_id,
+        via_account=via_account,
+        attributed_account_id=attribution.account_id,
+        subtotal=subtotal,
+        discount=discount,
+        total=total,
+        points_earned=points,
+        paid_at=paid_at,
+        payload_hash=fingerprint,
+        response=response,
+    )
+    OrderLine.objects.bulk_create(
+        OrderLine(
+            order=new_order, product=products[line.sku], quantity=line.quantity, unit_price=line.unit_price
+        )
+        for line in order.lines
+    )
+    coupons_redeem(coupons=redeemed, order=new_order, now=now)
+    if points > 0:
+        points_credit_locked(
+            account=account,
+            points=points,
+            kind=PointsEntry.Kind.EARN,
+            order=new_order,
+            reason="points for an order",
+            now=now,
+            expires_at=lot_expiry(program=program, now=now),
+            first_order_at=now if first_order else None,
+        )
+    elif first_order:
+        PointsAccount.objects.filter(pk=account.pk).update(first_order_at=now)
+    if is_member and higher_tier_exists(membership=membership, top_rank=account.top_tier_rank):
+        tier_upgrade(membership=membership, now=now)
+    purchase_stats_record(
+        shopper_id=shopper.pk,
+        merchant_id=merchant.pk,
+        lines=[(products[line.sku].pk, line.quantity) for line in order.lines],
+        at=paid_at,
+    )
+    if attribution.account_id is not None:
+        purchase_score_add(
+            merchant_id=merchant.pk,
+            shopper_id=shopper.pk,
+            account_id=attribution.account_id,
+            occurred_at=paid_at,
+            follows=attribution.follows,
+        )
+    return PurchaseResult(response=response, created=True)
+
+
+def points_for(*, total: Decimal, program, tier: Tier | None) -> int:
+    multiplier = tier.earn_multiplier if tier is not None else Decimal("1")
+    return int((total * program.points_per_unit * multiplier).to_integral_value(rounding=ROUND_FLOOR))

@@ -1,0 +1,54 @@
+"""The tier an order can lift its member to."""
+
+from datetime import datetime, timedelta
+
+from django.db import connection
+
+from members.models import Membership, Tier
+from storefront.models import Order
+from storefront.rules import MAX_CLOCK_SKEW
+
+ROLLING_SPEND_WINDOW = timedelta(days=365)
+
+
+def higher_tier_exists(*, membership: Membership, top_rank: int | None) -> bool:
+    """Can the member move up at all? Not without tiers, nor from the top one."""
+    if top_rank is None:
+        return False
+    return membership.tier is None or membership.tier.rank < top_rank
+
+
+def tier_upgrade(*, membership: Membership, now: datetime) -> None:
+    """Move the member up to the highest tier their rolling 12-month spend reaches.
+
+    One statement, in SQL: built with the ORM's nested subqueries it cost about half of
+    an order's CPU to compile (docs/performance.md). The order's own points were earned
+    at the tier it was placed in; the new tier's multiplier applies from the next order.
+    Tiers only go up here.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            TIER_UPGRADE_SQL,
+            {
+                "membership": membership.pk,
+                "merchant": membership.merchant_id,
+                "shopper": membership.shopper_id,
+                "since": connection.ops.adapt_datetimefield_value(now - ROLLING_SPEND_WINDOW),
+                "now": connection.ops.adapt_datetimefield_value(now + MAX_CLOCK_SKEW),
+            },
+        )
+
+
+TIER_UPGRADE_SQL = f"""
+    UPDATE {Membership._meta.db_table} AS m SET tier_id = reached.id
+    FROM (
+        SELECT id, rank FROM {Tier._meta.db_table}
+        WHERE merchant_id = %(merchant)s AND min_spend_12m <= COALESCE(
+            (SELECT SUM(total - refunded_amount) FROM {Order._meta.db_table}
+             WHERE merchant_id = %(merchant)s AND shopper_id = %(shopper)s
+               AND paid_at >= %(since)s AND paid_at <= %(now)s), 0)
+        ORDER BY rank DESC LIMIT 1
+    ) AS reached
+    WHERE m.id = %(membership)s
+      AND (m.tier_id IS NULL OR (SELECT rank FROM {Tier._meta.db_table} WHERE id = m.tier_id) < reached.rank)
+"""
