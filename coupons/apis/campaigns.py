@@ -184,7 +184,7 @@ class CampaignAudienceApi(MerchantApi):
 class CampaignRunCreateApi(MerchantApi):
     @api_operation(
         summary="Run a campaign now",
-        description="Queues a run; the workers issue it in chunks of a thousand shoppers, each "
+        description="Queues a run; the workers issue it in chunks of 5,000 shoppers, each "
         "coupon once per run and shopper, within the template's stock and per-shopper limit. "
         "Follow it at `GET .../runs/{run}`. 409 while another run of the campaign is unfinished "
         "or when the template is switched off or past its window.",
