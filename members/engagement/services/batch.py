@@ -57,7 +57,7 @@ class EngagementResult:
     stored: list[StoredEvent]
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # all or nothing with the caller's transaction
 def engagement_store(
     *, merchant: Merchant, events: Sequence[EventInput], policy: FanPolicy, now: datetime | None = None
 ) -> EngagementResult:
@@ -76,6 +76,7 @@ def engagement_store(
     accounts = _accounts_by_handle(merchant=merchant, events=events)
     shoppers = shopper_ids_get_or_create(external_ids={e.shopper for e in events})
     rows, seen = [], set()
+    stamp = sql.timestamp
     for event in events:
         account_id = accounts[event.account]
         if event.source_id is not None:
@@ -91,7 +92,7 @@ def engagement_store(
                 event.quantity,
                 event.sku,
                 event.source_id,
-                sql.timestamp(event.occurred_at),
+                stamp(event.occurred_at),
             )
         )
     stored = _insert_events(rows)
@@ -109,18 +110,51 @@ def _accounts_by_handle(*, merchant: Merchant, events: Sequence[EventInput]) -> 
 
 
 def shopper_ids_get_or_create(*, external_ids: set[str]) -> dict[str, int]:
-    """Shopper ids by platform id, creating the unknown ones: two statements for any number."""
+    """Shopper ids by platform id, creating the unknown ones.
+
+    PostgreSQL: one statement that reads the known ones and inserts only the others (a
+    batch of known shoppers, the usual case, inserts nothing and probes each once); the
+    shoppers another transaction created meanwhile, which the insert skips, are read
+    afterwards. SQLite: insert what is missing, then read all.
+    """
     table = Shopper._meta.db_table
     ids = sorted(external_ids)
     now = sql.timestamp(timezone.now())
     source, params = sql.rows_source([(x, "", now) for x in ids], ("text", "text", "timestamptz"))
     wanted, wanted_params = sql.any_of("external_id", ids)
+    if connection.vendor == "postgresql":  # the ids once, in the same JSON parameter
+        wanted = f"external_id IN (SELECT w.external_id FROM ({source}) AS w (external_id))"
+        wanted_params = params
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (external_id, display_name, created_at) {source} "
-            "ON CONFLICT (external_id) DO NOTHING",
-            params,
-        )
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"""
+                WITH wanted (external_id, display_name, created_at) AS ({source}),
+                found AS (
+                    SELECT external_id, id FROM {table}
+                    WHERE external_id IN (SELECT external_id FROM wanted)
+                ),
+                created AS (
+                    INSERT INTO {table} (external_id, display_name, created_at)
+                    SELECT * FROM wanted w
+                    WHERE NOT EXISTS (SELECT 1 FROM found f WHERE f.external_id = w.external_id)
+                    ORDER BY w.external_id
+                    ON CONFLICT (external_id) DO NOTHING
+                    RETURNING external_id, id
+                )
+                SELECT external_id, id FROM found UNION ALL SELECT external_id, id FROM created
+                """,
+                params,
+            )
+            found = dict(cursor.fetchall())
+            if len(found) == len(ids):
+                return found
+        else:
+            cursor.execute(
+                f"INSERT INTO {table} (external_id, display_name, created_at) {source} "
+                "ON CONFLICT (external_id) DO NOTHING",
+                params,
+            )
         cursor.execute(f"SELECT external_id, id FROM {table} WHERE {wanted}", wanted_params)
         return dict(cursor.fetchall())
 
