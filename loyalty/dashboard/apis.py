@@ -1,7 +1,8 @@
 """``GET /api/v1/merchant/metrics``: the dashboard's daily series for the merchant's own systems."""
 
-from datetime import UTC, datetime
+from datetime import UTC
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from core.api import paginated_response, validated
@@ -75,7 +76,7 @@ class MerchantMetricsApi(MerchantApi):
     def get(self, request):
         filters = validated(self.FilterSerializer, request, data=request.query_params)
         rows = selectors.metrics_daily(
-            merchant=self.merchant, days=filters["days"], today=datetime.now(UTC).date()
+            merchant=self.merchant, days=filters["days"], today=timezone.now().astimezone(UTC).date()
         )
 
         def complete(page):

@@ -8,9 +8,10 @@ superuser picks one with ``?merchant=SLUG``.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 
 from django.http import Http404, JsonResponse
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from loyalty.dashboard import selectors
@@ -132,7 +133,7 @@ def chart_view(request, chart: str):
     merchant = dashboard_merchant(request)
     if merchant is None:
         raise Http404("Pick a merchant: ?merchant=SLUG.")
-    data = spec.read(merchant, datetime.now(UTC).date())
+    data = spec.read(merchant, timezone.now().astimezone(UTC).date())
     empty = spec.is_empty(data)
     return JsonResponse(
         {

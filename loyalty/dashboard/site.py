@@ -48,4 +48,3 @@ class DashboardAdminSite(FanbaseAdminSite):
             **(extra_context or {}),
         }
         return super().index(request, extra_context=context)
-
