@@ -131,3 +131,39 @@ def build_day(merchant) -> dict:
     )
     entry(account=account, delta=20, remaining=20, kind=PointsEntry.Kind.BONUS, created_at=days_before(-1))
     return {"gold": gold, "template": template, "campaign": run.campaign, "brand": brand, "koe": koe}
+
+
+def build_history(merchant, *, days: int) -> None:
+    """``days`` days of snapshots and daily rows ending with ``DAY`` (numbers that move)."""
+    from loyalty.dashboard.models import MerchantDailyMetrics, MerchantDailyTier
+    from members.engagement.models import AccountDailyStat
+    from members.models import Tier
+
+    accounts = list(Account.objects.filter(merchant=merchant))
+    tier = Tier.objects.filter(merchant=merchant).order_by("rank").first()
+    stats, rows, tiers = [], [], []
+    for n in range(1, days):
+        day = DAY - timedelta(days=n)
+        for index, account in enumerate(accounts):
+            stats.append(
+                AccountDailyStat(account=account, date=day, fans=100 + n + index, iron_fans=10 + n % 7)
+            )
+        rows.append(
+            MerchantDailyMetrics(
+                merchant=merchant,
+                date=day,
+                members=1000 - n,
+                joins=n % 5,
+                fans=200,
+                iron_fans=20 + n % 9,
+                buyers_90d=50,
+                repeat_buyers_90d=10 + n % 4,
+                points_outstanding=50_000 - n * 10,
+                points_expiring_30d=1000 + n,
+                computed_at=at(day),
+            )
+        )
+        tiers.append(MerchantDailyTier(merchant=merchant, date=day, tier=tier, members=1000 - n))
+    AccountDailyStat.objects.bulk_create(stats, ignore_conflicts=True)
+    MerchantDailyMetrics.objects.bulk_create(rows)
+    MerchantDailyTier.objects.bulk_create(tiers)
