@@ -17,6 +17,7 @@ from coupons.models import Campaign
 from coupons.services.campaigns import campaign_create
 from coupons.services.templates import coupon_template_create
 from loyalty.dashboard import jobs as dashboard_jobs
+from loyalty.models import PointsEntry
 from loyalty.services.engagement import engagement_record
 from loyalty.services.memberships import membership_enrol, merchant_onboard
 from loyalty.services.program import program_update
@@ -211,6 +212,13 @@ def _backdate_history(merchant: Merchant, *, now) -> None:
     for membership in Membership.objects.filter(merchant=merchant).order_by("number"):
         joined = now - timedelta(days=HISTORY_DAYS - 5 - (membership.number * 11) % (HISTORY_DAYS - 10))
         Membership.objects.filter(pk=membership.pk).update(joined_at=joined)
+        # The join bonus was paid on joining; each order's points when it was paid.
+        bonus = PointsEntry.objects.filter(account__membership=membership, order__isnull=True)
+        bonus.update(created_at=joined)
+    for entry in PointsEntry.objects.filter(
+        account__membership__merchant=merchant, order__isnull=False
+    ).select_related("order"):
+        PointsEntry.objects.filter(pk=entry.pk).update(created_at=entry.order.paid_at)
 
 
 def _seed_daily_metrics(merchants: list[Merchant]) -> None:
