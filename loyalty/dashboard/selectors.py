@@ -74,7 +74,7 @@ def _window(today: date, days: int) -> tuple[date, date]:
 
 def chart_iron_fan_ratio(*, merchant: Merchant, today: date, days: int = 90) -> dict:
     """Daily iron-fan ratio per account (brand first, then the KOE accounts with the most fans)
-    and of all the merchant's accounts together. Three queries."""
+    and of all the merchant's accounts together (from the daily rows). Four queries."""
     first, last = _window(today, days)
     latest = (
         AccountDailyStat.objects.filter(account__merchant=merchant, date__gte=first, date__lte=last)
@@ -93,6 +93,11 @@ def chart_iron_fan_ratio(*, merchant: Merchant, today: date, days: int = 90) -> 
         by_account[stat["account_id"]][stat["date"]] = iron_fan_ratio(
             fans=stat["fans"], iron_fans=stat["iron_fans"]
         )
+    overall = {
+        row["date"]: ratio(row["iron_fans"], row["fans"])
+        for row in _daily(merchant, today, days, "fans", "iron_fans")
+        if row["fans"]
+    }
     dates = sorted({d for series in by_account.values() for d in series})
     series = [
         {
@@ -102,6 +107,8 @@ def chart_iron_fan_ratio(*, merchant: Merchant, today: date, days: int = 90) -> 
         }
         for a in accounts
     ]
+    if overall:
+        series.append({"label": "all accounts", "kind": "all", "data": [overall.get(d) for d in dates]})
     return {"labels": [d.isoformat() for d in dates], "series": series}
 
 

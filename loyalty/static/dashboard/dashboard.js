@@ -40,7 +40,11 @@
         data: {
           labels: d.labels,
           datasets: d.series.map(function (s, i) {
-            return { label: s.label, data: s.data, borderColor: palette[i % palette.length], spanGaps: true, pointRadius: 0, borderWidth: s.kind === "brand" ? 3 : 1.5 };
+            return {
+              label: s.label, data: s.data, borderColor: s.kind === "all" ? "#1a202c" : palette[i % palette.length],
+              borderDash: s.kind === "all" ? [6, 4] : [], spanGaps: true, pointRadius: 0,
+              borderWidth: s.kind === "brand" || s.kind === "all" ? 3 : 1.5,
+            };
           }),
         },
         options: { scales: { x: dayAxis, y: percentAxis("iron fans / fans (%)") } },

@@ -61,6 +61,8 @@ def test_the_charts_hold_the_figures_of_the_daily_rows(seeded, merchant):
     assert ratio["labels"][-1] == DAY.isoformat()
     assert ratio["series"][0]["label"].startswith(f"@{merchant.slug}-brand")  # the brand first
     assert ratio["series"][0]["data"][-1] == round(3 / 10, 4)
+    assert ratio["series"][-1]["label"] == "all accounts"
+    assert ratio["series"][-1]["data"][-1] == round(5 / 15, 4)
     board = get("koe-leaderboard")["rows"]
     assert [(r["handle"], r["fans"], r["iron_fans"]) for r in board] == [(f"{merchant.slug}-koe", 5, 2)]
     assert get("tiers") == {
