@@ -40,7 +40,7 @@ ALLOWED_HOSTS = env_hosts("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG e
 CSRF_TRUSTED_ORIGINS = env_origins("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "members.admin_apps.FanbaseAdminConfig",  # django.contrib.admin with Fanbase's site header
+    "loyalty.dashboard.admin_apps.DashboardAdminConfig",  # the admin, its index the merchant dashboard
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
