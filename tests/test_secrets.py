@@ -113,7 +113,7 @@ def test_requests_at_debug_log_no_token_key_or_password(db, captured_logs):
     assert len(captured_logs.records) > 50, (
         "SQL and request logging did not run: the test would prove nothing"
     )
-    key_prefix, key_secret = tenant.api_key.split(".", 1)
+    key_secret = tenant.api_key.split(".", 1)[1]
     secrets = {"password": password, "api key": tenant.api_key, "api key secret": key_secret}
     for n, token in enumerate(tokens):
         secrets[f"token {n}"] = token

@@ -24,7 +24,7 @@ def attempt(password: str, address: str = "198.51.100.7", username: str = "ops")
 def test_the_limit_is_configured():
     assert settings.AXES_FAILURE_LIMIT == 5
     assert settings.AXES_LOCKOUT_PARAMETERS == ["ip_address"]
-    assert "axes.backends.AxesStandaloneBackend" == settings.AUTHENTICATION_BACKENDS[0]
+    assert settings.AUTHENTICATION_BACKENDS[0] == "axes.backends.AxesStandaloneBackend"
 
 
 def test_a_good_login_is_a_redirect_to_the_admin(staff):
