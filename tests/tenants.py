@@ -14,6 +14,7 @@ by foreign keys) for a shopper caller.
 """
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -175,3 +176,29 @@ def tenant_rows(tenant: Tenant, caller: str) -> dict:
         rows = list(queryset.distinct().order_by("pk").values_list(*columns))
         snapshot[model._meta.label] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest())
     return snapshot
+
+
+# (collection, parameter) -> the tenant's object that a path parameter names.
+PATH_OBJECTS: dict[tuple[str, str], Callable[[Tenant], str]] = {
+    ("products", "sku"): lambda t: t.product.sku,
+    ("accounts", "handle"): lambda t: t.account.handle,
+    ("orders", "external_id"): lambda t: t.order_id,
+    ("shoppers", "external_id"): lambda t: t.named.external_id,
+    ("coupon-templates", "template_id"): lambda t: str(t.template.pk),
+    ("campaigns", "id"): lambda t: str(t.campaign.pk),
+    ("runs", "run"): lambda t: str(t.run.pk),
+    # Shopper routes: a merchant or an account names the shopper's own membership or follow.
+    ("memberships", "merchant"): lambda t: t.merchant.slug,
+    ("follows", "handle"): lambda t: t.account.handle,
+    ("inbox", "id"): lambda t: str(t.inbox_message.pk),
+}
+
+
+def path_parameters(path: str) -> list[tuple[str, str]]:
+    """(collection, parameter) for each parameter: the segment before it names the collection."""
+    segments = path.strip("/").split("/")
+    return [
+        (segments[i - 1], segment[1:-1])
+        for i, segment in enumerate(segments)
+        if segment.startswith("{") and segment.endswith("}")
+    ]

@@ -32,28 +32,13 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from rest_framework.test import APIClient
 
-from tests.tenants import Tenant, tenant_build, tenant_rows
+from tests.tenants import PATH_OBJECTS, Tenant, path_parameters, tenant_build, tenant_rows
 
 API_PREFIX = "/api/v1/"
 METHODS = ("get", "post", "put", "patch", "delete")
 
 # Operations without a caller: they name no tenant's object.
 PUBLIC = {"POST /api/v1/auth/register", "POST /api/v1/auth/token"}
-
-# (collection, parameter) -> the other tenant's object that the parameter names.
-PATH_OBJECTS: dict[tuple[str, str], Callable[[Tenant], str]] = {
-    ("products", "sku"): lambda t: t.product.sku,
-    ("accounts", "handle"): lambda t: t.account.handle,
-    ("orders", "external_id"): lambda t: t.order_id,
-    ("shoppers", "external_id"): lambda t: t.named.external_id,
-    ("coupon-templates", "template_id"): lambda t: str(t.template.pk),
-    ("campaigns", "id"): lambda t: str(t.campaign.pk),
-    ("runs", "run"): lambda t: str(t.run.pk),
-    # Shopper routes: a merchant or an account names the shopper's own membership or follow.
-    ("memberships", "merchant"): lambda t: t.merchant.slug,
-    ("follows", "handle"): lambda t: t.account.handle,
-    ("inbox", "id"): lambda t: str(t.inbox_message.pk),
-}
 
 # Where the contract answers otherwise than 404: the parameter names a public thing (an
 # account, a merchant) and the operation is idempotent for the caller's own row.
@@ -176,20 +161,6 @@ OPERATIONS = [
 SWEPT = [(m, p, op) for m, p, op in OPERATIONS if f"{m} {p}" not in PUBLIC]
 
 
-def _path_parameters(path: str) -> list[tuple[str, str]]:
-    """(collection, parameter) for each parameter: the segment before it names the collection."""
-    segments = path.strip("/").split("/")
-    return [
-        (segments[i - 1], segment[1:-1])
-        for i, segment in enumerate(segments)
-        if segment.startswith("{") and segment.endswith("}")
-    ]
-
-
-def _id(value) -> str:
-    return value if isinstance(value, str) else ""
-
-
 @pytest.fixture
 def tenants(db):
     return tenant_build("alfa"), tenant_build("zeta")
@@ -210,7 +181,7 @@ def _send(client: APIClient, method: str, url: str, body: dict | None):
 
 
 def _fill(path: str, tenant: Tenant) -> str:
-    for collection, name in _path_parameters(path):
+    for collection, name in path_parameters(path):
         path = path.replace(f"{{{name}}}", PATH_OBJECTS[(collection, name)](tenant))
     return path
 
@@ -241,9 +212,9 @@ def test_every_operation_is_classified(method, path, operation):
     if caller is None:
         assert label in PUBLIC, f"{label} has no caller (security) and is not in PUBLIC: classify it"
         return
-    for key in _path_parameters(path):
+    for key in path_parameters(path):
         assert key in PATH_OBJECTS, f"{label}: add {key} to PATH_OBJECTS (which object does it name?)"
-    if not _path_parameters(path) and method != "GET":
+    if not path_parameters(path) and method != "GET":
         assert label in COLLECTION_WRITES, (
             f"{label}: add a body naming the other tenant's things to COLLECTION_WRITES"
         )
@@ -251,7 +222,7 @@ def test_every_operation_is_classified(method, path, operation):
 
 # --- Another tenant's object --------------------------------------------------------
 
-OBJECT_OPERATIONS = [(m, p, op) for m, p, op in SWEPT if _path_parameters(p)]
+OBJECT_OPERATIONS = [(m, p, op) for m, p, op in SWEPT if path_parameters(p)]
 
 
 @pytest.mark.parametrize(
@@ -259,7 +230,7 @@ OBJECT_OPERATIONS = [(m, p, op) for m, p, op in SWEPT if _path_parameters(p)]
 )
 def test_another_tenants_object_is_not_found_and_nothing_changes(tenants, method, path, operation):
     label = f"{method} {path}"
-    if any(key not in PATH_OBJECTS for key in _path_parameters(path)):
+    if any(key not in PATH_OBJECTS for key in path_parameters(path)):
         pytest.fail(f"{label} is not classified (see test_every_operation_is_classified)")
     caller = _caller(operation)
     alfa, zeta = tenants
@@ -287,8 +258,8 @@ def test_another_tenants_object_is_not_found_and_nothing_changes(tenants, method
 
 # --- Collections ------------------------------------------------------------------
 
-COLLECTION_READS = [(m, p, op) for m, p, op in SWEPT if not _path_parameters(p) and m == "GET"]
-COLLECTION_WRITE_OPS = [(m, p, op) for m, p, op in SWEPT if not _path_parameters(p) and m != "GET"]
+COLLECTION_READS = [(m, p, op) for m, p, op in SWEPT if not path_parameters(p) and m == "GET"]
+COLLECTION_WRITE_OPS = [(m, p, op) for m, p, op in SWEPT if not path_parameters(p) and m != "GET"]
 
 
 @pytest.mark.parametrize(
