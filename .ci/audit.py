@@ -41,7 +41,10 @@ def main() -> int:
         report = json.loads(done.stdout)
     except json.JSONDecodeError:
         tail = "\n".join(done.stderr.strip().splitlines()[-5:])
-        print(f"AUDIT NOT DONE: pip-audit gave no report (exit {done.returncode}); the service is unreachable?\n{tail}")
+        print(
+            f"AUDIT NOT DONE: pip-audit gave no report (exit {done.returncode}); "
+            f"the service is unreachable?\n{tail}"
+        )
         return 3
     dependencies = report.get("dependencies", [])
     vulnerable = [d for d in dependencies if d.get("vulns")]
@@ -50,9 +53,13 @@ def main() -> int:
     for dependency in vulnerable:
         for vuln in dependency["vulns"]:
             fixed = ", ".join(vuln.get("fix_versions") or []) or "no fixed version yet"
-            print(f"VULNERABLE: {dependency['name']} {dependency['version']}: {vuln['id']} (fixed in {fixed})")
+            print(
+                f"VULNERABLE: {dependency['name']} {dependency['version']}: {vuln['id']} (fixed in {fixed})"
+            )
     if vulnerable:
-        print(f"{len(vulnerable)} of {len(dependencies)} dependencies have known vulnerabilities: upgrade them.")
+        print(
+            f"{len(vulnerable)} of {len(dependencies)} dependencies have known vulnerabilities: upgrade them."
+        )
         return 1
     if skipped:
         print(

@@ -6,9 +6,10 @@
 - Celery: ``fanbase_celery_tasks_total{task, outcome}`` (succeeded, failed, retried)
   and ``fanbase_celery_task_duration_seconds{task}``, from Celery's task signals. A
   signal handler is right here: counting is no domain effect.
-- Backlogs: ``fanbase_outbox_backlog`` (outbox events not yet relayed) and the age of
-  the oldest, read from the database when scraped, once an ``OutboxEvent`` model with a
-  ``relayed_at`` column exists (DESIGN.md, "Outbound events"); absent before.
+- The outbox (``core.outbox``): ``fanbase_outbox_backlog`` (messages not yet relayed),
+  ``fanbase_outbox_oldest_age_seconds`` (a growing age is the alert: the broker is down
+  or the relay stopped) and ``fanbase_outbox_failing``, read from the database when
+  scraped.
 
 ``/metrics`` answers only a caller on the loopback interface that came through no
 proxy (no ``X-Forwarded-For``, ``Forwarded`` or ``X-Real-IP``): anyone else gets a
@@ -24,10 +25,8 @@ import os
 import time
 
 from celery import signals
-from django.apps import apps
 from django.db import DatabaseError
 from django.http import HttpResponse, HttpResponseNotFound
-from django.utils import timezone
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -38,6 +37,8 @@ from prometheus_client import (
     multiprocess,
 )
 from prometheus_client.core import GaugeMetricFamily
+
+from core.outbox import outbox_backlog
 
 METRICS_PATH = "/metrics"
 PROXY_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
@@ -82,35 +83,26 @@ def metrics_page() -> bytes:
     return generate_latest(registry) + generate_latest(backlogs)
 
 
-def outbox_model():
-    """The outbox table, once it exists (DESIGN.md: ``OutboxEvent(..., created_at, relayed_at)``)."""
-    for model in apps.get_models():
-        if model.__name__ == "OutboxEvent":
-            names = {field.name for field in model._meta.concrete_fields}
-            if {"relayed_at", "created_at"} <= names:
-                return model
-    return None
-
-
 class BacklogCollector:
-    """Read at scrape time: one indexed count, never a number kept in a process."""
+    """Read at scrape time (``core.outbox.outbox_backlog``): never a number kept in a process."""
 
     def collect(self):
-        model = outbox_model()
-        if model is None:
-            return
-        pending = model._base_manager.filter(relayed_at__isnull=True)
         try:
-            count = pending.count()
-            oldest = pending.order_by("created_at").values_list("created_at", flat=True).first()
+            backlog = outbox_backlog()
         except DatabaseError:
             return  # the database is down: /healthz says so; the scrape still answers
         yield GaugeMetricFamily(
-            "fanbase_outbox_backlog", "Outbox events not yet relayed to the broker.", count
+            "fanbase_outbox_backlog", "Outbox messages not yet relayed to the broker.", backlog.pending
         )
-        age = (timezone.now() - oldest).total_seconds() if oldest else 0.0
         yield GaugeMetricFamily(
-            "fanbase_outbox_oldest_age_seconds", "Age of the oldest outbox event not yet relayed.", age
+            "fanbase_outbox_oldest_age_seconds",
+            "Age of the oldest outbox message not yet relayed.",
+            backlog.oldest_age_seconds,
+        )
+        yield GaugeMetricFamily(
+            "fanbase_outbox_failing",
+            "Outbox messages not yet relayed whose relay failed at least once (broker down?).",
+            backlog.failing,
         )
 
 

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "django_prometheus",
+    "core",  # the transactional outbox (core.outbox); no other model
     "members",
     "storefront",
     "coupons",

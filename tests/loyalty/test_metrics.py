@@ -5,16 +5,19 @@ task counts and failures from the task signals (loyalty/metrics.py).
 """
 
 import os
+import re
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.test import Client, override_settings
+from django.utils import timezone
 from prometheus_client import REGISTRY
 
+from core.models import OutboxMessage
 from loyalty.celery import app as celery_app
-from loyalty.metrics import outbox_model
 
 
 def scrape(address: str = "127.0.0.1", **headers):
@@ -100,14 +103,19 @@ def test_celery_tasks_are_counted_by_outcome_and_timed():
     assert sample("fanbase_celery_task_duration_seconds_count", task="tests.metrics.works") == timed + 2
 
 
-def test_the_outbox_backlog_is_a_gauge_once_the_outbox_exists(db):
-    model = outbox_model()
+def test_the_outbox_backlog_is_read_at_scrape_time(db):
+    # given: two messages waiting, one of which failed to relay once
+    OutboxMessage.objects.create(
+        task="loyalty.noop", kwargs={}, created_at=timezone.now() - timedelta(minutes=5)
+    )
+    OutboxMessage.objects.create(task="loyalty.noop", kwargs={}, attempts=1)
+
     page = scrape().content.decode()
-    if model is None:
-        assert "fanbase_outbox_backlog" not in page
-        pytest.skip("no OutboxEvent model yet: the gauge appears with it")
-    pending = model._base_manager.filter(relayed_at__isnull=True).count()
-    assert f"fanbase_outbox_backlog {float(pending)}" in page
+
+    assert "fanbase_outbox_backlog 2.0" in page
+    assert "fanbase_outbox_failing 1.0" in page
+    age = float(re.search(r"^fanbase_outbox_oldest_age_seconds (\S+)$", page, re.M).group(1))
+    assert 299 <= age < 400
 
 
 MULTIPROCESS_WORK = """
