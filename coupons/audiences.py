@@ -61,8 +61,11 @@ def audience_compile(*, merchant: Merchant, audience: Any, now: datetime | None 
     condition = Q()
     for key, value in audience.items():
         if key not in KEYS:
+            # On the key when it can be named as ``audience.<key>`` (the schema's
+            # pattern), else on the object: a key is the caller's text (found by the fuzz).
             raise errors.AudienceInvalid(
-                f"Unknown audience key {key!r}; known: {', '.join(KEYS)}.", attr=f"audience.{key}"
+                f"Unknown audience key {key!r}; known: {', '.join(KEYS)}.",
+                attr=f"audience.{key}" if key and "." not in key else "audience",
             )
         condition &= _condition(merchant=merchant, key=key, value=value, now=now)
     if not [item for item in audience.items() if item not in EXCLUDING]:
