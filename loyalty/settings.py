@@ -64,6 +64,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A database that cannot serve is a 503 in the error shape, never a 500 (core.db).
+    "core.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -109,6 +111,11 @@ try:
     )
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is malformed: {exc}") from None
+if _database["ENGINE"] != "django.db.backends.sqlite3":
+    # A database that does not answer fails the request in seconds (a 503), never hangs it.
+    _database.setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5, minimum=1)
+    )
 if _database["ENGINE"] == "django.db.backends.sqlite3":
     # The web, worker and beat processes share one file: WAL lets readers run beside
     # a writer, and IMMEDIATE transactions queue writers instead of failing them.
