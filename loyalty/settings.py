@@ -279,7 +279,10 @@ else:
     # of a thousand coupons (under a second), a campaign start splits a million shoppers
     # in seconds. A task whose worker vanished comes back after it; a campaign run can be
     # resumed sooner (docs/campaigns.md).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # CELERY_VISIBILITY_TIMEOUT shortens it where a test kills workers on purpose.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1)
+    }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
