@@ -9,17 +9,20 @@ here to seconds by ``CELERY_VISIBILITY_TIMEOUT``).
 """
 
 import signal
+from datetime import timedelta
 
 import psycopg
 import pytest
 from django.db import connection
+from django.utils import timezone
 from kombu import Connection
 
 from core import outbox
 from coupons.models import Campaign, CampaignRun, Coupon
 from coupons.services.campaign_runs import campaign_run_request
 from loyalty.celery import app as celery_app
-from members.models import Follow, Shopper
+from loyalty.models import PointsAccount, PointsEntry
+from members.models import Follow, Membership, Shopper
 from tests.coupons.factories import CouponTemplateFactory
 from tests.faults.processes import Redis, celery_worker, database_url_of, service_env, stop, wait_for
 from tests.members.factories import AccountFactory, MerchantFactory
@@ -51,6 +54,38 @@ def waiting_on_a_lock(dsn: str) -> bool:
     return row[0] > 0
 
 
+def kill_mid_job(tmp_path, *, hold: str, params: list, task: str, kwargs: dict, finished) -> None:
+    """Hold the row lock of ``hold``; let a worker start ``task`` and queue behind it;
+    SIGKILL the worker; release; start another worker and wait until ``finished()``."""
+    redis = Redis(tmp_path).start()
+    dsn = database_url_of(connection.settings_dict)
+    broker = f"{redis.url}/0"
+    env = service_env(
+        database_url=dsn, broker_url=broker, var=tmp_path / "var", CELERY_VISIBILITY_TIMEOUT="3"
+    )
+    holder = psycopg.connect(dsn.replace("postgres://", "postgresql://", 1))
+    first = second = None
+    try:
+        holder.execute(hold, params)
+        first = celery_worker(env, tmp_path, name="first")
+        publish(broker, task, **kwargs)
+        wait_for(lambda: waiting_on_a_lock(dsn), timeout=60, what="the worker to be mid-job")
+        stop(first, sig=signal.SIGKILL)
+        holder.rollback()
+        yield "killed"
+        second = celery_worker(env, tmp_path, name="second")
+        wait_for(finished, timeout=90, what="the job to finish after the restart")
+    finally:
+        holder.close()
+        for name in ("first", "second"):
+            if (tmp_path / f"{name}.log").exists():
+                print(f"--- {name}\n{(tmp_path / f'{name}.log').read_text()[-3000:]}")
+        stop(first, sig=signal.SIGKILL)
+        stop(second)
+        redis.stop()
+        connection.close()
+
+
 def test_a_campaign_run_whose_worker_is_killed_mid_chunk_ends_as_an_undisturbed_run(tmp_path, monkeypatch):
     merchant = MerchantFactory()
     account = AccountFactory(merchant=merchant)
@@ -63,43 +98,64 @@ def test_a_campaign_run_whose_worker_is_killed_mid_chunk_ends_as_an_undisturbed_
     monkeypatch.setattr(outbox, "_relay_committed", lambda: None)  # this process never sends
     run = campaign_run_request(campaign=campaign)
 
-    redis = Redis(tmp_path).start()
-    dsn = database_url_of(connection.settings_dict)
-    env = service_env(
-        database_url=dsn, broker_url=f"{redis.url}/0", var=tmp_path / "var", CELERY_VISIBILITY_TIMEOUT="3"
+    # Every chunk takes the template's row: held, the first chunk waits mid-transaction.
+    steps = kill_mid_job(
+        tmp_path,
+        hold="SELECT id FROM coupons_coupontemplate WHERE id = %s FOR UPDATE",
+        params=[template.pk],
+        task="coupons.campaign_run_start",
+        kwargs={"run_id": run.pk},
+        finished=lambda: run.refresh_from_db() or run.status in ("done", "failed"),
     )
-    holder = psycopg.connect(dsn.replace("postgres://", "postgresql://", 1))
-    first = second = None
-    try:
-        # Every chunk takes the template's row: hold it, so the first chunk waits mid-transaction.
-        holder.execute("SELECT id FROM coupons_coupontemplate WHERE id = %s FOR UPDATE", [template.pk])
-        first = celery_worker(env, tmp_path, name="first")
-        publish(f"{redis.url}/0", "coupons.campaign_run_start", run_id=run.pk)
-        wait_for(lambda: waiting_on_a_lock(dsn), timeout=60, what="the worker to be mid-chunk")
-        run.refresh_from_db()
-        assert (run.status, run.chunks_total) == ("running", 3)
+    assert next(steps) == "killed"
+    run.refresh_from_db()
+    assert (run.status, run.chunks_total) == ("running", 3)
+    assert not Coupon.objects.filter(campaign_run=run).exists()  # the killed chunk rolled back
+    with pytest.raises(StopIteration):
+        next(steps)
 
-        stop(first, sig=signal.SIGKILL)
-        holder.rollback()  # the lock goes; the killed chunk's transaction is gone already
-        assert not Coupon.objects.filter(campaign_run=run).exists()
-
-        second = celery_worker(env, tmp_path, name="second")
-        wait_for(
-            lambda: run.refresh_from_db() or run.status in ("done", "failed"), timeout=90, what="the run"
-        )
-    finally:
-        holder.close()
-        for name in ("first", "second"):
-            if (tmp_path / f"{name}.log").exists():
-                print(f"--- {name}\n{(tmp_path / f'{name}.log').read_text()[-3000:]}")
-        stop(first, sig=signal.SIGKILL)
-        stop(second)
-        redis.stop()
-        connection.close()
-
+    run.refresh_from_db()
     assert (run.status, run.issued, run.audience_size, run.chunks_done) == ("done", FANS, FANS, 3)
     assert Coupon.objects.filter(campaign_run=run).count() == FANS
     assert Coupon.objects.filter(campaign_run=run).values("shopper").distinct().count() == FANS
     template.refresh_from_db()
     assert template.issued_count == FANS
     assert CampaignRun.objects.filter(campaign=campaign).count() == 1
+
+
+ACCOUNTS = 4500  # three chunks of EXPIRY_BATCH_ACCOUNTS (2000)
+
+
+def test_points_expiry_whose_worker_is_killed_mid_job_expires_every_lot_once(tmp_path):
+    merchant = MerchantFactory()
+    now = timezone.now()
+    shoppers = Shopper.objects.bulk_create(Shopper(external_id=f"lot-{i}") for i in range(ACCOUNTS))
+    memberships = Membership.objects.bulk_create(
+        Membership(shopper=s, merchant=merchant, number=i + 1, joined_at=now) for i, s in enumerate(shoppers)
+    )
+    accounts = PointsAccount.objects.bulk_create(PointsAccount(membership=m, balance=30) for m in memberships)
+    PointsEntry.objects.bulk_create(
+        PointsEntry(
+            account=a, delta=30, remaining=30, kind="earn", expires_at=now - timedelta(days=1), created_at=now
+        )
+        for a in accounts
+    )
+    # An account of the third chunk, held: the first two chunks commit, the third waits.
+    held = accounts[4200].pk
+
+    steps = kill_mid_job(
+        tmp_path,
+        hold="SELECT id FROM loyalty_pointsaccount WHERE id = %s FOR UPDATE",
+        params=[held],
+        task="loyalty.expire_points",
+        kwargs={},
+        finished=lambda: not PointsEntry.objects.filter(remaining__gt=0).exists(),
+    )
+    assert next(steps) == "killed"
+    assert 0 < PointsEntry.objects.filter(kind="expire").count() < ACCOUNTS  # killed part-way
+    with pytest.raises(StopIteration):
+        next(steps)
+
+    assert PointsEntry.objects.filter(kind="expire").count() == ACCOUNTS  # each lot once
+    assert PointsEntry.objects.filter(kind="expire").values("lot").distinct().count() == ACCOUNTS
+    assert set(PointsAccount.objects.values_list("balance", flat=True)) == {0}
