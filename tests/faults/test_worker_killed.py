@@ -159,3 +159,90 @@ def test_points_expiry_whose_worker_is_killed_mid_job_expires_every_lot_once(tmp
     assert PointsEntry.objects.filter(kind="expire").count() == ACCOUNTS  # each lot once
     assert PointsEntry.objects.filter(kind="expire").values("lot").distinct().count() == ACCOUNTS
     assert set(PointsAccount.objects.values_list("balance", flat=True)) == {0}
+
+
+def test_the_iron_fan_recompute_whose_worker_is_killed_mid_range_ends_as_an_undisturbed_run(tmp_path):
+    from members.engagement.jobs import iron_fans_recompute
+    from members.engagement.models import FanPolicy
+
+    now = timezone.now()
+    worlds = {}
+    for name in ("killed", "undisturbed"):
+        merchant = MerchantFactory()
+        FanPolicy.objects.create(merchant=merchant, min_active_days=0)  # scores alone decide
+        account = AccountFactory(merchant=merchant)
+        shoppers = Shopper.objects.bulk_create(Shopper(external_id=f"{name}-{i}") for i in range(300))
+        Follow.objects.bulk_create(
+            Follow(shopper=s, account=account, score=100.0 if i % 3 else 0.5, score_at=now)
+            for i, s in enumerate(shoppers)
+        )
+        worlds[name] = merchant
+    iron_fans_recompute(merchant=worlds["undisturbed"], now=now)
+
+    def state(merchant) -> list[tuple[str, bool]]:
+        rows = Follow.objects.filter(account__merchant=merchant).values_list(
+            "shopper__external_id", "iron_fan"
+        )
+        return sorted((ext.split("-", 1)[1], flag) for ext, flag in rows)
+
+    follows = Follow.objects.filter(account__merchant=worlds["killed"]).order_by("pk")
+    lo, hi = follows.first().pk, follows.last().pk
+    held = follows.filter(score=100.0).last().pk  # one the range promotes: held, the range waits on it
+    steps = kill_mid_job(
+        tmp_path,
+        hold="SELECT id FROM members_follow WHERE id = %s FOR UPDATE",
+        params=[held],
+        task="members.recompute_iron_fans_range",
+        kwargs={"lo": lo, "hi": hi, "merchant_id": worlds["killed"].pk, "now": now.isoformat()},
+        finished=lambda: Follow.objects.filter(pk=held, iron_fan=True).exists(),
+    )
+    assert next(steps) == "killed"
+    assert not Follow.objects.filter(
+        account__merchant=worlds["killed"], iron_fan=True
+    ).exists()  # rolled back
+    with pytest.raises(StopIteration):
+        next(steps)
+
+    assert state(worlds["killed"]) == state(worlds["undisturbed"])
+    assert sum(flag for _, flag in state(worlds["killed"])) > 0
+
+
+def test_a_rollout_stage_whose_worker_is_killed_mid_delivery_ends_as_an_undisturbed_run(tmp_path):
+    from storefront.models import InboxMessage, PushRollout
+    from storefront.services.rollouts import rollout_start
+    from tests.storefront.factories import ProductFactory
+
+    now = timezone.now()
+    products = {}
+    for name in ("killed", "undisturbed"):
+        merchant = MerchantFactory()
+        account = AccountFactory(merchant=merchant)
+        shoppers = Shopper.objects.bulk_create(Shopper(external_id=f"push-{name}-{i}") for i in range(200))
+        Follow.objects.bulk_create(
+            Follow(shopper=s, account=account, iron_fan=i % 2 == 0) for i, s in enumerate(shoppers)
+        )
+        products[name] = ProductFactory(merchant=merchant, sku="NEW", published_at=now)
+    rollout_start(product_id=products["undisturbed"].pk)
+
+    def state(product) -> tuple:
+        rollout = PushRollout.objects.get(product=product)
+        got = InboxMessage.objects.filter(product=product).values_list("shopper__external_id", "stage")
+        return rollout.stage, rollout.sent, sorted((ext.rsplit("-", 1)[1], stage) for ext, stage in got)
+
+    held = Shopper.objects.get(external_id="push-killed-198").pk  # an iron fan the stage pushes to
+    steps = kill_mid_job(
+        tmp_path,
+        hold="SELECT id FROM members_shopper WHERE id = %s FOR UPDATE",
+        params=[held],
+        task="storefront.start_rollout",
+        kwargs={"product_id": products["killed"].pk},
+        finished=lambda: InboxMessage.objects.filter(product=products["killed"]).exists(),
+    )
+    assert next(steps) == "killed"
+    assert not InboxMessage.objects.filter(product=products["killed"]).exists()  # rolled back
+    with pytest.raises(StopIteration):
+        next(steps)
+
+    killed, undisturbed = state(products["killed"]), state(products["undisturbed"])
+    assert killed == undisturbed
+    assert undisturbed[1] == 100
