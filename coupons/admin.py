@@ -14,7 +14,7 @@ from django.utils import timezone
 from core.errors import DomainError
 from coupons.audiences import audience_size
 from coupons.models import Campaign, CampaignRun, Coupon, CouponTemplate, ScheduledCoupon
-from coupons.services.campaign_runs import campaign_run_request, campaign_run_resume
+from coupons.services.campaign_runs import campaign_run_cancel, campaign_run_request, campaign_run_resume
 from coupons.services.campaigns import campaign_delete, campaign_schedule_sync, campaign_terms_check
 from coupons.services.issuing import coupon_issue_to_shopper
 from coupons.services.templates import coupon_template_terms_check
@@ -272,6 +272,11 @@ class CampaignAdmin(MerchantScopedAdmin):
                 view(self.resume_view),
                 name="coupons_campaign_resume",
             ),
+            path(
+                "<path:object_id>/runs/<int:run_id>/cancel/",
+                view(self.cancel_view),
+                name="coupons_campaign_cancel",
+            ),
             *super().get_urls(),
         ]
 
@@ -313,14 +318,30 @@ class CampaignAdmin(MerchantScopedAdmin):
             self.message_user(request, f"Not run: {exc.detail}", messages.ERROR)
         return self._back(campaign)
 
-    def resume_view(self, request, object_id, run_id):
-        campaign = self._campaign(request, object_id, write=True)
+    def _run(self, campaign, run_id) -> CampaignRun:
         run = CampaignRun.objects.filter(campaign=campaign, pk=run_id).first()
         if run is None:
             raise Http404("No such run.")
+        return run
+
+    def resume_view(self, request, object_id, run_id):
+        campaign = self._campaign(request, object_id, write=True)
+        run = self._run(campaign, run_id)
         try:
             campaign_run_resume(run=run)
             self.message_user(request, f"Run {run.pk} resumed.", messages.SUCCESS)
         except DomainError as exc:
             self.message_user(request, f"Not resumed: {exc.detail}", messages.ERROR)
+        return self._back(campaign)
+
+    def cancel_view(self, request, object_id, run_id):
+        campaign = self._campaign(request, object_id, write=True)
+        run = self._run(campaign, run_id)
+        try:
+            campaign_run_cancel(run=run)
+            self.message_user(
+                request, f"Run {run.pk} cancelled; the coupons it issued stay.", messages.SUCCESS
+            )
+        except DomainError as exc:
+            self.message_user(request, f"Not cancelled: {exc.detail}", messages.ERROR)
         return self._back(campaign)

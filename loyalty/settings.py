@@ -276,7 +276,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # Redis redelivers a task not acknowledged within the visibility timeout (tasks ack
     # late). One hour is far above the longest task: a campaign chunk is one transaction
-    # of a thousand coupons (under a second), a campaign start splits a million shoppers
+    # of 5,000 coupons (about a second), a campaign start splits a million shoppers
     # in seconds. A task whose worker vanished comes back after it; a campaign run can be
     # resumed sooner (docs/campaigns.md).
     # CELERY_VISIBILITY_TIMEOUT shortens it where a test kills workers on purpose.
