@@ -65,12 +65,12 @@ def member_row(
     """The member's row, or None when the shopper has no points account with this merchant."""
     with connection.cursor() as cursor:
         cursor.execute(
-            _member_sql(),
+            _member_sql(len(skus), len(codes)),
             {
                 "merchant": merchant.pk,
                 "shopper": shopper_external_id,
-                "skus": _list_param(skus),
-                "codes": _list_param(codes),
+                **_listed("sku", skus),
+                **_listed("code", codes),
             },
         )
         row = cursor.fetchone()
@@ -93,7 +93,7 @@ def member_row_by_shopper_id(*, merchant: Merchant, shopper_id: int, skus, codes
 def products_by_sku(*, merchant: Merchant, skus: list[str]) -> dict[str, OrderProduct]:
     """A non-member's order: the products alone, one statement."""
     with connection.cursor() as cursor:
-        cursor.execute(_products_sql(), {"merchant": merchant.pk, "skus": _list_param(skus)})
+        cursor.execute(_products_sql(len(skus)), {"merchant": merchant.pk, **_listed("sku", skus)})
         rows = cursor.fetchall()
     return products_checked(skus, [_product(row) for row in rows])
 
@@ -122,32 +122,33 @@ def program_for(*, merchant: Merchant, member: MemberRow | None) -> Program:
 
 # --- The statements ---------------------------------------------------------------------
 
-_SQL: dict[str, str] = {}
+_SQL: dict[tuple, str] = {}
 
 
-def _member_sql() -> str:
-    vendor = connection.vendor
-    if vendor not in _SQL:
-        _SQL[vendor] = _build_member_sql(postgresql=vendor == "postgresql")
-    return _SQL[vendor]
-
-
-def _products_sql() -> str:
-    key = f"products-{connection.vendor}"
+def _member_sql(skus: int, codes: int) -> str:
+    """The statement for so many skus and codes, built once per process."""
+    key = ("member", connection.vendor, skus, codes)
     if key not in _SQL:
-        _SQL[key] = f"SELECT {_PRODUCT_FIELDS} FROM {_PRODUCT_FROM} WHERE {_products_where('%(merchant)s')}"
+        _SQL[key] = _build_member_sql(postgresql=connection.vendor == "postgresql", skus=skus, codes=codes)
     return _SQL[key]
 
 
-def _list_param(values: list[str]):
-    # PostgreSQL takes a text array (= ANY); SQLite a JSON array it reads with json_each.
-    return list(values) if connection.vendor == "postgresql" else json.dumps(list(values))
+def _products_sql(skus: int) -> str:
+    key = ("products", connection.vendor, skus)
+    if key not in _SQL:
+        where = _products_where("%(merchant)s", skus)
+        _SQL[key] = f"SELECT {_PRODUCT_FIELDS} FROM {_PRODUCT_FROM} WHERE {where}"
+    return _SQL[key]
 
 
-def _in_list(column: str, param: str) -> str:
-    if connection.vendor == "postgresql":
-        return f"{column} = ANY({param})"
-    return f"{column} IN (SELECT value FROM json_each({param}))"
+def _listed(name: str, values: list[str]) -> dict[str, str]:
+    return {f"{name}{i}": value for i, value in enumerate(values)}
+
+
+def _in_list(column: str, name: str, count: int) -> str:
+    if not count:
+        return "FALSE"
+    return f"{column} IN ({', '.join(f'%({name}{i})s' for i in range(count))})"
 
 
 _PRODUCT_FROM = (
@@ -156,8 +157,8 @@ _PRODUCT_FROM = (
 _PRODUCT_FIELDS = "pr.id, pr.sku, pr.category_id, pc.slug, pr.tags"
 
 
-def _products_where(merchant: str) -> str:
-    return f"pr.merchant_id = {merchant} AND {_in_list('pr.sku', '%(skus)s')}"
+def _products_where(merchant: str, skus: int) -> str:
+    return f"pr.merchant_id = {merchant} AND {_in_list('pr.sku', 'sku', skus)}"
 
 
 def _json_rows(fields: str, source: str, *, postgresql: bool) -> str:
@@ -166,11 +167,11 @@ def _json_rows(fields: str, source: str, *, postgresql: bool) -> str:
     return f"(SELECT json_group_array(json_array({fields})) FROM {source})"
 
 
-def _build_member_sql(*, postgresql: bool) -> str:
+def _build_member_sql(*, postgresql: bool, skus: int, codes: int) -> str:
     tags = "pr.tags" if postgresql else "json(pr.tags)"
     products = _json_rows(
         f"pr.id, pr.sku, pr.category_id, pc.slug, {tags}",
-        f"{_PRODUCT_FROM} WHERE {_products_where('m.merchant_id')}",
+        f"{_PRODUCT_FROM} WHERE {_products_where('m.merchant_id', skus)}",
         postgresql=postgresql,
     )
     coupons = "NULL"
@@ -182,7 +183,7 @@ def _build_member_sql(*, postgresql: bool) -> str:
         coupons = _json_rows(
             f"{COUPON.sql}, {COUPON_TEMPLATE.sql}, {listed}",
             f"{Coupon._meta.db_table} c JOIN {CouponTemplate._meta.db_table} ct ON ct.id = c.template_id"
-            f" WHERE c.merchant_id = m.merchant_id AND {_in_list('c.code', '%(codes)s')}",
+            f" WHERE c.merchant_id = m.merchant_id AND {_in_list('c.code', 'code', codes)}",
             postgresql=False,
         )
     account, follow = Account._meta.db_table, Follow._meta.db_table

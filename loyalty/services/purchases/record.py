@@ -28,10 +28,11 @@ from loyalty.services.purchases.order_coupons import (
     order_coupons_check,
     repurchase_coupon,
 )
+from loyalty.services.purchases.order_rows import order_insert
 from loyalty.services.purchases.tiers import higher_tier_exists, tier_upgrade
 from members import services as members_services
 from members.models import Membership, Merchant, Tier
-from storefront.models import Order, OrderLine
+from storefront.models import Order
 from storefront.rules import order_amount_check, paid_at_check
 
 # What a points column holds (64-bit). An order is never refused for the points it would
@@ -126,30 +127,25 @@ def _record(*, merchant: Merchant, order: OrderInput, fingerprint: str) -> Purch
         "coupons_redeemed": [coupon.code for coupon in redeemed],
         "coupons_issued": [issued_coupon_answer(issued)] if issued else [],
     }
-    new_order = Order.objects.create(
-        merchant=merchant,
-        shopper=shopper,
-        external_id=order.external_id,
-        via_account=via_account,
-        attributed_account_id=attribution.account_id,
-        subtotal=subtotal,
-        discount=discount,
-        total=total,
-        points_earned=points,
-        paid_at=paid_at,
-        payload_hash=fingerprint,
-        response=response,
-        # Its preferences are written below, in this transaction (the backfill skips it).
-        preferences_at=now,
-    )
-    OrderLine.objects.bulk_create(
-        OrderLine(
-            order=new_order,
-            product_id=products[line.sku].pk,
-            quantity=line.quantity,
-            unit_price=line.unit_price,
-        )
-        for line in order.lines
+    new_order = order_insert(
+        order=Order(
+            merchant=merchant,
+            shopper=shopper,
+            external_id=order.external_id,
+            via_account=via_account,
+            attributed_account_id=attribution.account_id,
+            subtotal=subtotal,
+            discount=discount,
+            total=total,
+            points_earned=points,
+            paid_at=paid_at,
+            created_at=now,
+            payload_hash=fingerprint,
+            response=response,
+            # Its preferences are written below, in this transaction (the backfill skips it).
+            preferences_at=now,
+        ),
+        lines=[(products[line.sku].pk, line.quantity, line.unit_price) for line in order.lines],
     )
     coupons_redeem(coupons=redeemed, order=new_order, now=now)
     if points > 0:
