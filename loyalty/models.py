@@ -132,3 +132,11 @@ class PointsEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delta:+d} {self.kind}"
+
+
+# The dashboard's daily tables live beside their jobs (``loyalty/dashboard``).
+from loyalty.dashboard.models import (  # noqa: E402, F401
+    MerchantDailyCoupons,
+    MerchantDailyMetrics,
+    MerchantDailyTier,
+)

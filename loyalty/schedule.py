@@ -4,6 +4,10 @@ where an operator can pause or retime an entry in the admin)."""
 from celery.schedules import crontab
 
 BEAT_SCHEDULE = {
+    # The transactional outbox: what the after-commit fast path could not send, every
+    # 10 s (core.outbox.OUTBOX_RELAY_INTERVAL, docs/outbox.md).
+    "relay-outbox": {"task": "core.outbox_relay", "schedule": 10.0},
+    "prune-outbox-nightly": {"task": "core.outbox_prune", "schedule": crontab(hour=3, minute=40)},
     "expire-points-nightly": {"task": "loyalty.expire_points", "schedule": crontab(hour=2, minute=15)},
     "expire-coupons-nightly": {"task": "coupons.expire_coupons", "schedule": crontab(hour=2, minute=30)},
     # Delayed repurchase coupons are promised per day; every 15 minutes keeps them on time.
@@ -15,6 +19,8 @@ BEAT_SCHEDULE = {
         "task": "members.snapshot_fan_stats",
         "schedule": crontab(hour=0, minute=20),
     },
+    # After the fan snapshots (00:20): yesterday's merchant metrics for the dashboard.
+    "daily-metrics-nightly": {"task": "loyalty.daily_metrics", "schedule": crontab(hour=0, minute=40)},
     "prune-engagement-nightly": {"task": "members.prune_engagement", "schedule": crontab(hour=3, minute=0)},
     # Stage windows are hours long; every 10 minutes judges them on time and delivers the
     # pushes the daily cap deferred soon after midnight.
