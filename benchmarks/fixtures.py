@@ -11,6 +11,7 @@ usable coupon from the dataset and three lines it applies to, for the dry-run
 validation) and the heavy shopper's coupons (more usable ones than a page).
 """
 
+import dataclasses
 import random
 import time
 from dataclasses import dataclass, field
@@ -117,6 +118,22 @@ class Fixtures:
     newcomers: list[Newcomer] = field(default_factory=list)  # first orders with a coupon
     carts: list[Cart] = field(default_factory=list)  # dry runs of the coupon rules
     run_id: str = field(default_factory=lambda: str(int(time.time())))
+    round_no: int = 0  # the round of the benchmark being run (``--repeat``), from 0
+
+
+def fixtures_next_round(data: Fixtures) -> Fixtures:
+    """The fixtures for a benchmark's next round: the same handles, a run id of its own
+    (so the round's order ids are new) and new newcomers if the last round placed their
+    first orders (one query to tell, one statement to make them)."""
+    round_no = data.round_no + 1
+    base = data.run_id if data.round_no == 0 else data.run_id.rsplit("r", 1)[0]
+    run_id = f"{base}r{round_no}"
+    newcomers = data.newcomers
+    if newcomers and Order.objects.filter(shopper_id=newcomers[0].member.shopper_id).exists():
+        newcomers = _newcomers(
+            merchant=data.merchant, run_id=run_id, templates=sorted(data.coverage), count=len(newcomers)
+        )
+    return dataclasses.replace(data, run_id=run_id, round_no=round_no, newcomers=newcomers)
 
 
 def fixtures_prepare(*, scale: Scale, seed: int) -> Fixtures:

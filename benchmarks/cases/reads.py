@@ -69,7 +69,7 @@ def _auth(ctx, endpoint: Endpoint, reader: Reader) -> str:
     return f"Token {reader.token}" if endpoint.shopper else f"Api-Key {ctx.data.api_key}"
 
 
-@benchmark("reads.queries", title="Read endpoints: SQL statements per request")
+@benchmark("reads.queries", title="Read endpoints: SQL statements per request", repeat=False)
 def reads_queries(ctx) -> list[Result]:
     client = Client(HTTP_HOST=host_header())
     results = []
