@@ -78,6 +78,8 @@ def dataset_build(*, scale: Scale, seed: int) -> None:
         cur.execute("SELECT count(*) FROM bench_a")
         accounts = cur.fetchone()[0]
         insert_chunked(cur, "follows", scale.follows, rows.FOLLOWS, s=scale.shoppers, a=accounts)
+        with timed("iron-fan members"):
+            cur.execute(rows.MEMBERSHIP_IRON_FANS)
         insert_chunked(
             cur,
             "history orders",

@@ -112,6 +112,15 @@ FROM (SELECT g AS f, mod(g - 1, %(s)s) + 1 AS s, (g - 1) / %(s)s AS r,
 JOIN bench_a a ON a.idx = mod(pg_temp.bench_rand(x.s, 11) + x.r, %(a)s)
 """
 
+# Members who are iron fans of one of the merchant's accounts carry the flag, as the
+# recompute job leaves it (members.iron_fan_flags).
+MEMBERSHIP_IRON_FANS = """
+UPDATE members_membership ms SET iron_fan = TRUE
+FROM (SELECT DISTINCT f.shopper_id, a.merchant_id
+      FROM members_follow f JOIN members_account a ON a.id = f.account_id WHERE f.iron_fan) x
+WHERE ms.shopper_id = x.shopper_id AND ms.merchant_id = x.merchant_id
+"""
+
 # Order o: a membership picked by hash; three consecutive products from a window the
 # shopper favours (so products come back and "frequently purchased" has repeats).
 HISTORY_ORDERS = """
