@@ -16,9 +16,9 @@ never wait on each other in a cycle:
 2. ``members.locks.shoppers_lock``: a shopper claimed by a registration; then
    ``members.locks.shopper_claims_lock``, its claim codes (an attempt at a code takes
    them alone, in its own transaction; the registration deletes them after the shopper).
-   Also the shoppers a chunk of pushes is delivered to (``storefront.services.rollouts``),
-   all of them in one statement, after that chunk's messages were inserted and before
-   the rollouts' counters move.
+   Also the shoppers a chunk of pushes goes to (``storefront.services.rollouts``), all of
+   them in one statement, before the chunk's messages are inserted (the cap is decided in
+   the ``INSERT``) and before the rollouts' counters move.
 3. ``members.locks.merchants_lock``: the merchant's member-number counter (joins).
 4. ``coupons.locks.scheduled_coupons_lock``: a promised coupon claimed by the due job.
 5. ``loyalty.locks.points_accounts_lock``: the points account, with its membership
