@@ -41,6 +41,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--output", type=Path, default=RESULTS / "latest.json", help="where to write the results"
     )
     parser.add_argument("--http-rate", type=int, metavar="N", help="requests/s of the HTTP benchmarks (100)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        metavar="N",
+        help="rounds of each throughput/latency benchmark; the median is reported (3; 1 at tiny)",
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     return parser.parse_args(argv)
 
@@ -50,10 +56,17 @@ def main(argv: list[str] | None = None) -> None:
     scale = SCALES[args.scale]
     if args.http_rate:
         scale = dataclasses.replace(scale, http_rate=args.http_rate)
+    if args.repeat is not None:
+        if args.repeat < 1:
+            raise SystemExit("--repeat: at least 1")
+        scale = dataclasses.replace(scale, repeat=args.repeat)
     started = time.perf_counter()
     url = database.bench_database_url(name=args.db_name)
     previous = _load_previous(args.compare)
-    say(f"Fanbase benchmarks: scale {scale.name}, seed {args.seed}, {os.cpu_count()} CPUs, database {url}")
+    say(
+        f"Fanbase benchmarks: scale {scale.name}, seed {args.seed}, {os.cpu_count()} CPUs, database {url},"
+        f" {scale.repeat} round(s) of each benchmark"
+    )
     _say_load("at start", flag=True)
 
     reuse = args.reuse_data and database.dataset_marker(url) == (
@@ -91,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
         return Server(env=env, log_path=RESULTS / "gunicorn.log", cwd=ROOT)
 
     cases.load()
-    ctx = Context(scale=scale, seed=args.seed, data=data, server_factory=server_factory)
+    ctx = Context(scale=scale, seed=args.seed, data=data, server_factory=server_factory, repeat=scale.repeat)
     try:
         outcome = registry.run_all(ctx, only=args.only, with_server=not args.no_http)
     finally:

@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from benchmarks.fixtures import Fixtures
+from benchmarks.fixtures import Fixtures, fixtures_next_round
 from benchmarks.progress import say
 from benchmarks.scales import Scale
 from benchmarks.server import Server
@@ -16,7 +16,13 @@ class Context:
     data: Fixtures
     # Builds a (not yet started) gunicorn; None where no subprocess may run (the pytest smoke test).
     server_factory: Callable[[], Server] | None = None
+    repeat: int = 1  # rounds of each benchmark (``--repeat``); the runner reports their median
     _server: Server | None = None
+
+    def next_round(self) -> None:
+        """Before a benchmark's next round: a fresh run id (new order ids) and, when the
+        last round used them up, fresh newcomers."""
+        self.data = fixtures_next_round(self.data)
 
     def server(self) -> Server:
         """gunicorn on loopback, started by the first benchmark that asks and shared after."""

@@ -67,10 +67,10 @@ def psycopg_url(url: str) -> str:
 
 
 MARKER_TABLE = "bench_meta"
-# What ``benchmarks/dataset.py`` generates: bump it when that changes, so that
+# What ``benchmarks/dataset/`` generates: bump it when that changes, so that
 # ``--reuse-data`` rebuilds a dataset made by an older harness instead of reusing it.
-# 1: the first dataset; 2: coupon templates and coupons.
-DATASET_VERSION = 2
+# 1: the first dataset; 2: coupon templates and coupons; 3: the memberships' iron-fan flag.
+DATASET_VERSION = 3
 
 
 def dataset_marker(url: str) -> tuple[str, int, int] | None:

@@ -11,6 +11,7 @@ usable coupon from the dataset and three lines it applies to, for the dry-run
 validation) and the heavy shopper's coupons (more usable ones than a page).
 """
 
+import dataclasses
 import random
 import time
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.utils import timezone
 from knox.models import AuthToken
 
 from benchmarks.dataset import JOIN_BONUS, MERCHANT_SLUG, REPURCHASE_TEMPLATE
@@ -27,13 +29,18 @@ from coupons.models import CouponTemplate
 from coupons.services.issuing import coupon_code_new
 from loyalty.services.memberships import membership_enrol
 from loyalty.services.purchases import OrderInput, OrderLineInput, purchase_record
-from members.models import Merchant, MerchantAPIKey, Shopper
-from storefront.models import Order, Product
+from members.models import Account, Follow, Merchant, MerchantAPIKey, Shopper
+from storefront.models import Order, Preference, Product
 
 HEAVY_SHOPPER = "bench-heavy"
 HEAVY_ORDERS = 60  # more ledger entries than a page (50), and a long frequently-purchased list
 HEAVY_PRODUCT_WINDOW = 120
 HEAVY_COUPONS = 60  # usable ones, more than a page (50)
+# Issue 13's feed target: a shopper following 500 accounts spread over every bench
+# merchant (so the feed spans all the dataset's products), with ten preferences.
+FEED_SHOPPER = "bench-feed"
+FEED_ACCOUNTS = 500
+FEED_PREFERENCES = 10
 CART_LINES = 3
 
 
@@ -113,10 +120,27 @@ class Fixtures:
     members: list[Member]  # members of the merchant under test, who place the benchmark's orders
     readers: list[Reader]  # typical shoppers
     heavy: Reader  # a shopper with more rows than a page everywhere
+    feed: Reader | None = None  # follows FEED_ACCOUNTS accounts of every merchant (issue 13)
     coverage: dict[int, Coverage] = field(default_factory=dict)  # by template id (not the repurchase one)
     newcomers: list[Newcomer] = field(default_factory=list)  # first orders with a coupon
     carts: list[Cart] = field(default_factory=list)  # dry runs of the coupon rules
     run_id: str = field(default_factory=lambda: str(int(time.time())))
+    round_no: int = 0  # the round of the benchmark being run (``--repeat``), from 0
+
+
+def fixtures_next_round(data: Fixtures) -> Fixtures:
+    """The fixtures for a benchmark's next round: the same handles, a run id of its own
+    (so the round's order ids are new) and new newcomers if the last round placed their
+    first orders (one query to tell, one statement to make them)."""
+    round_no = data.round_no + 1
+    base = data.run_id if data.round_no == 0 else data.run_id.rsplit("r", 1)[0]
+    run_id = f"{base}r{round_no}"
+    newcomers = data.newcomers
+    if newcomers and Order.objects.filter(shopper_id=newcomers[0].member.shopper_id).exists():
+        newcomers = _newcomers(
+            merchant=data.merchant, run_id=run_id, templates=sorted(data.coverage), count=len(newcomers)
+        )
+    return dataclasses.replace(data, run_id=run_id, round_no=round_no, newcomers=newcomers)
 
 
 def fixtures_prepare(*, scale: Scale, seed: int) -> Fixtures:
@@ -130,6 +154,7 @@ def fixtures_prepare(*, scale: Scale, seed: int) -> Fixtures:
         members = [Member(*row) for row in _fetch(MEMBERS, [merchant.pk, seed, wanted])]
         readers = _readers(rows=_fetch(READERS, [seed, scale.sample_shoppers]))
         heavy = _heavy_shopper(merchant=merchant, products=products)
+        feed = _feed_shopper(merchant=merchant)
         run_id = str(int(time.time()))
         coverage = _coverage(merchant=merchant)
         newcomers = _newcomers(
@@ -148,6 +173,7 @@ def fixtures_prepare(*, scale: Scale, seed: int) -> Fixtures:
         members=members,
         readers=readers,
         heavy=heavy,
+        feed=feed,
         coverage=coverage,
         newcomers=newcomers,
         carts=carts,
@@ -211,6 +237,38 @@ def _heavy_shopper(*, merchant: Merchant, products) -> Reader:
             )
             cur.execute(ISSUED_COUNTS_BUMP, {"shopper": shopper.pk, "since": 0})
     return _readers(rows=[(HEAVY_SHOPPER, merchant.slug)])[0]
+
+
+def _feed_shopper(*, merchant: Merchant) -> Reader:
+    """A shopper following FEED_ACCOUNTS accounts, made for it, of every bench merchant in
+    turn, with FEED_PREFERENCES preferences (categories and tags of the dataset); made once."""
+    shopper, created = Shopper.objects.get_or_create(
+        external_id=FEED_SHOPPER, defaults={"display_name": "Feed"}
+    )
+    if created or not shopper.follows.exists():
+        merchants = list(Merchant.objects.filter(slug__startswith="bench-").order_by("id"))
+        accounts = Account.objects.bulk_create(
+            Account(
+                merchant=merchants[k % len(merchants)],
+                handle=f"{FEED_SHOPPER}-{k}",
+                kind=Account.Kind.KOE,
+                display_name=f"Feed KOE {k}",
+            )
+            for k in range(FEED_ACCOUNTS)
+        )
+        Follow.objects.bulk_create(Follow(shopper=shopper, account=a) for a in accounts)
+        now = timezone.now()
+        Preference.objects.bulk_create(
+            Preference(
+                shopper=shopper,
+                kind=Preference.Kind.CATEGORY if k % 2 else Preference.Kind.TAG,
+                slug=f"bench-cat-{1 + k}" if k % 2 else f"tag-{k}",
+                weight=1.0 / (1 + k),
+                updated_at=now,
+            )
+            for k in range(FEED_PREFERENCES)
+        )
+    return _readers(rows=[(FEED_SHOPPER, merchant.slug)])[0]
 
 
 def _coverage(*, merchant: Merchant) -> dict[int, Coverage]:

@@ -7,7 +7,7 @@ from pathlib import Path
 from benchmarks.progress import say
 from benchmarks.registry import Result
 
-COLUMNS = ("name", "figure", "baseline", "ratio", "target", "result")
+COLUMNS = ("name", "figure", "spread", "baseline", "ratio", "target", "result")
 
 
 def _num(value: float | None, unit: str = "") -> str:
@@ -20,21 +20,39 @@ def _num(value: float | None, unit: str = "") -> str:
     return f"{text} {unit}".strip()
 
 
+def _spread(result: Result) -> str:
+    spread = result.spread
+    if spread is None:
+        return "-"
+    return f"{_num(spread[0])}-{_num(spread[1], result.unit)}"
+
+
+def _verdict(result: Result) -> str:
+    """PASS/FAIL on the median; with rounds, how many of them met the target."""
+    text = {True: "PASS", False: "FAIL", None: "-"}[result.passed]
+    if result.rounds and result.target is not None:
+        text += f" ({result.rounds_passed}/{len(result.rounds)})"
+    return text
+
+
 def table_print(results: list[Result], skipped: list[str], errors: list[str]) -> None:
     rows = [
         (
             r.name,
             _num(r.value, r.unit),
+            _spread(r),
             _num(r.baseline, r.unit),
             "-" if r.ratio is None else f"{r.ratio:.2f}x",
             "-" if r.target is None else str(r.target),
-            {True: "PASS", False: "FAIL", None: "-"}[r.passed],
+            _verdict(r),
         )
         for r in results
     ]
     widths = [max(len(str(c)) for c in col) for col in zip(COLUMNS, *rows, strict=False)]
     line = "  ".join(f"{{:<{w}}}" for w in widths)
     say()
+    if any(r.rounds for r in results):
+        say("figure: the median of the rounds; spread: lowest-highest; result: on the median (rounds met)")
     say(line.format(*COLUMNS))
     say(line.format(*("-" * w for w in widths)))
     for row in rows:

@@ -23,7 +23,9 @@ never wait on each other in a cycle:
 4. ``coupons.locks.scheduled_coupons_lock``: a promised coupon claimed by the due job.
 5. ``loyalty.locks.points_accounts_lock``: the points account, with its membership
    (``with_membership=True``, one statement) when coupons are issued in the same
-   transaction; ``members.locks.memberships_lock`` alone where no points move.
+   transaction; ``members.locks.memberships_lock`` alone where no points move. Also
+   the memberships whose iron-fan flag may change (``members.iron_fan_flags``): the
+   hourly recompute and an unfollow lock them before they write the follows (10).
 6. ``coupons.locks.coupons_lock_by_code``: the coupons an order names, by primary key.
 7. the coupon template's row, taken by the guarded stock ``UPDATE`` of ``coupon_issue``
    before its per-shopper limit check, and by each campaign chunk after its insert, to

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, OuterRef, QuerySet, Sum
+from django.db.models import Exists, F, OuterRef, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from coupons import selectors as coupon_selectors
@@ -43,7 +43,7 @@ def wallet(*, shopper: Shopper, now: datetime) -> list[Membership]:
         Membership.objects.filter(shopper=shopper, status=Membership.Status.ACTIVE)
         .select_related("merchant", "tier")
         .annotate(**_points_columns())
-        .annotate(is_iron_fan=members_selectors.member_is_iron_fan())
+        .annotate(is_iron_fan=F("iron_fan"))
         .order_by("merchant__name", "id")
     )
     counts = coupon_selectors.usable_counts_by_merchant(shopper=shopper, now=now) if memberships else {}

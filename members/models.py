@@ -221,6 +221,11 @@ class Membership(models.Model):
     # The start of the current membership: a rejoin after leaving starts it again.
     joined_at = models.DateTimeField()
     left_at = models.DateTimeField(null=True, blank=True)
+    # Denormalised: the shopper is an iron fan of at least one of the merchant's accounts
+    # (``Follow.iron_fan``). Kept in step by ``members.iron_fan_flags`` from every write
+    # of that status: the hourly recompute, an unfollow, a join (docs/performance.md,
+    # "Member list"). The member list filters and pages on it by one partial index.
+    iron_fan = models.BooleanField(default=False, db_default=False, editable=False)
 
     objects = scoped_manager("merchant")
 
@@ -242,6 +247,12 @@ class Membership(models.Model):
                 fields=["merchant", "tier", "-id"],
                 condition=Q(status="active"),
                 name="membership_active_tier",
+            ),
+            # The member list's ?iron_fan=true, newest first: only the iron fans' rows.
+            models.Index(
+                fields=["merchant", "-id"],
+                condition=Q(status="active", iron_fan=True),
+                name="membership_active_iron_fans",
             ),
         ]
 

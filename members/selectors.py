@@ -1,6 +1,6 @@
 """Reads for members: each returns a queryset shaped for one screen or endpoint."""
 
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import QuerySet, Subquery
 
 from members import errors
 from members.models import Account, Follow, Membership, Merchant, Shopper, Tier
@@ -29,42 +29,18 @@ def follows_of_merchant(*, merchant: Merchant) -> QuerySet[Follow]:
     return Follow.objects.filter(account__merchant=merchant)
 
 
-def member_is_iron_fan() -> Exists:
-    """For a membership row: is the shopper an iron fan of any of the merchant's accounts?"""
-    return Exists(
-        Follow.objects.filter(
-            shopper=OuterRef("shopper_id"), account__merchant=OuterRef("merchant_id"), iron_fan=True
-        )
-    )
-
-
 def iron_fan_shopper_ids(*, merchant: Merchant) -> QuerySet:
     """Shoppers who are iron fans of any of the merchant's accounts (``follow_iron_fans`` index)."""
     return Follow.objects.filter(account__merchant=merchant, iron_fan=True).values("shopper_id")
 
 
-def mark_iron_fans(*, merchant: Merchant, memberships: list[Membership]) -> None:
-    """Set ``is_iron_fan`` on a page of memberships with one query for the page.
-
-    A correlated EXISTS per row looks cheap, but PostgreSQL turns it into a scan of
-    every iron-fan follow of the table once the list is long (docs/performance.md).
-    """
-    shopper_ids = {m.shopper_id for m in memberships}
-    fans = (
-        set(
-            iron_fan_shopper_ids(merchant=merchant)
-            .filter(shopper_id__in=shopper_ids)
-            .values_list("shopper_id", flat=True)
-        )
-        if shopper_ids
-        else set()
-    )
-    for membership in memberships:
-        membership.is_iron_fan = membership.shopper_id in fans
-
-
 def member_list(*, merchant: Merchant, iron_fan: bool | None = None, tier: str | None = None) -> QuerySet:
-    """The merchant's active members with their tier; ``mark_iron_fans`` flags a page."""
+    """The merchant's active members with their tier, on the membership's own iron-fan flag.
+
+    A cursor page (newest first, never counted) read in order from one index:
+    ``membership_merchant_recent``, ``membership_active_tier`` for ``tier``, and the
+    partial ``membership_active_iron_fans`` for ``iron_fan=True`` (docs/performance.md).
+    """
     members = (
         Membership.objects.for_merchant(merchant)
         .filter(status=Membership.Status.ACTIVE)
@@ -75,10 +51,8 @@ def member_list(*, merchant: Merchant, iron_fan: bool | None = None, tier: str |
         if tier_obj is None:
             raise errors.TierNotFound(attr="tier")
         members = members.filter(tier=tier_obj)
-    if iron_fan is True:
-        members = members.filter(shopper_id__in=iron_fan_shopper_ids(merchant=merchant))
-    elif iron_fan is False:
-        members = members.exclude(shopper_id__in=iron_fan_shopper_ids(merchant=merchant))
+    if iron_fan is not None:
+        members = members.filter(iron_fan=iron_fan)
     return members
 
 

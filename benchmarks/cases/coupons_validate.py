@@ -32,7 +32,7 @@ SQL_BUDGET = 4
 WRITES = ("INSERT", "UPDATE", "DELETE")
 
 
-@benchmark("coupons.validate.queries", title="Coupon validation: SQL statements per request")
+@benchmark("coupons.validate.queries", title="Coupon validation: SQL statements per request", repeat=False)
 def coupons_validate_queries(ctx) -> list[Result]:
     client = Client(HTTP_HOST=host_header())
     samples = _samples(ctx.data.carts)

@@ -83,7 +83,7 @@ class MemberOutput(serializers.Serializer):
     number = serializers.IntegerField()
     tier = serializers.CharField(source="tier.name", allow_null=True, default=None)
     joined_at = serializers.DateTimeField()
-    iron_fan = serializers.BooleanField(source="is_iron_fan")
+    iron_fan = serializers.BooleanField()
     points_balance = serializers.IntegerField()
     lifetime_points = serializers.IntegerField()
 
@@ -112,8 +112,4 @@ class MemberListApi(MerchantApi):
         members = selectors.member_list(
             merchant=self.merchant, iron_fan=filters.get("iron_fan"), tier=filters.get("tier")
         )
-
-        def flag_iron_fans(page):
-            members_selectors.mark_iron_fans(merchant=self.merchant, memberships=page)
-
-        return paginated_response(self, request, members, MemberOutput, complete=flag_iron_fans)
+        return paginated_response(self, request, members, MemberOutput)

@@ -29,6 +29,7 @@ from core.jobs import chunks_enqueue, chunks_run
 from members.engagement import partitions, scoring, sql
 from members.engagement.models import AccountDailyStat, EngagementEvent, EngagementScore, FanPolicy
 from members.engagement.selectors import fan_policy_get
+from members.iron_fan_flags import iron_fan_flags_sync, iron_fan_memberships_lock
 from members.locks import waiting_scores_lock
 from members.models import Account, Follow, Merchant
 
@@ -116,34 +117,47 @@ def _active_days(now_param: str, since_param: str) -> str:
     )
 
 
-def _recompute_sql() -> tuple[str, str]:
+def _recompute_sql(changing: str) -> tuple[str, str, str]:
+    """The follows of the range whose status changes (read first), then the promotion and
+    the demotion of those of them (``changing``: a condition on their ids) that still qualify."""
     in_range = (
         f"{FOLLOW}.id >= %(lo)s AND {FOLLOW}.id <= %(hi)s "
         f"AND {FOLLOW}.account_id IN (SELECT id FROM {ACCOUNT} WHERE merchant_id = %(merchant)s)"
     )
     decayed = _decayed_score("%(now)s", "%(half_life)s")
-    promote = f"""
-        UPDATE {FOLLOW} SET iron_fan = TRUE, iron_fan_since = %(now)s
-        WHERE {in_range} AND NOT {FOLLOW}.iron_fan
+    promotes = f"""NOT {FOLLOW}.iron_fan
           AND {FOLLOW}.score >= %(promote_at)s
           AND {decayed} >= %(promote_at)s
-          AND (%(min_active_days)s = 0 OR {_active_days("%(now)s", "%(since)s")} >= %(min_active_days)s)
-        RETURNING {FOLLOW}.account_id
+          AND (%(min_active_days)s = 0 OR {_active_days("%(now)s", "%(since)s")} >= %(min_active_days)s)"""
+    demotes = f"{FOLLOW}.iron_fan AND {decayed} < %(demote_below)s"
+    candidates = f"""
+        SELECT {FOLLOW}.id, {FOLLOW}.shopper_id FROM {FOLLOW}
+        WHERE {in_range} AND (({promotes}) OR ({demotes}))
+    """
+    promote = f"""
+        UPDATE {FOLLOW} SET iron_fan = TRUE, iron_fan_since = %(now)s
+        WHERE {changing} AND {in_range} AND {promotes}
+        RETURNING {FOLLOW}.account_id, {FOLLOW}.shopper_id
     """
     demote = f"""
         UPDATE {FOLLOW} SET iron_fan = FALSE, iron_fan_since = NULL
-        WHERE {in_range} AND {FOLLOW}.iron_fan AND {decayed} < %(demote_below)s
-        RETURNING {FOLLOW}.account_id
+        WHERE {changing} AND {in_range} AND {demotes}
+        RETURNING {FOLLOW}.account_id, {FOLLOW}.shopper_id
     """
-    return promote, demote
+    return candidates, promote, demote
 
 
 @transaction.atomic
 def iron_fans_recompute_range(
     *, merchant: Merchant, policy: FanPolicy, lo: int, hi: int, now: datetime
 ) -> RecomputeResult:
-    """Promote and demote the merchant's follows with ``lo <= id <= hi``; the day's counters."""
-    promote, demote = _recompute_sql()
+    """Promote and demote the merchant's follows with ``lo <= id <= hi``; the day's counters.
+
+    The follows that change are read first, their shoppers' memberships locked (lock
+    order: memberships before follows, ``core.locks``), then those follows updated (each
+    condition checked again on the row) and the memberships' iron-fan flags set from
+    the result (``members.iron_fan_flags``). Set-based: five statements for any range.
+    """
     params = {
         "lo": lo,
         "hi": hi,
@@ -156,13 +170,23 @@ def iron_fans_recompute_range(
         "min_active_days": policy.min_active_days,
     }
     counts: dict[int, list[int]] = {}
+    changed_shoppers: set[int] = set()
+    candidates, _, _ = _recompute_sql("TRUE")
     with connection.cursor() as cursor:
-        cursor.execute(promote, params)
-        for (account_id,) in cursor.fetchall():
-            counts.setdefault(account_id, [0, 0])[0] += 1
-        cursor.execute(demote, params)
-        for (account_id,) in cursor.fetchall():
-            counts.setdefault(account_id, [0, 0])[1] += 1
+        cursor.execute(candidates, params)
+        rows = cursor.fetchall()
+    if not rows:
+        return RecomputeResult(ranges=1)
+    iron_fan_memberships_lock(merchant_id=merchant.pk, shopper_ids={shopper for _, shopper in rows})
+    changing = _ids_condition(f"{FOLLOW}.id", [follow_id for follow_id, _ in rows], params)
+    _, promote, demote = _recompute_sql(changing)
+    with connection.cursor() as cursor:
+        for statement, column in ((promote, 0), (demote, 1)):
+            cursor.execute(statement, params)
+            for account_id, shopper_id in cursor.fetchall():
+                counts.setdefault(account_id, [0, 0])[column] += 1
+                changed_shoppers.add(shopper_id)
+    iron_fan_flags_sync(merchant_id=merchant.pk, shopper_ids=changed_shoppers)
     if counts:
         _count_changes(day=now.astimezone(UTC).date(), counts=counts)
     return RecomputeResult(
@@ -171,6 +195,15 @@ def iron_fans_recompute_range(
         ranges=1,
         by_account={account_id: (up, down) for account_id, (up, down) in counts.items()},
     )
+
+
+def _ids_condition(column: str, ids: list[int], params: dict) -> str:
+    """``column`` is one of ``ids``, as named parameters added to ``params``."""
+    if connection.vendor == "postgresql":
+        params["changing"] = ids
+        return f"{column} = ANY(%(changing)s)"
+    params.update({f"changing{i}": value for i, value in enumerate(ids)})
+    return f"{column} IN ({', '.join(f'%(changing{i})s' for i in range(len(ids)))})"
 
 
 def _count_changes(*, day: date, counts: dict[int, list[int]]) -> None:

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from members import errors
 from members.engagement import selectors as engagement_selectors
 from members.engagement import services as engagement_services
+from members.iron_fan_flags import iron_fan_flags_sync, iron_fan_memberships_lock
 from members.locks import follows_lock
 from members.models import Account, Follow, Shopper
 
@@ -34,14 +35,19 @@ def follow_create(*, shopper: Shopper, handle: str) -> tuple[Follow, bool]:
 def follow_delete(*, shopper: Shopper, handle: str) -> None:
     """Unfollow an account; unfollowing one not followed is harmless.
 
-    The score earned stays, waiting for a follow again (docs/iron-fans.md).
+    The score earned stays, waiting for a follow again (docs/iron-fans.md). An iron fan's
+    unfollow may end their membership's iron-fan flag: the membership is locked before
+    the follow (``core.locks``) and its flag set again after the delete.
     """
     account = Account.objects.filter(handle=handle).only("pk", "merchant_id").first()
     if account is None:
         raise errors.AccountNotFound()
+    iron_fan_memberships_lock(merchant_id=account.merchant_id, shopper_ids=[shopper.pk])
     follow = follows_lock().filter(shopper=shopper, account=account).first()
     if follow is None:
         return
     policy = engagement_selectors.fan_policy_for(merchant_id=account.merchant_id)
     engagement_services.follow_release_score(follow=follow, policy=policy)
     follow.delete()
+    if follow.iron_fan:
+        iron_fan_flags_sync(merchant_id=account.merchant_id, shopper_ids=[shopper.pk])

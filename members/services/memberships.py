@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from members.iron_fan_flags import is_iron_fan
 from members.locks import merchants_lock
 from members.models import Membership, Merchant, Shopper
 from members.selectors import tier_entry
@@ -33,7 +34,8 @@ def membership_join(*, shopper: Shopper, merchant: Merchant) -> JoinResult:
         existing.status = Membership.Status.ACTIVE
         existing.joined_at = now
         existing.left_at = None
-        existing.save(update_fields=["status", "joined_at", "left_at"])
+        existing.iron_fan = is_iron_fan(merchant_id=merchant.pk, shopper_id=shopper.pk)
+        existing.save(update_fields=["status", "joined_at", "left_at", "iron_fan"])
         return JoinResult(existing, joined=True, first_time=False)
     locked.last_member_number += 1
     locked.save(update_fields=["last_member_number"])
@@ -43,6 +45,8 @@ def membership_join(*, shopper: Shopper, merchant: Merchant) -> JoinResult:
         number=locked.last_member_number,
         tier=tier_entry(merchant=merchant),
         joined_at=now,
+        # A fan before joining is an iron-fan member at once (members.iron_fan_flags).
+        iron_fan=is_iron_fan(merchant_id=merchant.pk, shopper_id=shopper.pk),
     )
     return JoinResult(membership, joined=True, first_time=True)
 

@@ -222,3 +222,26 @@ def test_validate_needs_the_merchants_key(api, shopper_api, shopper, catalog):
 
 def test_trailing_slash_works_too(merchant_api, shopper, catalog):
     assert merchant_api.post(f"{VALIDATE}/", cart(shopper, []), format="json").status_code == 200
+
+
+def test_validation_takes_four_queries_whatever_the_coupons_scope(
+    merchant_api, merchant, shopper, catalog, shoes, django_assert_max_num_queries
+):
+    # Given two stackable coupons, one on a category and one on listed products
+    on_shoes = CouponFactory(
+        template__merchant=merchant, template__scope="category", template__category=shoes,
+        template__stackable=True, shopper=shopper,
+    )  # fmt: skip
+    listed = CouponTemplateFactory(merchant=merchant, scope="products", stackable=True)
+    listed.products.set([catalog["HAT"]])
+    on_hats = CouponFactory(template=listed, shopper=shopper)
+
+    # When the cart is validated: the key, the products, the shopper, the coupons (with
+    # their templates and listed products)
+    before = row_counts()
+    with django_assert_max_num_queries(4):
+        response = merchant_api.post(VALIDATE, cart(shopper, [on_shoes.code, on_hats.code]), format="json")
+    assert row_counts() == before
+
+    assert response.status_code == 200, response.content
+    assert sorted(response.json()["applied"]) == sorted([on_shoes.code, on_hats.code])

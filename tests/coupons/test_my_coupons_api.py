@@ -173,3 +173,23 @@ def test_each_coupon_says_whether_it_is_usable_in_the_filters_words(shopper_api,
     assert [r["code"] for r in rows if r["usable"]] == [usable.code]
     assert [r["code"] for r in usable_rows] == [usable.code]
     assert sorted(r["state"] for r in rows) == ["issued", "issued", "issued", "redeemed"]
+
+
+def test_a_page_of_usable_coupons_takes_two_queries_whatever_their_number(
+    shopper_api, shopper, merchant, django_assert_max_num_queries
+):
+    # Given more usable coupons than a page, of templates of every scope
+    category = CategoryFactory(merchant=merchant)
+    for scope in ("all", "category", "products"):
+        template = CouponTemplateFactory(
+            merchant=merchant, scope=scope, category=category if scope == "category" else None
+        )
+        for _ in range(20):
+            CouponFactory(template=template, shopper=shopper)
+
+    # When the shopper reads the usable ones: the token, then the page (template,
+    # category and merchant joined in)
+    with django_assert_max_num_queries(2):
+        response = shopper_api.get(MY_COUPONS, {"state": "usable"})
+
+    assert len(codes(response)) == 50 and response.json()["next"]

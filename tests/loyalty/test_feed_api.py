@@ -184,3 +184,40 @@ def test_another_shoppers_feed_does_not_show_what_i_follow(other_shopper_api, fo
 def test_the_feed_needs_a_shopper_token(api, merchant_api):
     assert api.get(FEED).status_code == 401
     assert merchant_api.get(FEED).status_code == 401
+
+
+def test_the_pages_rank_every_product_of_the_window_as_the_rule_says(
+    shopper, shopper_api, followed, member_of, clock, monkeypatch
+):
+    # Given products spread over days (so most lie outside a page's reach of 48 hours)
+    # and preferences that lift some by up to the boost
+    monkeypatch.setattr(feed, "PAGE_SIZE", 5)
+    PreferenceFactory(shopper=shopper, kind="category", slug="tea", weight=3.0, updated_at=T0)
+    PreferenceFactory(shopper=shopper, kind="tag", slug="green", weight=1.0, updated_at=T0)
+    tea, cups = CategoryFactory(slug="tea"), CategoryFactory(slug="cups")
+    products = []
+    for n in range(60):
+        merchant = followed if n % 3 else member_of
+        ago = timedelta(hours=(n * 37) % 700 + 1)
+        products.append(
+            published(merchant, ago, sku=f"P{n}", category=tea if n % 4 == 0 else cups,
+                      tags=["green"] if n % 5 == 0 else [])
+        )  # fmt: skip
+
+    # When every page is read
+    seen, response = [], shopper_api.get(FEED)
+    while True:
+        seen += skus(response)
+        if response.json()["next"] is None:
+            break
+        response = shopper_api.get(FEED, {"cursor": next_cursor(response)})
+
+    # Then they are the window's products in the order of the rule written in Python
+    preferences = [Affinity("category", "tea", 0.75), Affinity("tag", "green", 0.25)]
+
+    def key(p):
+        carried = {("category", p.category.slug), *(("tag", t) for t in p.tags)}
+        return (feed.rank_of(published_at=p.published_at, carried=carried, preferences=preferences), p.pk)
+
+    window = [p for p in products if p.published_at >= T0 - timedelta(days=30)]
+    assert seen == [p.sku for p in sorted(window, key=key, reverse=True)]

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from members.engagement.models import AccountDailyStat, EngagementEvent, EngagementKind, FanPolicy
+from members.iron_fan_flags import iron_fan_flags_sync, is_iron_fan
 from members.models import Account, Follow, Membership, Merchant, MerchantAPIKey, MerchantStaff, Shopper, Tier
 
 USER_PASSWORD = "pw-for-tests-1"
@@ -70,9 +71,17 @@ class AccountFactory(factory.django.DjangoModelFactory):
 class FollowFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Follow
+        skip_postgeneration_save = True
 
     shopper = factory.SubFactory(ShopperFactory)
     account = factory.SubFactory(AccountFactory)
+
+    @factory.post_generation
+    def membership_flag(follow, create, extracted, **kwargs):
+        """An iron fan made here is one as the recompute job leaves it: with the
+        membership's iron-fan flag set (members.iron_fan_flags)."""
+        if create and follow.iron_fan:
+            iron_fan_flags_sync(merchant_id=follow.account.merchant_id, shopper_ids=[follow.shopper_id])
 
 
 class TierFactory(factory.django.DjangoModelFactory):
@@ -94,6 +103,10 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     merchant = factory.SubFactory(MerchantFactory)
     number = factory.Sequence(lambda n: n + 1)
     joined_at = factory.LazyFunction(timezone.now)
+    # As a join sets it: an iron fan of the merchant's accounts joins as one.
+    iron_fan = factory.LazyAttribute(
+        lambda m: is_iron_fan(merchant_id=m.merchant.pk, shopper_id=m.shopper.pk)
+    )
 
 
 def shopper_of_merchant(merchant) -> Shopper:

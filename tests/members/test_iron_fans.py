@@ -108,7 +108,10 @@ def test_only_rows_whose_status_changes_are_written(merchant, account, django_as
 
     assert result.promoted == 1
     updates = [q["sql"] for q in queries if q["sql"].lstrip().startswith("UPDATE")]
-    assert len(updates) == 2  # one promote and one demote statement for the range
+    follows = [sql for sql in updates if '"members_follow"' in sql or "members_follow SET" in sql]
+    assert len(follows) == 2  # one promote and one demote statement for the range
+    # and one set-based statement for the changed shoppers' membership flags
+    assert len(updates) == 3 and "members_membership SET iron_fan" in updates[2]
 
 
 def test_another_merchants_fans_are_left_alone(merchant, other_merchant, account):
