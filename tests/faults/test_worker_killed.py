@@ -19,7 +19,7 @@ from kombu import Connection
 
 from core import outbox
 from coupons.models import Campaign, CampaignRun, Coupon
-from coupons.services.campaign_runs import campaign_run_request
+from coupons.services.campaign_runs import CAMPAIGN_CHUNK, campaign_run_request
 from loyalty.celery import app as celery_app
 from loyalty.models import PointsAccount, PointsEntry
 from members.models import Follow, Membership, Shopper
@@ -36,7 +36,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-FANS = 2500  # three chunks of at most 1000
+FANS = 2 * CAMPAIGN_CHUNK + 500  # three chunks
 
 
 def publish(broker_url: str, task: str, **kwargs) -> None:
