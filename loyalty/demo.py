@@ -193,7 +193,6 @@ def _seed_engagement(merchants: list[Merchant]) -> None:
             fan_stats_snapshot(day=(now - timedelta(days=days_ago)).date(), now=now, merchant=merchant)
 
 
-
 def _seed_rollouts(merchants: list[Merchant]) -> None:
     """Stage 1 of each demo product's fans-first push, now that the iron fans exist, so the
     inbox and the rollout admin have something to show before a worker runs. The task

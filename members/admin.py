@@ -98,12 +98,15 @@ class TierAdmin(MerchantScopedAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(MerchantScopedAdmin):
-    list_display = ["number", "shopper", "merchant", "tier", "status", "joined_at"]
+    list_display = ["number", "shopper", "merchant", "tier", "tier_since", "status", "joined_at"]
+    ordering = ["-id"]
     list_filter = ["status", ("tier", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["shopper__external_id", "=number"]
     list_select_related = ["shopper", "merchant", "tier"]
     autocomplete_fields = ["shopper"]
-    readonly_fields = ["number", "joined_at", "left_at"]
+    # The tier moves by orders, the nightly review, or a manual tier change (the loyalty
+    # admin's "Tier changes"), each recorded as history: never by editing it here.
+    readonly_fields = ["number", "tier", "tier_since", "joined_at", "left_at"]
 
     def has_add_permission(self, request):
         # A membership starts with the shopper joining (it numbers the card and,

@@ -217,6 +217,9 @@ class Membership(models.Model):
     tier = models.ForeignKey(
         Tier, null=True, blank=True, on_delete=models.SET_NULL, related_name="memberships"
     )
+    # When the member reached their current tier (joined in it, climbed or fell to it):
+    # the nightly tier review keeps them there for the program's grace period.
+    tier_since = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     # The start of the current membership: a rejoin after leaving starts it again.
     joined_at = models.DateTimeField()

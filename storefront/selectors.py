@@ -153,6 +153,8 @@ def shopper_first_order_at(*, merchant_id: int, shopper_id: int) -> datetime | N
     """When the shopper first paid the merchant, if ever (one index probe)."""
     first = Order.objects.filter(merchant_id=merchant_id, shopper_id=shopper_id).order_by("paid_at").first()
     return first.paid_at if first else None
+
+
 def preferences_top(
     *, shopper: Shopper, now: datetime, limit: int = affinity.SHOWN
 ) -> list[affinity.Affinity]:

@@ -78,6 +78,8 @@ def test_seed_demo_has_a_scheduled_campaign_and_one_to_run_by_hand_per_merchant(
         assert (scheduled.schedule, scheduled.periodic_task.enabled) == ("0 10 * * 1", True)
         assert (by_hand.schedule, by_hand.run_at, by_hand.periodic_task) == ("", None, None)
         assert audience_size(merchant=merchant, audience=by_hand.audience) > 0
+
+
 def test_seed_demo_shows_preferences_pushes_and_the_feed():
     seed_demo()
 

@@ -9,7 +9,7 @@ from core.errors import DomainError
 from core.fields import column_range
 from coupons.services.redemption import coupons_redeem
 from loyalty import errors
-from loyalty.models import PointsAccount, PointsEntry
+from loyalty.models import PointsAccount, PointsEntry, TierChange
 from loyalty.services.points import lot_expiry, points_credit_locked
 from loyalty.services.purchases.attribution import attribution_for, via_account_for
 from loyalty.services.purchases.inputs import OrderInput, PurchaseResult
@@ -21,6 +21,7 @@ from loyalty.services.purchases.order_coupons import (
     repurchase_coupon,
 )
 from loyalty.services.purchases.tiers import higher_tier_exists, tier_upgrade
+from loyalty.services.tiers import tier_moved
 from members import services as members_services
 from members.engagement.services import purchase_score_add
 from members.models import Membership, Merchant, Tier
@@ -145,7 +146,9 @@ def _record(*, merchant: Merchant, order: OrderInput, fingerprint: str) -> Purch
     elif first_order:
         PointsAccount.objects.filter(pk=account.pk).update(first_order_at=now)
     if is_member and higher_tier_exists(membership=membership, top_rank=account.top_tier_rank):
-        tier_upgrade(membership=membership, now=now)
+        move = tier_upgrade(membership=membership, now=now)
+        if move is not None:
+            tier_moved(move=move, reason=TierChange.Reason.UPGRADE, now=now)
     purchase_stats_record(
         shopper_id=shopper.pk,
         merchant_id=merchant.pk,

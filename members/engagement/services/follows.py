@@ -13,11 +13,7 @@ def follow_adopt_score(*, follow: Follow) -> None:
     Called in the follow's transaction. The waiting score is taken (locked, moved,
     deleted); the hourly job folds in any that a concurrent batch wrote meanwhile.
     """
-    waiting = (
-        waiting_scores_lock()
-        .filter(account_id=follow.account_id, shopper_id=follow.shopper_id)
-        .first()
-    )
+    waiting = waiting_scores_lock().filter(account_id=follow.account_id, shopper_id=follow.shopper_id).first()
     if waiting is None:
         return
     follow.score, follow.score_at = waiting.score, waiting.score_at

@@ -1,0 +1,1 @@
+"""Outbound webhooks: the merchant's systems told what happened (docs/webhooks.md)."""
