@@ -13,8 +13,9 @@ the job has gone), then writes the chunk set-based between its first and last ke
   chunk's range, as healthchecks' ``sendalerts`` claims a check. The claim counts the
   rows it took; when it took none, another worker has the chunk and this one moves
   on, so two workers never do the same chunk twice.
-- :func:`chunks_enqueue` fans a job out: one Celery task per chunk, sent with
-  ``delay_on_commit`` so that nothing leaves the process before the caller commits.
+- :func:`chunks_enqueue` fans a job out: one Celery task per chunk, written to the
+  transactional outbox (``core.outbox``) so that nothing leaves the process before the
+  caller commits, and nothing is lost if the broker is down then.
 
 Batch sizes are named constants in the job's module (``EXPIRY_BATCH = 10_000``).
 """
@@ -25,6 +26,8 @@ from typing import Any, TypeVar
 
 from django.db import transaction
 from django.db.models import QuerySet
+
+from core.outbox import outbox_send_many
 
 T = TypeVar("T")
 
@@ -103,14 +106,13 @@ def chunks_run(
 
 
 def chunks_enqueue(queryset: QuerySet, *, size: int, task: Any, key: str = "pk", **kwargs: Any) -> int:
-    """One ``task(lo=..., hi=..., **kwargs)`` per chunk of ``queryset``, sent on commit.
+    """One ``task(lo=..., hi=..., **kwargs)`` per chunk of ``queryset``, through the outbox.
 
     The task re-reads its range (``key`` between ``lo`` and ``hi``) with the job's own
     filter, so a row changed meanwhile is judged on what it is when the task runs.
     Returns how many tasks were enqueued.
     """
-    count = 0
-    for chunk in chunks(queryset, size=size, key=key):
-        task.delay_on_commit(lo=chunk.lo, hi=chunk.hi, **kwargs)
-        count += 1
-    return count
+    messages = [{"lo": chunk.lo, "hi": chunk.hi, **kwargs} for chunk in chunks(queryset, size=size, key=key)]
+    if messages:
+        outbox_send_many(task, messages)
+    return len(messages)

@@ -38,6 +38,9 @@ never wait on each other in a cycle:
     engagement batch writes follows and waiting scores with a guarded ``UPDATE`` and
     an upsert, in that order too.
 
+The outbox relay (``core.outbox``) locks outbox rows with ``SKIP LOCKED`` in a
+transaction of its own that takes no other lock; writers only insert outbox rows.
+
 Rows written by ``INSERT ... ON CONFLICT`` or a guarded ``UPDATE`` (purchase stats,
 coupon redemption) are locked by that statement, after all of the above.
 """

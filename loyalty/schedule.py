@@ -4,6 +4,10 @@ where an operator can pause or retime an entry in the admin)."""
 from celery.schedules import crontab
 
 BEAT_SCHEDULE = {
+    # The transactional outbox: what the after-commit fast path could not send, every
+    # 10 s (core.outbox.OUTBOX_RELAY_INTERVAL, docs/outbox.md).
+    "relay-outbox": {"task": "core.outbox_relay", "schedule": 10.0},
+    "prune-outbox-nightly": {"task": "core.outbox_prune", "schedule": crontab(hour=3, minute=40)},
     "expire-points-nightly": {"task": "loyalty.expire_points", "schedule": crontab(hour=2, minute=15)},
     # After the day's orders, before the points expiry: one tier down at most per night.
     "review-tiers-nightly": {"task": "loyalty.review_tiers", "schedule": crontab(hour=1, minute=45)},

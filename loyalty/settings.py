@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "drf_standardized_errors",
     "django_celery_beat",
+    "core",  # the transactional outbox (core.outbox); no other model
     "members",
     "storefront",
     "coupons",

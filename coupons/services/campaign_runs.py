@@ -1,7 +1,7 @@
 """Campaign runs: a million coupons in primary-key chunks, exactly once, resumable.
 
 1. ``campaign_run_request`` (run now, the schedule, ``run_campaign``) writes a queued
-   run and sends ``coupons.campaign_run_start`` on commit: nothing heavy in a request.
+   run and sends ``coupons.campaign_run_start`` through the outbox (core.outbox): nothing heavy in a request.
 2. ``campaign_run_start`` (a worker) splits the audience into shopper-id ranges of
    ``CAMPAIGN_CHUNK`` with ``core.jobs.chunks``, writes one ``CampaignRunChunk`` per
    range and fans them out with ``core.jobs.chunks_enqueue``: one
@@ -30,6 +30,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from core.jobs import Chunk, chunks, chunks_enqueue, chunks_run
+from core.outbox import outbox_send
 from coupons import errors
 from coupons.audiences import audience_compile
 from coupons.locks import campaign_runs_lock, coupon_templates_lock
@@ -77,7 +78,7 @@ def campaign_run_request(*, campaign: Campaign) -> CampaignRun:
             run = CampaignRun.objects.create(campaign=campaign, merchant_id=campaign.merchant_id)
     except IntegrityError:
         raise errors.CampaignRunInProgress(attr="campaign") from None
-    _tasks().campaign_run_start.delay_on_commit(run_id=run.pk)
+    outbox_send(_tasks().campaign_run_start, run_id=run.pk)
     return run
 
 
@@ -127,7 +128,7 @@ def campaign_run_resume(*, run: CampaignRun) -> CampaignRun:
     if run.status not in (*UNFINISHED, CampaignRun.Status.FAILED):
         raise errors.CampaignRunNotResumable(attr="run")
     if run.status == CampaignRun.Status.QUEUED:
-        _tasks().campaign_run_start.delay_on_commit(run_id=run.pk)
+        outbox_send(_tasks().campaign_run_start, run_id=run.pk)
         return run
     run.status, run.error = CampaignRun.Status.RUNNING, ""
     try:

@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.outbox import outbox_send
 from core.services import model_update
 from members.models import Merchant
 from storefront import errors, tasks
@@ -85,8 +86,9 @@ def product_update(*, merchant: Merchant, sku: str, **changes) -> Product:
 
 def _rollout_on_commit(product: Product) -> None:
     """Publishing starts the fans-first push, once the publish has committed (a rolled-back
-    publish sends nothing); the task does nothing if the product has a rollout already."""
-    tasks.start_rollout.delay_on_commit(product_id=product.pk)
+    publish sends nothing, a broker down at the commit delays it: core.outbox); the task
+    does nothing if the product has a rollout already."""
+    outbox_send(tasks.start_rollout, product_id=product.pk)
 
 
 def _clean_tags(tags: list[str] | None) -> list[str]:
