@@ -9,6 +9,7 @@ from members.admin_scoping import (
 )
 from members.engagement.admin import AccountFansMixin  # also registers the engagement admins
 from members.models import Account, Follow, Membership, Merchant, MerchantAPIKey, MerchantStaff, Shopper, Tier
+from members.webhooks import admin as webhooks_admin  # noqa: F401 (registers the webhook admins)
 
 # The library's own key model has no merchant; Fanbase uses MerchantAPIKey only.
 admin.site.unregister(APIKey)

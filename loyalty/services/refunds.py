@@ -19,6 +19,7 @@ from coupons.services.redemption import coupons_restore
 from loyalty import errors
 from loyalty.locks import points_accounts_lock
 from loyalty.models import PointsAccount, PointsEntry
+from loyalty.services.order_events import refund_events_emit
 from loyalty.services.points import points_debit_locked
 from members.models import Merchant
 from storefront import errors as storefront_errors
@@ -114,6 +115,13 @@ def refund_record(*, merchant: Merchant, order_external_id: str, refund: RefundI
     )
     purchase_stats_recount(
         shopper_id=order.shopper_id, product_ids=[lines[item.sku].product_id for item in refund.lines]
+    )
+    refund_events_emit(
+        merchant=merchant,
+        order_external_id=order.external_id,
+        shopper_id=order.shopper_id,
+        response=response,
+        now=now,
     )
     return RefundResult(response=response, created=True)
 

@@ -25,10 +25,11 @@ from core.jobs import Chunk, chunks_run
 from coupons.models import Coupon
 from coupons.services.issuing import coupon_issue
 from loyalty.models import Program, TierChange, TierReward
-from loyalty.webhooks.events import tier_changes_emit
 from members.errors import TierNotFound
 from members.locks import memberships_lock
-from members.models import Membership, Tier
+from members.models import Membership, Merchant, Tier
+from members.webhooks.events import webhook_events_write
+from members.webhooks.models import EventType
 from storefront.models import Order
 from storefront.rules import MAX_CLOCK_SKEW
 
@@ -67,7 +68,7 @@ def tier_moved(*, move: TierMove, reason: str, now: datetime, by=None, note: str
         created_by=by,
         at=now,
     )
-    tier_changes_emit(change_ids=[change.pk])
+    tier_changes_emit(change_ids=[change.pk], merchant=move.membership.merchant)
     return change
 
 
@@ -242,3 +243,58 @@ def _review_chunk(*, lo: int, hi: int, now: datetime, day: datetime, merchant_id
     if ids:
         tier_changes_emit(change_ids=ids)
     return len(ids)
+
+
+def tier_changes_emit(*, change_ids: list[int], merchant: Merchant | None = None) -> int:
+    """``tier.changed`` events for these history rows, for the merchants that want them.
+
+    One read of the merchants' subscriptions (none with ``merchant`` in hand), one of
+    the changes, one ``INSERT`` of events per merchant: the review's chunk stays set-based.
+    """
+    wanted = EventType.TIER_CHANGED
+    if merchant is not None and hasattr(merchant, "webhook_events"):
+        if wanted not in merchant.webhook_events:
+            return 0
+        listening = {merchant.pk}
+    else:
+        merchant_ids = (
+            Membership.objects.filter(tier_changes__pk__in=change_ids)
+            .values_list("merchant_id", flat=True)
+            .distinct()
+        )
+        listening = {
+            pk
+            for pk, events in Merchant.objects.filter(pk__in=merchant_ids).values_list("pk", "webhook_events")
+            if wanted in (events or ())
+        }
+    if not listening:
+        return 0
+    rows = (
+        TierChange.objects.filter(pk__in=change_ids, membership__merchant_id__in=listening)
+        .order_by("pk")
+        .values(
+            "pk",
+            "reason",
+            "at",
+            "membership__merchant_id",
+            "membership__number",
+            "membership__shopper__external_id",
+            "from_tier__name",
+            "to_tier__name",
+        )
+    )
+    payloads: dict[int, list[dict]] = {}
+    for row in rows:
+        payloads.setdefault(row["membership__merchant_id"], []).append(
+            {
+                "shopper": row["membership__shopper__external_id"],
+                "membership_number": row["membership__number"],
+                "from_tier": row["from_tier__name"],
+                "to_tier": row["to_tier__name"],
+                "reason": row["reason"],
+                "at": row["at"].isoformat().replace("+00:00", "Z"),
+            }
+        )
+    for merchant_id, items in payloads.items():
+        webhook_events_write(merchant_id=merchant_id, type=wanted, payloads=items)
+    return sum(len(items) for items in payloads.values())

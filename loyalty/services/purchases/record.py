@@ -10,6 +10,7 @@ from core.fields import column_range
 from coupons.services.redemption import coupons_redeem
 from loyalty import errors
 from loyalty.models import PointsAccount, PointsEntry, TierChange
+from loyalty.services.order_events import order_events_emit
 from loyalty.services.points import lot_expiry, points_credit_locked
 from loyalty.services.purchases.attribution import attribution_for, via_account_for
 from loyalty.services.purchases.inputs import OrderInput, PurchaseResult
@@ -163,6 +164,13 @@ def _record(*, merchant: Merchant, order: OrderInput, fingerprint: str) -> Purch
             occurred_at=paid_at,
             follows=attribution.follows,
         )
+    order_events_emit(
+        merchant=merchant,
+        shopper_external_id=shopper.external_id,
+        paid_at=paid_at,
+        response=response,
+        now=now,
+    )
     return PurchaseResult(response=response, created=True)
 
 

@@ -1,1 +1,0 @@
-"""Outbound webhooks: the merchant's systems told what happened (docs/webhooks.md)."""
