@@ -46,14 +46,14 @@ def _pool(target: Target) -> urllib3.HTTPConnectionPool:
                     target.port,
                     timeout=timeout,
                     retries=False,
-                    maxsize=4,
+                    maxsize=8,
                     server_hostname=target.host,
                     assert_hostname=target.host,
                     cert_reqs="CERT_REQUIRED",
                 )
             else:
                 pool = urllib3.HTTPConnectionPool(
-                    target.address, target.port, timeout=timeout, retries=False, maxsize=4
+                    target.address, target.port, timeout=timeout, retries=False, maxsize=8
                 )
             _pools[key] = pool
     return pool

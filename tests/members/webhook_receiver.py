@@ -32,6 +32,7 @@ def start_receiver() -> Receiver:
     receiver: Receiver
 
     class Handler(BaseHTTPRequestHandler):
+        disable_nagle_algorithm = True  # as real servers do: no 40 ms delayed-ACK stall per answer
         protocol_version = "HTTP/1.1"  # keep-alive, as a real receiver
 
         def do_POST(self):
