@@ -14,7 +14,7 @@ RUN_ENV := DEBUG=$${DEBUG-1}
 SCALE ?= default
 BENCH_ARGS ?=
 
-.PHONY: install run test bench lint clean
+.PHONY: install run test bench lint clean fuzz audit
 
 install: $(STAMP)
 
@@ -32,14 +32,17 @@ $(STAMP): pyproject.toml
 # broker under var/, web + worker + beat under honcho. Ctrl-C stops all three.
 # The demo logins and API keys are printed before the servers start and kept in
 # var/demo.txt (each run issues fresh demo API keys).
+# Web, worker and beat share their Prometheus figures through one folder, emptied at
+# each start: a scrape of http://127.0.0.1:$(PORT)/metrics shows all three.
 run: install
-	@mkdir -p var
+	@rm -rf var/prometheus && mkdir -p var/prometheus
 	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
 	$(RUN_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(RUN_ENV) $(BIN)/python manage.py seed_demo --base-url http://127.0.0.1:$(PORT) > var/demo.txt
 	@cat var/demo.txt
 	@echo "Starting web, worker and beat on http://127.0.0.1:$(PORT)/ (Ctrl-C stops them; logins are in var/demo.txt)."
-	@$(RUN_ENV) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile -p $(PORT)
+	@$(RUN_ENV) PROMETHEUS_MULTIPROC_DIR="$(CURDIR)/var/prometheus" PATH="$(CURDIR)/$(BIN):$$PATH" \
+		$(BIN)/honcho start -f Procfile -p $(PORT)
 
 # pytest exits 5 when it collected no test: that fails here like any other failure.
 test: install
@@ -53,6 +56,16 @@ test: install
 # Results: benchmarks/results/latest.json; BENCH_ARGS="--compare FILE" prints the change.
 bench: install
 	$(BIN)/python -m benchmarks --scale $(SCALE) $(BENCH_ARGS)
+
+# The schema fuzz, longer than in `make test` (FUZZ_EXAMPLES requests per operation,
+# mode and caller; 10 there). On SQLite unless DATABASE_URL is set.
+FUZZ_EXAMPLES ?= 200
+fuzz: install
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -n 2 -p no:randomly tests/fuzz $(PYTEST_ARGS)
+
+# Known vulnerabilities of the installed dependencies (pip-audit; .ci/audit.py).
+audit: install
+	$(BIN)/python .ci/audit.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -16,9 +16,9 @@ never wait on each other in a cycle:
 2. ``members.locks.shoppers_lock``: a shopper claimed by a registration; then
    ``members.locks.shopper_claims_lock``, its claim codes (an attempt at a code takes
    them alone, in its own transaction; the registration deletes them after the shopper).
-   Also the shoppers a chunk of pushes is delivered to (``storefront.services.rollouts``),
-   all of them in one statement, after that chunk's messages were inserted and before
-   the rollouts' counters move.
+   Also the shoppers a chunk of pushes goes to (``storefront.services.rollouts``), all of
+   them in one statement, before the chunk's messages are inserted (the cap is decided in
+   the ``INSERT``) and before the rollouts' counters move.
 3. ``members.locks.merchants_lock``: the merchant's member-number counter (joins); also
    taken alone by a webhook endpoint change to rewrite ``Merchant.webhook_events``.
 4. ``coupons.locks.scheduled_coupons_lock``: a promised coupon claimed by the due job.
@@ -29,8 +29,9 @@ never wait on each other in a cycle:
    statement (``FOR UPDATE OF m`` in ``loyalty.services.tiers``), nothing else.
 6. ``coupons.locks.coupons_lock_by_code``: the coupons an order names, by primary key.
 7. the coupon template's row, taken by the guarded stock ``UPDATE`` of ``coupon_issue``
-   and of each campaign chunk, before their per-shopper limit check: the lock every
-   issuer of a template takes, so the limit holds for every holder, member or not.
+   before its per-shopper limit check, and by each campaign chunk after its insert, to
+   recheck that limit and claim its stock: the lock every issuer of a template holds
+   for its last limit check, so the limit holds for every holder, member or not.
 8. ``coupons.locks.campaign_runs_lock``: a campaign run's counters, moved at the end
    of each chunk's transaction.
 9. ``storefront.locks.products_lock``, ``loyalty.locks.programs_lock``,

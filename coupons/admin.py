@@ -4,7 +4,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -14,7 +14,7 @@ from django.utils import timezone
 from core.errors import DomainError
 from coupons.audiences import audience_size
 from coupons.models import Campaign, CampaignRun, Coupon, CouponTemplate, ScheduledCoupon
-from coupons.services.campaign_runs import campaign_run_request, campaign_run_resume
+from coupons.services.campaign_runs import campaign_run_cancel, campaign_run_request, campaign_run_resume
 from coupons.services.campaigns import campaign_delete, campaign_schedule_sync, campaign_terms_check
 from coupons.services.issuing import coupon_issue_to_shopper
 from coupons.services.templates import coupon_template_terms_check
@@ -268,9 +268,19 @@ class CampaignAdmin(MerchantScopedAdmin):
             path("<path:object_id>/dry-run/", view(self.dry_run_view), name="coupons_campaign_dry_run"),
             path("<path:object_id>/run/", view(self.run_view), name="coupons_campaign_run"),
             path(
+                "<path:object_id>/runs/<int:run_id>/progress/",
+                view(self.progress_view),
+                name="coupons_campaign_run_progress",
+            ),
+            path(
                 "<path:object_id>/runs/<int:run_id>/resume/",
                 view(self.resume_view),
                 name="coupons_campaign_resume",
+            ),
+            path(
+                "<path:object_id>/runs/<int:run_id>/cancel/",
+                view(self.cancel_view),
+                name="coupons_campaign_cancel",
             ),
             *super().get_urls(),
         ]
@@ -313,14 +323,61 @@ class CampaignAdmin(MerchantScopedAdmin):
             self.message_user(request, f"Not run: {exc.detail}", messages.ERROR)
         return self._back(campaign)
 
-    def resume_view(self, request, object_id, run_id):
-        campaign = self._campaign(request, object_id, write=True)
+    def _run(self, campaign, run_id) -> CampaignRun:
         run = CampaignRun.objects.filter(campaign=campaign, pk=run_id).first()
         if run is None:
             raise Http404("No such run.")
+        return run
+
+    def resume_view(self, request, object_id, run_id):
+        campaign = self._campaign(request, object_id, write=True)
+        run = self._run(campaign, run_id)
         try:
             campaign_run_resume(run=run)
             self.message_user(request, f"Run {run.pk} resumed.", messages.SUCCESS)
         except DomainError as exc:
             self.message_user(request, f"Not resumed: {exc.detail}", messages.ERROR)
         return self._back(campaign)
+
+    def cancel_view(self, request, object_id, run_id):
+        campaign = self._campaign(request, object_id, write=True)
+        run = self._run(campaign, run_id)
+        try:
+            campaign_run_cancel(run=run)
+            self.message_user(
+                request, f"Run {run.pk} cancelled; the coupons it issued stay.", messages.SUCCESS
+            )
+        except DomainError as exc:
+            self.message_user(request, f"Not cancelled: {exc.detail}", messages.ERROR)
+        return self._back(campaign)
+
+    def progress_view(self, request, object_id, run_id):
+        """A run's progress as JSON, polled by the campaign page's progress bars (GET)."""
+        campaign = self.get_object(request, object_id)  # another merchant's: 404
+        if not self.has_view_permission(request, campaign):
+            raise PermissionDenied
+        run = CampaignRun.objects.filter(campaign=campaign, pk=run_id).first()
+        if run is None:
+            raise Http404("No such run.")
+        return JsonResponse(run_progress(run))
+
+
+def run_progress(run: CampaignRun) -> dict:
+    """What a progress bar shows: chunks done of the planned ones (100 once the run is done)."""
+    if run.status == CampaignRun.Status.DONE:
+        percent = 100
+    elif run.chunks_total:
+        percent = min(99, 100 * run.chunks_done // run.chunks_total)
+    else:
+        percent = 0
+    return {
+        "id": run.pk,
+        "status": run.status,
+        "audience_size": run.audience_size,
+        "issued": run.issued,
+        "skipped": run.skipped,
+        "chunks_done": run.chunks_done,
+        "chunks_total": run.chunks_total,
+        "percent": percent,
+        "finished": run.status not in (CampaignRun.Status.QUEUED, CampaignRun.Status.RUNNING),
+    }

@@ -61,8 +61,11 @@ def audience_compile(*, merchant: Merchant, audience: Any, now: datetime | None 
     condition = Q()
     for key, value in audience.items():
         if key not in KEYS:
+            # On the key when it can be named as ``audience.<key>`` (the schema's
+            # pattern), else on the object: a key is the caller's text (found by the fuzz).
             raise errors.AudienceInvalid(
-                f"Unknown audience key {key!r}; known: {', '.join(KEYS)}.", attr=f"audience.{key}"
+                f"Unknown audience key {key!r}; known: {', '.join(KEYS)}.",
+                attr=f"audience.{key}" if key and "." not in key else "audience",
             )
         condition &= _condition(merchant=merchant, key=key, value=value, now=now)
     if not [item for item in audience.items() if item not in EXCLUDING]:
@@ -75,12 +78,46 @@ def audience_compile(*, merchant: Merchant, audience: Any, now: datetime | None 
 
 
 def audience_size(*, merchant: Merchant, audience: dict) -> int:
-    """The dry run: how many shoppers the audience holds now. Writes nothing."""
-    return audience_compile(merchant=merchant, audience=audience).count()
+    """The dry run: how many shoppers the audience holds now. Writes nothing.
+
+    Counted from the rows of one key that holds each shopper at most once (an account's
+    follows, the merchant's active memberships), the other keys as ``EXISTS`` on their
+    shopper: an index scan of that key's rows, where counting shoppers would join the
+    whole shopper table to them (1M follows of one account: 2.7 s against a fraction of
+    it; docs/campaigns.md). Without such a key, the shoppers are counted.
+    """
+    shoppers = audience_compile(merchant=merchant, audience=audience)  # validated here
+    now = timezone.now()
+    driver = next((key for key in DRIVERS if key in audience and audience[key] is not False), None)
+    if driver is None:
+        return shoppers.count()
+    rows = _driver_rows(merchant=merchant, key=driver, value=audience[driver], now=now)
+    for key, value in audience.items():
+        if key != driver:
+            rows = rows.filter(
+                _condition(merchant=merchant, key=key, value=value, now=now, shopper=OuterRef("shopper_id"))
+            )
+    return rows.count()
 
 
-def _condition(*, merchant: Merchant, key: str, value: Any, now: datetime) -> Q:
-    shopper = OuterRef("pk")
+# Keys whose rows hold each shopper once (unique (shopper, account), (shopper, merchant)).
+DRIVERS = ("followers_of", "joined_within_days", "tier_at_least", "members")
+
+
+def _driver_rows(*, merchant: Merchant, key: str, value: Any, now: datetime) -> QuerySet:
+    if key == "followers_of":
+        return Follow.objects.filter(account=Account.objects.filter(merchant=merchant, handle=value).first())
+    memberships = _active_memberships(merchant)
+    if key == "joined_within_days":
+        return memberships.filter(joined_at__gte=now - timedelta(days=value))
+    if key == "tier_at_least":
+        tier = Tier.objects.get(merchant=merchant, name=value)
+        return memberships.filter(tier__rank__gte=tier.rank)
+    return memberships
+
+
+def _condition(*, merchant: Merchant, key: str, value: Any, now: datetime, shopper=None) -> Q:
+    shopper = shopper if shopper is not None else OuterRef("pk")
     if key in ("members", "iron_fans"):
         if not isinstance(value, bool):
             raise errors.AudienceInvalid(f"{key} is true or false.", attr=f"audience.{key}")

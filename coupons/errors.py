@@ -156,6 +156,11 @@ class CampaignRunNotResumable(Conflict):
     default_detail = "Only a run that has not finished (queued, running or failed) can be resumed."
 
 
+class CampaignRunNotCancellable(Conflict):
+    code = "campaign_run_not_cancellable"
+    default_detail = "Only a queued or running run can be cancelled; this one has ended."
+
+
 class CampaignTemplateNotIssuable(Conflict):
     code = "campaign_template_not_issuable"
     default_detail = "The campaign's coupon template is switched off or its validity window is over."

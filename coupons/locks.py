@@ -25,8 +25,9 @@ def scheduled_coupons_lock(*, skip_locked: bool = False) -> QuerySet[ScheduledCo
 
 
 def coupon_templates_lock() -> QuerySet[CouponTemplate]:
-    """Templates, locked: a campaign chunk holds its template's row from its stock claim
-    to its commit, as ``coupon_issue``'s guarded ``UPDATE`` does (the per-shopper limit)."""
+    """Templates, locked: a campaign chunk holds its template's row from the recheck of
+    what it inserted (the per-shopper limit) and its stock claim to its commit, as
+    ``coupon_issue``'s guarded ``UPDATE`` does before its limit check."""
     return locked(CouponTemplate)
 
 

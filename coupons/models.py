@@ -178,6 +178,20 @@ class Coupon(models.Model):
             # The expiry job: issued coupons past their date.
             models.Index(fields=["expires_at"], condition=Q(state="issued"), name="coupon_issued_expiry"),
             models.Index(fields=["order"], condition=Q(order__isnull=False), name="coupon_order"),
+            # The daily metrics job (loyalty.dashboard.jobs): a merchant's coupons issued,
+            # redeemed and expired on one day. The last two are partial indexes that a new
+            # (issued) coupon does not enter.
+            models.Index(fields=["merchant", "issued_at"], name="coupon_merchant_issued"),
+            models.Index(
+                fields=["merchant", "redeemed_at"],
+                condition=Q(state="redeemed"),
+                name="coupon_merchant_redeemed",
+            ),
+            models.Index(
+                fields=["merchant", "expires_at"],
+                condition=Q(state="expired"),
+                name="coupon_merchant_expired",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -29,8 +29,8 @@ def issue_due_coupons() -> dict:
 # Campaign runs. acks_late with reject_on_worker_lost: a task whose worker died is
 # redelivered, not lost; each chunk is claimed once, so a redelivery is harmless. The
 # broker's visibility timeout (settings: CELERY_BROKER_TRANSPORT_OPTIONS) is above the
-# longest chunk by far: a chunk is one transaction of a thousand coupons (well under a
-# second), and a start splits a million shoppers in seconds.
+# longest chunk by far: a chunk is one transaction of 5,000 coupons (about a second),
+# and a start splits a million shoppers in seconds.
 @shared_task(name="coupons.campaign_run_start", acks_late=True, reject_on_worker_lost=True)
 def campaign_run_start(*, run_id: int) -> None:
     run = campaign_runs.campaign_run_start(run_id=run_id)

@@ -37,4 +37,9 @@ urlpatterns = [
         campaigns.CampaignRunResumeApi.as_view(),
         "merchant-campaign-run-resume",
     ),
+    *slash_optional(
+        "merchant/campaigns/<key:id>/runs/<key:run>/cancel",
+        campaigns.CampaignRunCancelApi.as_view(),
+        "merchant-campaign-run-cancel",
+    ),
 ]

@@ -6,7 +6,8 @@ class LoyaltyConfig(AppConfig):
     verbose_name = "Loyalty"
 
     def ready(self) -> None:
-        from loyalty import checks  # noqa: F401  (registers the deploy checks)
+        # The deploy checks register themselves; so do the Celery task counters.
+        from loyalty import checks, metrics  # noqa: F401
         from loyalty.celery import ensure_broker_folders
 
         ensure_broker_folders()

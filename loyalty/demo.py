@@ -16,7 +16,8 @@ from django.utils import timezone
 from coupons.models import Campaign
 from coupons.services.campaigns import campaign_create
 from coupons.services.templates import coupon_template_create
-from loyalty.models import TierChange, TierReward
+from loyalty.dashboard import jobs as dashboard_jobs
+from loyalty.models import PointsEntry, TierChange, TierReward
 from loyalty.services.engagement import engagement_record
 from loyalty.services.memberships import membership_enrol, merchant_onboard
 from loyalty.services.program import program_update
@@ -148,6 +149,7 @@ def seed_demo() -> DemoLogins:
     # below match on them.
     preferences_fold_orders()
     _seed_rollouts(merchants)
+    _seed_daily_metrics(merchants)
     return logins
 
 
@@ -196,8 +198,43 @@ def _seed_engagement(merchants: list[Merchant]) -> None:
             ]
         engagement_record(merchant=merchant, events=events)
         iron_fans_recompute(merchant=merchant, now=now)
-        for days_ago in range(7, -1, -1):
+        _backdate_history(merchant, now=now)
+        for days_ago in range(HISTORY_DAYS - 1, -1, -1):
             fan_stats_snapshot(day=(now - timedelta(days=days_ago)).date(), now=now, merchant=merchant)
+
+
+# Days of history the demo's dashboard shows: fans and members arrived over them.
+HISTORY_DAYS = 90
+
+
+def _backdate_history(merchant: Merchant, *, now) -> None:
+    """Spread the demo's follows, iron fans and memberships over the past ``HISTORY_DAYS``
+    (they were all made just now), so that the dashboard's lines have a past to draw.
+    Demo data only: the services stamp real rows with the time they happen."""
+    for follow in Follow.objects.filter(account__merchant=merchant).order_by("pk"):
+        since = now - timedelta(days=15 + (follow.pk * 13) % (HISTORY_DAYS - 20))
+        iron_since = min(since + timedelta(days=10 + follow.pk % 20), now) if follow.iron_fan else None
+        Follow.objects.filter(pk=follow.pk).update(created_at=since, iron_fan_since=iron_since)
+    for membership in Membership.objects.filter(merchant=merchant).order_by("number"):
+        joined = now - timedelta(days=HISTORY_DAYS - 5 - (membership.number * 11) % (HISTORY_DAYS - 10))
+        Membership.objects.filter(pk=membership.pk).update(joined_at=joined)
+        # The join bonus was paid on joining; each order's points when it was paid.
+        bonus = PointsEntry.objects.filter(account__membership=membership, order__isnull=True)
+        bonus.update(created_at=joined)
+    for entry in PointsEntry.objects.filter(
+        account__membership__merchant=merchant, order__isnull=False
+    ).select_related("order"):
+        PointsEntry.objects.filter(pk=entry.pk).update(created_at=entry.order.paid_at)
+
+
+def _seed_daily_metrics(merchants: list[Merchant]) -> None:
+    """The dashboard's daily rows for the demo's past days and today (today's is provisional:
+    the nightly job rewrites it once the day has ended)."""
+    today = timezone.now().date()
+    first = today - timedelta(days=HISTORY_DAYS - 1)
+    for merchant in merchants:
+        missing = dashboard_jobs.days_missing(first=first, last=today, merchant=merchant)
+        dashboard_jobs.metrics_compute(days=missing, merchant=merchant)
 
 
 def _seed_rollouts(merchants: list[Merchant]) -> None:

@@ -199,3 +199,11 @@ class TierReward(models.Model):
 
     def __str__(self) -> str:
         return f"{self.template} on reaching {self.tier}"
+
+
+# The dashboard's daily tables live beside their jobs (``loyalty/dashboard``).
+from loyalty.dashboard.models import (  # noqa: E402, F401
+    MerchantDailyCoupons,
+    MerchantDailyMetrics,
+    MerchantDailyTier,
+)

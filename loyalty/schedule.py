@@ -23,6 +23,8 @@ BEAT_SCHEDULE = {
         "task": "members.snapshot_fan_stats",
         "schedule": crontab(hour=0, minute=20),
     },
+    # After the fan snapshots (00:20): yesterday's merchant metrics for the dashboard.
+    "daily-metrics-nightly": {"task": "loyalty.daily_metrics", "schedule": crontab(hour=0, minute=40)},
     "prune-engagement-nightly": {"task": "members.prune_engagement", "schedule": crontab(hour=3, minute=0)},
     # Stage windows are hours long; every 10 minutes judges them on time and delivers the
     # pushes the daily cap deferred soon after midnight.

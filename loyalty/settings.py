@@ -6,6 +6,7 @@ filesystem transport under ``var/``, a file-based cache there). Production and C
 the process at start with a message that names the variable.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -40,7 +41,7 @@ ALLOWED_HOSTS = env_hosts("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG e
 CSRF_TRUSTED_ORIGINS = env_origins("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "members.admin_apps.FanbaseAdminConfig",  # django.contrib.admin with Fanbase's site header
+    "loyalty.dashboard.admin_apps.DashboardAdminConfig",  # the admin, its index the merchant dashboard
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -55,6 +56,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "drf_standardized_errors",
     "django_celery_beat",
+    "axes",
+    "django_prometheus",
     "core",  # the transactional outbox (core.outbox); no other model
     "members",
     "storefront",
@@ -63,6 +66,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /metrics is answered here, for loopback callers only, before anything else
+    # (host checks, the HTTPS redirect) sees it: see loyalty/metrics.py.
+    "loyalty.metrics.metrics_endpoint",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -71,6 +78,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # Last, as django-axes asks: it answers a locked-out admin login with a 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "loyalty.urls"
@@ -147,6 +157,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# The admin login is guarded against brute force by django-axes: ADMIN_LOGIN_FAILURE_LIMIT
+# failed logins from one client address lock that address out of the admin login for
+# ADMIN_LOCKOUT_MINUTES (a 429), whichever usernames it tried; a success resets the
+# count. Locking by address, not by username, means an attacker cannot lock a staff
+# member out from elsewhere. `manage.py axes_reset` (or the admin's "access attempts")
+# lifts a lockout. The client address is the one the API throttles use (NUM_PROXIES).
+# API logins (POST /api/v1/auth/token) are limited by the auth throttle instead.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("ADMIN_LOCKOUT_MINUTES", 30, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_ONLY_ADMIN_SITE = True
+AXES_CLIENT_IP_CALLABLE = "members.auth_backends.client_address"
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -171,6 +199,9 @@ WEBHOOKS_TIMEOUT_SECONDS = env_int("WEBHOOKS_TIMEOUT_SECONDS", 5, minimum=1)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 3600, minimum=0)
@@ -276,7 +307,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # Redis redelivers a task not acknowledged within the visibility timeout (tasks ack
     # late). One hour is far above the longest task: a campaign chunk is one transaction
-    # of a thousand coupons (under a second), a campaign start splits a million shoppers
+    # of 5,000 coupons (about a second), a campaign start splits a million shoppers
     # in seconds. A task whose worker vanished comes back after it; a campaign run can be
     # resumed sooner (docs/campaigns.md).
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
@@ -296,12 +327,27 @@ HEALTHZ_BROKER_TIMEOUT = env_int("HEALTHZ_BROKER_TIMEOUT", 2, minimum=1)
 # Days engagement events are kept; scores never need older ones (docs/iron-fans.md).
 ENGAGEMENT_RETENTION_DAYS = env_int("ENGAGEMENT_RETENTION_DAYS", 90, minimum=31)
 
+# LOG_FORMAT=json: one JSON object a line (python-json-logger), with the record's
+# time, level, logger and message and any `extra` fields, for a log shipper; plain
+# text otherwise. Credentials never reach a log: no code logs a header, and requests
+# are logged by path (tests/test_secrets.py runs requests at DEBUG and greps the logs).
+LOG_FORMAT = env_choice("LOG_FORMAT", "PLAIN", choices=["PLAIN", "JSON"]).lower()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_choice("LOG_LEVEL", "INFO", choices=LOG_LEVELS)},
+    # django-axes says hello at every start and logs each failed login at INFO; its
+    # lockouts are warnings.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 
 # --- Storefront ----------------------------------------------------------------

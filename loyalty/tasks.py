@@ -1,11 +1,15 @@
 """Scheduled loyalty jobs: thin wrappers that call one service (safe to run twice)."""
 
 import logging
+from datetime import date
 
 from celery import shared_task
 
+from core.jobs import chunks_enqueue
+from loyalty.dashboard import jobs as dashboard_jobs
 from loyalty.services.expiry import points_expire_due
 from loyalty.services.tiers import tier_review
+from members.models import Merchant
 
 logger = logging.getLogger(__name__)
 
@@ -22,3 +26,24 @@ def review_tiers() -> dict:
     result = tier_review()
     logger.info("tier review moved %s of %s members down", result.moved, result.members)
     return {"members": result.members, "moved": result.moved}
+
+
+@shared_task(name="loyalty.daily_metrics", acks_late=True)
+def daily_metrics() -> dict:
+    """Yesterday's (UTC) metrics of every merchant: one chunk task per range of merchants."""
+    day = dashboard_jobs.last_complete_day()
+    sent = chunks_enqueue(
+        Merchant.objects.all(),
+        size=dashboard_jobs.METRICS_CHUNK_MERCHANTS,
+        task=daily_metrics_chunk,
+        day=day.isoformat(),
+    )
+    logger.info("daily metrics of %s: %s chunk tasks", day, sent)
+    return {"day": day.isoformat(), "chunks": sent}
+
+
+@shared_task(name="loyalty.daily_metrics_chunk", acks_late=True)
+def daily_metrics_chunk(*, lo: int, hi: int, day: str) -> dict:
+    """One day of the merchants with ``lo <= id <= hi`` (rewritten whole: safe to run twice)."""
+    rows = dashboard_jobs.metrics_day_range(day=date.fromisoformat(day), lo=lo, hi=hi)
+    return {"day": day, "merchants": rows}

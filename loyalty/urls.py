@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.routing import api_not_found, slash_optional
 from loyalty.apis import claims, engagement, feed, memberships, orders, program, shopper, shoppers
+from loyalty.dashboard import apis as dashboard_apis
 from loyalty.health import healthz
 
 api_v1 = [
@@ -36,6 +37,7 @@ api_v1 = [
         claims.ShopperClaimCodeCreateApi.as_view(),
         "merchant-shopper-claim-code",
     ),
+    *slash_optional("merchant/metrics", dashboard_apis.MerchantMetricsApi.as_view(), "merchant-metrics"),
     path("", include("members.urls")),
     path("", include("storefront.urls")),
     path("", include("coupons.urls")),

@@ -12,6 +12,7 @@ MODULES = [
     "campaigns",
     "rollouts",
     "program",
+    "dashboard",
     "pending",
 ]
 

@@ -184,7 +184,7 @@ class CampaignAudienceApi(MerchantApi):
 class CampaignRunCreateApi(MerchantApi):
     @api_operation(
         summary="Run a campaign now",
-        description="Queues a run; the workers issue it in chunks of a thousand shoppers, each "
+        description="Queues a run; the workers issue it in chunks of 5,000 shoppers, each "
         "coupon once per run and shopper, within the template's stock and per-shopper limit. "
         "Follow it at `GET .../runs/{run}`. 409 while another run of the campaign is unfinished "
         "or when the template is switched off or past its window.",
@@ -242,3 +242,22 @@ class CampaignRunResumeApi(MerchantApi):
         found = selectors.campaign_run_get(campaign=campaign, run_id=run)
         resumed = campaign_runs.campaign_run_resume(run=found)
         return Response(RunAcceptedOutput(resumed).data, status=status.HTTP_202_ACCEPTED)
+
+
+class CampaignRunCancelApi(MerchantApi):
+    @api_operation(
+        summary="Cancel a campaign run",
+        description="Stops a queued or running run: its chunks that start after the cancel issue "
+        "nothing, a chunk already under way finishes; the coupons issued stay (they are counted in "
+        "`issued`). The run ends `cancelled` and cannot be resumed; the campaign can run again. "
+        "409 for a run that has ended (done, failed or cancelled).",
+        parameters=RUN_PARAMETERS,
+        request=None,
+        responses={200: RunOutput},
+        errors=[errors.CampaignNotFound, errors.CampaignRunNotFound, errors.CampaignRunNotCancellable],
+        tags=TAGS,
+    )
+    def post(self, request, id: str, run: str):
+        campaign = selectors.campaign_get(merchant=self.merchant, campaign_id=id)
+        found = selectors.campaign_run_get(campaign=campaign, run_id=run)
+        return Response(RunOutput(campaign_runs.campaign_run_cancel(run=found)).data)

@@ -9,10 +9,14 @@
    on a thousand tasks.
 3. ``campaign_chunks_issue`` runs each chunk through ``core.jobs.chunks_run``: its
    claim (``done_at`` set by a conditional ``UPDATE``) makes a redelivered task a no-op;
-   its work locks the template, claims the stock for the chunk in one guarded ``UPDATE``,
-   inserts the coupons with one ``INSERT ... SELECT`` from the audience query (unique
-   ``(campaign_run, shopper)``), and moves the run's counters. The chunk whose counter
-   update makes ``chunks_done == chunks_total`` marks the run done.
+   its work inserts the coupons with one ``INSERT ... SELECT`` from the audience query
+   (unique ``(campaign_run, shopper)``) without the template's lock, then locks the
+   template to recheck the per-shopper limit, claim the stock in one guarded ``UPDATE``
+   and trim what it cannot cover (``coupons.services.campaign_sql``), and moves the
+   run's counters. The chunk whose counter update makes ``chunks_done ==
+   chunks_total`` marks the run done.
+4. ``campaign_run_cancel`` ends a queued or running run: chunks that start afterwards
+   find it no longer running and issue nothing.
 
 A worker that dies mid-chunk loses its transaction (nothing of the chunk is written)
 and the broker redelivers the task (``acks_late``, ``reject_on_worker_lost``; the
@@ -26,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Subquery, Value, When
 from django.utils import timezone
 
 from core.jobs import Chunk, chunks, chunks_enqueue, chunks_run
@@ -34,23 +38,16 @@ from core.outbox import outbox_send
 from coupons import errors
 from coupons.audiences import audience_compile
 from coupons.locks import campaign_runs_lock, coupon_templates_lock
-from coupons.models import (
-    CODE_ALPHABET,
-    CODE_LENGTH,
-    Campaign,
-    CampaignRun,
-    CampaignRunChunk,
-    Coupon,
-    CouponTemplate,
-)
+from coupons.models import Campaign, CampaignRun, CampaignRunChunk, CouponTemplate
+from coupons.services.campaign_sql import ChunkSource, Inserted
 from coupons.services.issuing import coupon_validity
 
 logger = logging.getLogger(__name__)
 
-# Shoppers per chunk: a million is a thousand tasks, each a transaction of a few statements.
-CAMPAIGN_CHUNK = 1000
+# Shoppers per chunk: a million is 200 tasks, each a transaction of a dozen statements (a
+# thousand a chunk spent a third of a run on per-chunk statements; docs/campaigns.md).
+CAMPAIGN_CHUNK = 5000
 UNFINISHED = (CampaignRun.Status.QUEUED, CampaignRun.Status.RUNNING)
-COUPON = Coupon._meta.db_table
 
 
 def _tasks():
@@ -99,6 +96,10 @@ def campaign_run_start(*, run_id: int) -> CampaignRun | None:
         run.status, run.error, run.finished_at = CampaignRun.Status.FAILED, str(exc.detail), now
         run.save(update_fields=["status", "error", "finished_at"])
         return run
+    # Each keyset chunk walks the shoppers' primary key from the last id and probes the
+    # audience's keys per shopper; left to its statistics the planner merge-joins an
+    # account's follows from the first shopper for every chunk (2.5 minutes at 1M).
+    _nested_loops()
     ranges = [
         CampaignRunChunk(run=run, shopper_lo=chunk.lo, shopper_hi=chunk.hi)
         for chunk in _counted(chunks(audience, size=CAMPAIGN_CHUNK), run)
@@ -141,6 +142,21 @@ def campaign_run_resume(*, run: CampaignRun) -> CampaignRun:
 
 
 @transaction.atomic
+def campaign_run_cancel(*, run: CampaignRun) -> CampaignRun:
+    """Stop a queued or running run. Its chunks that start after this commits issue nothing
+    (their claim finds the run no longer running); a chunk already under way finishes and
+    its coupons count, as do all those issued before: nothing is taken back. A run that
+    has ended (done, failed, cancelled) is ``CampaignRunNotCancellable``."""
+    run = campaign_runs_lock().filter(pk=run.pk).first()
+    if run.status not in UNFINISHED:
+        raise errors.CampaignRunNotCancellable(attr="run")
+    run.status, run.finished_at = CampaignRun.Status.CANCELLED, timezone.now()
+    run.save(update_fields=["status", "finished_at"])
+    logger.info("campaign run %s cancelled at %s of %s chunks", run.pk, run.chunks_done, run.chunks_total)
+    return run
+
+
+@transaction.atomic
 def campaign_run_fail(*, chunk_id: int, error: str) -> None:
     """A chunk failed for a reason a retry will not cure: the run stops, to be resumed."""
     run_id = CampaignRunChunk.objects.filter(pk=chunk_id).values_list("run_id", flat=True).first()
@@ -178,37 +194,33 @@ def campaign_chunks_issue(*, lo: int, hi: int) -> list[ChunkCounts]:
 
 
 def _chunk_issue(*, chunk_id: int) -> ChunkCounts:
-    chunk = CampaignRunChunk.objects.select_related("run__campaign__merchant").get(pk=chunk_id)
+    """Issue one chunk (its claim taken): insert first, then keep the limit and the stock.
+
+    The insert runs without the template's lock, bounded by the stock seen then; then
+    the template's row is locked (lock order 7) for what must be exact: a coupon whose
+    shopper another issuer served meanwhile past the limit is deleted again, the stock
+    is claimed in one guarded ``UPDATE`` and what it cannot cover is deleted. Parallel
+    chunks queue only on that short locked part, not on each other's inserts.
+    """
+    chunk = CampaignRunChunk.objects.select_related("run__campaign__merchant", "run__campaign__template").get(
+        pk=chunk_id
+    )
     run = chunk.run
     campaign = run.campaign
+    template = campaign.template  # read, not locked: the stock seen here only bounds the insert
     audience = audience_compile(merchant=campaign.merchant, audience=campaign.audience, now=run.started_at)
     in_range = audience.filter(pk__gte=chunk.shopper_lo, pk__lte=chunk.shopper_hi).values("id")
-    # Lock order 7: the template, before the limit is counted (the lock every issuer takes).
-    template = coupon_templates_lock().get(pk=campaign.template_id)
     now = timezone.now()
     sql, params = in_range.query.sql_with_params()
     _nested_loops()
-    source = _Source(sql=sql, params=list(params), template=template, run=run, now=now)
-    in_audience, eligible = source.counts()
+    source = ChunkSource(sql=sql, params=list(params), template=template, run=run, now=now)
     if not template_issuable(template=template, now=now):
-        counts = ChunkCounts(skipped_other=in_audience)
+        counts = ChunkCounts(skipped_other=source.count())
     else:
-        grant = eligible if template.stock is None else min(eligible, template.stock - template.issued_count)
-        inserted = 0
-        if grant > 0:
-            claimed = CouponTemplate.objects.filter(
-                Q(stock__isnull=True) | Q(issued_count__lte=F("stock") - grant), pk=template.pk
-            ).update(issued_count=F("issued_count") + grant)
-            if not claimed:
-                raise errors.CouponOutOfStock()  # cannot happen under the lock: roll the chunk back
-            inserted = source.insert(limit=grant)
-            if inserted < grant:  # shoppers this run already reached: give their stock back
-                CouponTemplate.objects.filter(pk=template.pk).update(
-                    issued_count=F("issued_count") - (grant - inserted)
-                )
-        counts = ChunkCounts(
-            issued=inserted, skipped_limit=in_audience - eligible, skipped_stock=eligible - inserted
-        )
+        room = None if template.stock is None else max(template.stock - template.issued_count, 0)
+        inserted = source.insert(room=room)
+        seen = _Seen(issued_count=template.issued_count, run_issued=run.issued)
+        counts = _settle(source=source, inserted=inserted, seen=seen, now=now)
     CampaignRunChunk.objects.filter(pk=chunk.pk).update(
         issued=counts.issued, skipped_limit=counts.skipped_limit, skipped_stock=counts.skipped_stock
     )
@@ -216,12 +228,54 @@ def _chunk_issue(*, chunk_id: int) -> ChunkCounts:
     return counts
 
 
+@dataclass(frozen=True)
+class _Seen:
+    """The template's ``issued_count`` and the run's ``issued`` read before the insert (one
+    statement, one snapshot)."""
+
+    issued_count: int
+    run_issued: int
+
+
+def _settle(*, source: ChunkSource, inserted: Inserted, seen: _Seen, now: datetime) -> ChunkCounts:
+    """Under the template's row lock: the limit rechecked, the stock claimed, the rest trimmed.
+
+    Every issuer of the template moves its ``issued_count`` by the coupons it inserted, in
+    the transaction that inserts them, under this lock. So when the count moved since
+    ``seen`` by no more than this run's own chunks issued (other shoppers than this
+    chunk's), no other issuer committed a coupon of the template meanwhile, and the
+    insert's own limit check still holds: the recheck is skipped.
+    """
+    own_run = CampaignRun.objects.filter(pk=source.run.pk).values("issued")[:1]
+    template = coupon_templates_lock().annotate(run_issued=Subquery(own_run)).get(pk=source.template.pk)
+    source.template = template
+    ids = inserted.ids
+    if not template_issuable(template=template, now=now):  # switched off since the insert
+        source.trim(ids, keep=0)
+        return ChunkCounts(skipped_other=inserted.in_audience)
+    others = (template.issued_count - seen.issued_count) - (template.run_issued - seen.run_issued)
+    over = set(source.over_limit(ids)) if others else set()
+    kept = [i for i in ids if i not in over]
+    grant = len(kept) if template.stock is None else min(len(kept), template.stock - template.issued_count)
+    source.trim(kept, keep=grant)
+    if grant:
+        claimed = CouponTemplate.objects.filter(
+            Q(stock__isnull=True) | Q(issued_count__lte=F("stock") - grant), pk=template.pk
+        ).update(issued_count=F("issued_count") + grant)
+        if not claimed:
+            raise errors.CouponOutOfStock()  # cannot happen under the lock: roll the chunk back
+    skipped_limit = inserted.in_audience - inserted.eligible + len(over)
+    return ChunkCounts(
+        issued=grant, skipped_limit=skipped_limit, skipped_stock=inserted.in_audience - grant - skipped_limit
+    )
+
+
 def _nested_loops() -> None:
     """Plan the chunk's statements as nested loops over its id range (this transaction only).
 
-    A chunk reads a thousand shoppers of large tables; with the statistics of an account
-    followed in bulk, or of the run's own coupons, the planner would rather hash every
-    follow of the account for each chunk (a run quadratic in its audience).
+    A chunk reads a few thousand shoppers of large tables; with the statistics of an
+    account followed in bulk, or of the run's own coupons, the planner would rather hash
+    every follow of the account for each chunk (a run quadratic in its audience).
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -229,117 +283,15 @@ def _nested_loops() -> None:
 
 
 def _count(*, run_id: int, counts: ChunkCounts, now: datetime) -> None:
-    """Move the run's counters (lock order 8); the last chunk marks the run done."""
-    run = campaign_runs_lock().get(pk=run_id)
-    run.issued += counts.issued
-    run.skipped_limit += counts.skipped_limit
-    run.skipped_stock += counts.skipped_stock
-    run.skipped += counts.skipped_limit + counts.skipped_stock + counts.skipped_other
-    run.chunks_done += 1
-    fields = ["issued", "skipped", "skipped_limit", "skipped_stock", "chunks_done"]
-    if run.chunks_done == run.chunks_total:
-        run.status, run.finished_at = CampaignRun.Status.DONE, now
-        fields += ["status", "finished_at"]
-    run.save(update_fields=fields)
-
-
-@dataclass
-class _Source:
-    """One chunk's audience as SQL, with the per-shopper limit beside each shopper."""
-
-    sql: str
-    params: list
-    template: CouponTemplate
-    run: CampaignRun
-    now: datetime
-
-    def _held(self) -> tuple[str, list, str, list]:
-        """(FROM clause, its params, the count expression ``n``, its params): the chunk's
-        audience ``a`` and, per shopper, the unused coupons of the template it holds.
-
-        One probe of the (template, shopper, state) index per shopper (the template's own
-        foreign-key index is gone, so a planner that believes the template has no coupon
-        yet cannot scan all of them for every shopper instead). PostgreSQL joins it
-        LATERAL; SQLite, which has no LATERAL, reads it as a correlated subquery.
-        """
-        count = (
-            f"SELECT COUNT(*) AS n FROM {COUPON} c"
-            f" WHERE c.template_id = %s AND c.shopper_id = a.id AND c.state = %s AND c.expires_at > %s"
-        )
-        count_params = [
-            self.template.pk,
-            Coupon.State.ISSUED,
-            connection.ops.adapt_datetimefield_value(self.now),
-        ]
-        if connection.vendor == "postgresql":
-            return f"({self.sql}) a CROSS JOIN LATERAL ({count}) h", [*self.params, *count_params], "h.n", []
-        return f"({self.sql}) a", list(self.params), f"({count})", count_params
-
-    def counts(self) -> tuple[int, int]:
-        """(shoppers of the audience in the chunk, of whom under the template's limit)."""
-        source, source_params, n, n_params = self._held()
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT COUNT(*), COALESCE(SUM(CASE WHEN {n} < %s THEN 1 ELSE 0 END), 0) FROM {source}",
-                [*n_params, self.template.per_member_limit, *source_params],
-            )
-            total, eligible = cursor.fetchone()
-        return int(total), int(eligible)
-
-    def insert(self, *, limit: int) -> int:
-        """Insert the coupons of the first ``limit`` eligible shoppers (by id); how many."""
-        ops = connection.ops
-        valid_from, expires_at = coupon_validity(template=self.template, now=self.now)
-        source, source_params, n, n_params = self._held()
-        code, lateral = _code_sql()
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"""
-                INSERT INTO {COUPON}
-                    (template_id, merchant_id, shopper_id, code, state, source, order_id,
-                     campaign_run_id, issued_at, valid_from, expires_at, redeemed_at)
-                SELECT %s, %s, e.id, {code}, %s, %s, NULL, %s, %s, %s, %s, NULL
-                FROM (SELECT a.id FROM {source} WHERE {n} < %s ORDER BY a.id LIMIT %s) e
-                {lateral}
-                WHERE true
-                ON CONFLICT (campaign_run_id, shopper_id) DO NOTHING
-                """,
-                [
-                    self.template.pk,
-                    self.template.merchant_id,
-                    Coupon.State.ISSUED,
-                    Coupon.Source.CAMPAIGN,
-                    self.run.pk,
-                    ops.adapt_datetimefield_value(self.now),
-                    ops.adapt_datetimefield_value(valid_from),
-                    ops.adapt_datetimefield_value(expires_at),
-                    *source_params,
-                    *n_params,
-                    self.template.per_member_limit,
-                    limit,
-                ],
-            )
-            return cursor.rowcount
-
-
-def _code_sql() -> tuple[str, str]:
-    """A new code per row in SQL, from the 32 symbols of ``CODE_ALPHABET``.
-
-    PostgreSQL: 60 bits of ``gen_random_uuid()`` (the random part after its version and
-    variant digits; a cryptographic source), five bits a symbol. SQLite (development):
-    ``random()`` per symbol. A clash with an existing code fails the chunk's transaction
-    on the unique index and the task retries it with new codes.
-    """
-    if connection.vendor == "postgresql":
-        symbols = " || ".join(
-            f"substr('{CODE_ALPHABET}', ((r.v >> {5 * i}) & 31)::int + 1, 1)" for i in range(CODE_LENGTH)
-        )
-        lateral = (
-            "CROSS JOIN LATERAL (SELECT ('x' || substr(replace(gen_random_uuid()::text, '-', ''), 18, 15))"
-            "::bit(60)::bigint AS v WHERE e.id IS NOT NULL) r"
-        )
-        return symbols, lateral
-    symbols = " || ".join(
-        f"substr('{CODE_ALPHABET}', (abs(random()) % 32) + 1, 1)" for _ in range(CODE_LENGTH)
+    """Move the run's counters in one ``UPDATE`` (its row lock: lock order 8); the last
+    chunk marks a running run done (a cancelled one stays cancelled)."""
+    last = Q(chunks_done=F("chunks_total") - 1, status=CampaignRun.Status.RUNNING)
+    CampaignRun.objects.filter(pk=run_id).update(
+        issued=F("issued") + counts.issued,
+        skipped_limit=F("skipped_limit") + counts.skipped_limit,
+        skipped_stock=F("skipped_stock") + counts.skipped_stock,
+        skipped=F("skipped") + counts.skipped_limit + counts.skipped_stock + counts.skipped_other,
+        chunks_done=F("chunks_done") + 1,
+        status=Case(When(last, then=Value(CampaignRun.Status.DONE)), default=F("status")),
+        finished_at=Case(When(last, then=Value(now)), default=F("finished_at")),
     )
-    return symbols, ""

@@ -4,12 +4,12 @@ Coupons are held by shoppers, members or not. Two rules hold under any concurren
 - **stock**: ``issued_count`` moves by a guarded ``UPDATE ... WHERE issued_count < stock``;
 - **per-shopper limit**: the coupon is inserted by ``INSERT ... SELECT ... WHERE
   (unused held) < limit`` *after* that ``UPDATE``. The limit counts coupons of one
-  template, and every issuer of a template (this function, and each chunk of a
-  campaign run) takes the template's row with its stock ``UPDATE`` first and keeps
-  it until commit: issuers to one shopper of one template queue on that row, and
-  each one's count (a new statement, a new snapshot) sees the coupons the previous
-  one committed. No membership row is needed, so the limit holds for every holder
-  (docs/coupons.md).
+  template, and every issuer of a template holds the template's row for its last
+  limit check and until commit (this function takes it with its stock ``UPDATE``;
+  a campaign chunk after its insert, to recheck and claim its stock): issuers to one
+  shopper of one template queue on that row, and each one's count (a new statement,
+  a new snapshot) sees the coupons the previous one committed. No membership row is
+  needed, so the limit holds for every holder (docs/coupons.md).
 """
 
 import secrets

@@ -6,7 +6,7 @@ from rest_framework.response import Response
 
 from core.api import validated
 from core.schema import api_operation
-from loyalty.apis.engagement_input import EventListField
+from loyalty.apis.engagement_input import EventListField, well_formed_batch
 from loyalty.services.engagement import engagement_record
 from members import errors
 from members.authentication import MerchantApi
@@ -46,19 +46,21 @@ class EngagementRecordApi(MerchantApi):
         tags=["merchant"],
     )
     def post(self, request):
-        data = validated(self.InputSerializer, request)
-        events = [
-            EventInput(
-                shopper=e["shopper"],
-                account=e["account"],
-                kind=e["kind"],
-                occurred_at=e["occurred_at"],
-                quantity=e["quantity"],
-                sku=e["sku"],
-                source_id=e.get("id"),
-            )
-            for e in data["events"]
-        ]
+        events = well_formed_batch(request)
+        if events is None:  # something is off: the general checks say what
+            data = validated(self.InputSerializer, request)
+            events = [
+                EventInput(
+                    shopper=e["shopper"],
+                    account=e["account"],
+                    kind=e["kind"],
+                    occurred_at=e["occurred_at"],
+                    quantity=e["quantity"],
+                    sku=e["sku"],
+                    source_id=e.get("id"),
+                )
+                for e in data["events"]
+            ]
         result = engagement_record(merchant=self.merchant, events=events)
         return Response(
             {"accepted": result.accepted, "duplicates": result.duplicates}, status=status.HTTP_202_ACCEPTED

@@ -30,6 +30,18 @@ class FiniteFloatField(serializers.FloatField):
         return value
 
 
+WEIGHT_SCHEMA = {"type": "number", "format": "double", "minimum": 0, "maximum": 1000}
+
+
+# The schema says what the server takes: the kinds, and no other key (found by the
+# schema fuzz: a schema-valid object with another key was refused).
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": dict.fromkeys(EngagementKind.values, WEIGHT_SCHEMA),
+        "additionalProperties": False,
+    }
+)
 class FanPolicyWeightsField(serializers.Serializer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

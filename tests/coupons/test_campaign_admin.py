@@ -1,4 +1,4 @@
-"""The campaign admin: progress and counts, dry-run, run-now and resume buttons; tenancy."""
+"""The campaign admin: progress and counts, dry-run, run-now, resume and cancel buttons; tenancy."""
 
 import pytest
 from django.urls import reverse
@@ -46,7 +46,8 @@ def test_the_change_page_shows_progress_counts_and_the_buttons(merchant):
 
     assert '<progress max="3" value="2">' in page
     assert "20 (15, 5)" in page
-    assert "Dry run" in page and "Run now" in page and "Resume" in page
+    assert "Dry run" in page and "Run now" in page and "Resume" in page and "Cancel" in page
+    assert admin_url("cancel", campaign.pk, campaign.runs.get().pk) in page
 
 
 def test_dry_run_reports_the_size_and_writes_nothing(merchant):
@@ -84,13 +85,37 @@ def test_resume_sends_the_run_again(merchant, worker):
     assert (run.status, run.error) == ("running", "")
 
 
-@pytest.mark.parametrize("view", ["dry_run", "run", "resume"])
+def test_cancel_stops_the_run(merchant, worker):
+    campaign = CampaignFactory(merchant=merchant)
+    run = CampaignRunFactory(campaign=campaign, status="running", chunks_total=3, chunks_done=1, issued=7)
+
+    response = staff_client(merchant).post(admin_url("cancel", campaign.pk, run.pk), follow=True)
+
+    assert "cancelled; the coupons it issued stay" in response.content.decode()
+    run.refresh_from_db()
+    assert (run.status, run.issued) == ("cancelled", 7)
+
+
+def test_cancelling_a_finished_run_in_the_admin_says_why_and_writes_nothing(merchant):
+    campaign = CampaignFactory(merchant=merchant)
+    run = CampaignRunFactory(campaign=campaign, status="done")
+    client = staff_client(merchant)
+    before = row_counts()
+
+    response = client.post(admin_url("cancel", campaign.pk, run.pk), follow=True)
+
+    assert "Not cancelled" in response.content.decode()
+    assert row_counts() == before
+    assert CampaignRun.objects.get(pk=run.pk).status == "done"
+
+
+@pytest.mark.parametrize("view", ["dry_run", "run", "resume", "cancel"])
 def test_another_merchants_campaign_is_404_on_every_button_and_nothing_is_written(
     merchant, other_merchant, view
 ):
     theirs = CampaignFactory(merchant=other_merchant)
-    run = CampaignRunFactory(campaign=theirs, status="failed")
-    args = (theirs.pk, run.pk) if view == "resume" else (theirs.pk,)
+    run = CampaignRunFactory(campaign=theirs, status="running")
+    args = (theirs.pk, run.pk) if view in ("resume", "cancel") else (theirs.pk,)
     client = staff_client(merchant)
     before = row_counts()
 

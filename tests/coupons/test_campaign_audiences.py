@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from coupons import errors
-from coupons.audiences import audience_compile
+from coupons.audiences import audience_compile, audience_size
 from members.models import Membership
 from tests.members.factories import (
     AccountFactory,
@@ -21,7 +21,10 @@ pytestmark = pytest.mark.django_db
 
 
 def selected(merchant, audience) -> set:
-    return set(audience_compile(merchant=merchant, audience=audience).values_list("pk", flat=True))
+    """The audience's shoppers; the dry run, which counts from one key's rows, counts as many."""
+    shoppers = set(audience_compile(merchant=merchant, audience=audience).values_list("pk", flat=True))
+    assert audience_size(merchant=merchant, audience=audience) == len(shoppers)
+    return shoppers
 
 
 def test_members_selects_active_members_and_false_the_others(merchant, other_merchant):
@@ -159,3 +162,28 @@ def test_another_merchants_account_tier_and_category_are_unknown(merchant, other
     for audience in ({"followers_of": theirs.handle}, {"tier_at_least": "Gold"}, {"bought_category": "tea"}):
         with pytest.raises(errors.AudienceInvalid):
             audience_compile(merchant=merchant, audience=audience)
+
+
+def test_the_dry_run_counts_every_combination_as_the_audience_selects(merchant, other_merchant):
+    gold = TierFactory(merchant=merchant, name="Gold", rank=1)
+    account = AccountFactory(merchant=merchant)
+    old = timezone.now() - timedelta(days=400)
+    members = [MembershipFactory(merchant=merchant, tier=gold if i % 2 else None) for i in range(4)]
+    Membership.objects.filter(pk=members[0].pk).update(joined_at=old)
+    MembershipFactory(merchant=merchant, status=Membership.Status.LEFT, tier=gold)
+    MembershipFactory(merchant=other_merchant, shopper=members[1].shopper)
+    for membership in members[1:3]:
+        FollowFactory(account=account, shopper=membership.shopper, iron_fan=True)
+    FollowFactory(account=account)  # a follower who never joined
+    FollowFactory(account=AccountFactory(merchant=merchant), shopper=members[1].shopper, iron_fan=True)
+
+    for audience in (
+        {"followers_of": account.handle, "members": False},
+        {"followers_of": account.handle, "members": True, "tier_at_least": "Gold"},
+        {"tier_at_least": "Gold", "iron_fans": True},
+        {"joined_within_days": 30, "iron_fans": False},
+        {"members": True, "joined_within_days": 30, "followers_of": account.handle},
+        {"iron_fans": True},
+        {"members": True},
+    ):
+        selected(merchant, audience)  # asserts the dry run's count

@@ -15,12 +15,13 @@ from django.core.management import call_command
 from django.db import connection
 
 from coupons.models import CampaignRun, Coupon
+from coupons.services.campaign_runs import CAMPAIGN_CHUNK
 from members.models import Follow, Shopper
 from tests.coupons.factories import CouponTemplateFactory
 from tests.members.factories import AccountFactory, MerchantAPIKeyFactory, MerchantFactory
 
 ROOT = Path(__file__).resolve().parents[2]
-FANS = 2500  # three chunks of at most 1000
+FANS = 2 * CAMPAIGN_CHUNK + 500  # three chunks
 pytestmark = [
     pytest.mark.skipif(
         connection.vendor != "postgresql" or not settings.CELERY_BROKER_URL.startswith("redis"),

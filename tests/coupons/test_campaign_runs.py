@@ -250,3 +250,192 @@ def test_a_chunk_and_single_issues_to_the_same_shoppers_keep_the_limit(worker):
     template.refresh_from_db()
     assert run.issued + run.skipped_limit == 10
     assert template.issued_count == 10
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_single_issue_committed_between_a_chunks_insert_and_its_lock_keeps_the_limit(worker, monkeypatch):
+    # The chunk inserts without the template's lock; a single issue to one of its shoppers
+    # commits before the chunk takes the lock. The chunk's recheck under the lock gives
+    # that shopper's coupon back: one coupon each, stock counted once.
+    import threading
+
+    from coupons.services import campaign_sql
+    from coupons.services.issuing import coupon_issue
+
+    merchant = MerchantFactory()
+    campaign, shoppers = a_campaign(merchant, 4, per_member_limit=1, stock=10)
+    run = started(campaign, worker)
+    [(task, kwargs)] = worker.queue
+    template = campaign.template
+    real_insert = campaign_sql.ChunkSource.insert
+
+    def insert_then_a_single_issue(self, **kw):
+        inserted = real_insert(self, **kw)
+
+        def single():
+            from django.db import connection, transaction
+
+            try:
+                with transaction.atomic():
+                    coupon_issue(
+                        template=template, merchant_id=merchant.pk, shopper_id=shoppers[2].pk, source="manual"
+                    )
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=single)
+        thread.start()
+        thread.join(timeout=10)
+        assert not thread.is_alive(), "the single issue waited on the chunk's insert"
+        return inserted
+
+    monkeypatch.setattr(campaign_sql.ChunkSource, "insert", insert_then_a_single_issue)
+    task.run(**kwargs)
+
+    for shopper in shoppers:
+        assert Coupon.objects.filter(template=template, shopper=shopper).count() == 1
+    assert Coupon.objects.get(template=template, shopper=shoppers[2]).source == "manual"
+    run.refresh_from_db()
+    template.refresh_from_db()
+    assert (run.status, run.issued, run.skipped_limit, run.skipped_stock) == ("done", 3, 1, 0)
+    assert template.issued_count == 4
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_of_one_template_to_the_same_shoppers_keep_the_limit_and_the_stock(worker, small_chunks):
+    # Two campaigns, one template (limit 1, stock 15), the same 12 shoppers: their chunks
+    # insert at once without the template's lock; the recheck and the guarded claim under
+    # it leave every shopper one coupon and the stock exact.
+    merchant = MerchantFactory()
+    first, shoppers = a_campaign(merchant, 12, per_member_limit=1, stock=15)
+    second = Campaign.objects.create(
+        merchant=merchant, name="Again", template=first.template, audience=first.audience
+    )
+    runs, sent = [], []
+    for campaign in (first, second):
+        runs.append(started(campaign, worker))
+        sent += worker.queue
+        worker.queue.clear()
+    calls = [lambda task=task, kwargs=kwargs: task.run(**kwargs) for task, kwargs in sent]
+
+    results = all_at_once(calls)
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    for shopper in shoppers:
+        assert Coupon.objects.filter(template=first.template, shopper=shopper).count() == 1
+    for run in runs:
+        run.refresh_from_db()
+        assert run.status == "done"
+        assert run.issued + run.skipped_limit + run.skipped_stock == 12
+    assert sum(r.issued for r in runs) == 12
+    first.template.refresh_from_db()
+    assert first.template.issued_count == 12
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_parallel_chunks_and_single_issues_never_pass_a_small_stock(worker, small_chunks):
+    from django.db import transaction
+
+    from coupons.services.issuing import coupon_issue
+
+    merchant = MerchantFactory()
+    campaign, _ = a_campaign(merchant, 20, stock=13)
+    others = [FollowFactory().shopper for _ in range(6)]
+    run = started(campaign, worker)
+    template = campaign.template
+
+    def single(shopper):
+        def call():
+            with transaction.atomic():
+                return coupon_issue(
+                    template=template, merchant_id=merchant.pk, shopper_id=shopper.pk, source="manual"
+                )
+
+        return call
+
+    calls = [lambda task=task, kwargs=kwargs: task.run(**kwargs) for task, kwargs in worker.queue]
+    results = all_at_once([*calls, *[single(s) for s in others]])
+
+    singles = results[len(calls) :]
+    assert not [r for r in results[: len(calls)] if isinstance(r, Exception)], results
+    run.refresh_from_db()
+    template.refresh_from_db()
+    issued_singly = len([r for r in singles if not isinstance(r, Exception)])
+    assert run.issued + issued_singly == 13 == template.issued_count
+    assert Coupon.objects.filter(template=template).count() == 13
+    assert (run.status, run.issued + run.skipped_stock) == ("done", 20)
+
+
+# --- Cancelling ----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_chunks_that_start_after_a_cancel_issue_nothing_and_issued_coupons_stay(
+    merchant, worker, small_chunks
+):
+    campaign, _ = a_campaign(merchant, 6, stock=100)
+    run = started(campaign, worker)
+    first, kwargs = worker.queue.pop(0)
+    with worker.committed():
+        first.run(**kwargs)
+
+    with worker.committed():
+        cancelled = campaign_runs.campaign_run_cancel(run=run)
+    worker.drain()
+
+    assert cancelled.status == "cancelled"
+    run.refresh_from_db()
+    assert (run.status, run.issued, run.chunks_done) == ("cancelled", 2, 1)
+    assert run.finished_at is not None
+    assert Coupon.objects.filter(campaign_run=run).count() == 2
+    campaign.template.refresh_from_db()
+    assert campaign.template.issued_count == 2
+    # The campaign can run again: a cancelled run is finished.
+    assert campaign_runs.campaign_run_request(campaign=campaign).status == "queued"
+
+
+@pytest.mark.django_db
+def test_a_queued_run_cancelled_never_starts(merchant, worker):
+    campaign, _ = a_campaign(merchant, 3)
+    with worker.committed():
+        run = campaign_runs.campaign_run_request(campaign=campaign)
+    campaign_runs.campaign_run_cancel(run=run)
+    worker.drain()
+
+    run.refresh_from_db()
+    assert (run.status, run.chunks_total, run.issued) == ("cancelled", 0, 0)
+    assert not CampaignRunChunk.objects.filter(run=run).exists()
+    assert not Coupon.objects.filter(campaign_run=run).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status", ["done", "failed", "cancelled"])
+def test_a_run_that_has_ended_cannot_be_cancelled_and_stays_as_it_was(merchant, worker, status):
+    from coupons import errors
+
+    campaign, _ = a_campaign(merchant, 1)
+    run = CampaignRun.objects.create(campaign=campaign, merchant=merchant, status=status, error="x")
+
+    with pytest.raises(errors.CampaignRunNotCancellable):
+        campaign_runs.campaign_run_cancel(run=run)
+
+    run.refresh_from_db()
+    assert (run.status, run.finished_at, run.error) == (status, None, "x")
+
+
+@pytest.mark.django_db
+def test_a_cancelled_run_cannot_be_resumed(merchant, worker, small_chunks):
+    from coupons import errors
+
+    campaign, _ = a_campaign(merchant, 4)
+    run = started(campaign, worker)
+    campaign_runs.campaign_run_cancel(run=run)
+    worker.queue.clear()
+
+    with pytest.raises(errors.CampaignRunNotResumable):
+        campaign_runs.campaign_run_resume(run=run)
+    assert worker.queue == []
+    assert not Coupon.objects.filter(campaign_run=run).exists()

@@ -299,3 +299,77 @@ def test_run_at_makes_a_one_off_clocked_beat_entry(merchant_api, body):
     assert response.status_code == 201, response.content
     task = PeriodicTask.objects.get(name=f"campaign-{response.json()['id']}")
     assert (task.one_off, task.clocked.clocked_time, task.crontab) == (True, at, None)
+
+
+# --- Cancel -----------------------------------------------------------------------------------
+
+
+def test_cancel_stops_a_running_run_and_keeps_what_it_issued(
+    merchant_api, campaign, account, worker, small_chunks
+):
+    FollowFactory.create_batch(5, account=account)
+    with worker.committed():
+        run_id = merchant_api.post(f"{detail(campaign.pk)}/run").json()["run"]
+    start, _ = worker.queue.pop(0)
+    with worker.committed():
+        start.run(run_id=run_id)
+    first_chunk = worker.queue.pop(0)
+    with worker.committed():
+        first_chunk[0].run(**first_chunk[1])
+
+    response = merchant_api.post(f"{detail(campaign.pk)}/runs/{run_id}/cancel")
+    assert worker.drain() == 2  # the other chunks' tasks run, and issue nothing
+
+    assert response.status_code == 200, response.content
+    assert (response.json()["status"], response.json()["issued"]) == ("cancelled", 2)
+    assert response.json()["finished_at"]
+    run = CampaignRun.objects.get(pk=run_id)
+    assert (run.status, run.issued, run.chunks_done) == ("cancelled", 2, 1)
+    assert Coupon.objects.filter(campaign_run=run).count() == 2
+    progress = merchant_api.get(f"{detail(campaign.pk)}/runs/{run_id}").json()
+    assert progress["status"] == "cancelled"
+
+
+def test_cancel_of_a_queued_run_answers_the_run_cancelled(merchant_api, campaign, worker):
+    with worker.committed():
+        run_id = merchant_api.post(f"{detail(campaign.pk)}/run").json()["run"]
+
+    response = merchant_api.post(f"{detail(campaign.pk)}/runs/{run_id}/cancel/")
+    worker.drain()
+
+    assert (response.status_code, response.json()["status"]) == (200, "cancelled")
+    assert CampaignRun.objects.get(pk=run_id).chunks_total == 0
+    # A cancelled run has ended: the campaign can run again.
+    with worker.committed():
+        assert merchant_api.post(f"{detail(campaign.pk)}/run").status_code == 202
+
+
+@pytest.mark.parametrize("status", ["done", "failed", "cancelled"])
+def test_cancelling_a_run_that_has_ended_is_a_409_and_writes_nothing(merchant_api, campaign, status):
+    run = CampaignRun.objects.create(campaign=campaign, merchant=campaign.merchant, status=status)
+    before = row_counts()
+
+    assert_error(
+        merchant_api.post(f"{detail(campaign.pk)}/runs/{run.pk}/cancel"), 409, "campaign_run_not_cancellable"
+    )
+    assert row_counts() == before
+    assert CampaignRun.objects.get(pk=run.pk).status == status
+
+
+def test_cancel_of_another_merchants_run_or_an_unknown_run_is_404_and_writes_nothing(
+    merchant_api, other_merchant_api, campaign, template, worker
+):
+    with worker.committed():
+        run_id = merchant_api.post(f"{detail(campaign.pk)}/run").json()["run"]
+    other = Campaign.objects.create(merchant=campaign.merchant, name="Other", template=template, audience={})
+    before = row_counts()
+
+    assert_error(
+        other_merchant_api.post(f"{detail(campaign.pk)}/runs/{run_id}/cancel"), 404, "campaign_not_found"
+    )
+    assert_error(merchant_api.post(f"{detail(other.pk)}/runs/{run_id}/cancel"), 404, "campaign_run_not_found")
+    assert_error(
+        merchant_api.post(f"{detail(campaign.pk)}/runs/{run_id + 1000}/cancel"), 404, "campaign_run_not_found"
+    )
+    assert row_counts() == before
+    assert CampaignRun.objects.get(pk=run_id).status == "queued"

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -53,11 +54,11 @@ class StoredEvent:
 class EngagementResult:
     accepted: int
     duplicates: int
-    # What was stored, for the layers above (product preferences of events with a sku).
+    # The stored events that name a sku, for the layers above (product preferences).
     stored: list[StoredEvent]
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # all or nothing with the caller's transaction
 def engagement_store(
     *, merchant: Merchant, events: Sequence[EventInput], policy: FanPolicy, now: datetime | None = None
 ) -> EngagementResult:
@@ -76,6 +77,7 @@ def engagement_store(
     accounts = _accounts_by_handle(merchant=merchant, events=events)
     shoppers = shopper_ids_get_or_create(external_ids={e.shopper for e in events})
     rows, seen = [], set()
+    stamp = connection.ops.adapt_datetimefield_value  # looked up once, not per event
     for event in events:
         account_id = accounts[event.account]
         if event.source_id is not None:
@@ -91,12 +93,16 @@ def engagement_store(
                 event.quantity,
                 event.sku,
                 event.source_id,
-                sql.timestamp(event.occurred_at),
+                stamp(event.occurred_at),
             )
         )
-    stored = _insert_events(rows)
-    scores_add(events=stored, policy=policy)
-    return EngagementResult(accepted=len(stored), duplicates=len(events) - len(stored), stored=stored)
+    if connection.vendor == "postgresql":
+        accepted, with_sku = _store_and_score(rows, policy)
+    else:
+        stored = _insert_events(rows)
+        scores_add(events=stored, policy=policy)
+        accepted, with_sku = len(stored), [e for e in stored if e.sku]
+    return EngagementResult(accepted=accepted, duplicates=len(events) - accepted, stored=with_sku)
 
 
 def _accounts_by_handle(*, merchant: Merchant, events: Sequence[EventInput]) -> dict[str, int]:
@@ -109,18 +115,51 @@ def _accounts_by_handle(*, merchant: Merchant, events: Sequence[EventInput]) -> 
 
 
 def shopper_ids_get_or_create(*, external_ids: set[str]) -> dict[str, int]:
-    """Shopper ids by platform id, creating the unknown ones: two statements for any number."""
+    """Shopper ids by platform id, creating the unknown ones.
+
+    PostgreSQL: one statement that reads the known ones and inserts only the others (a
+    batch of known shoppers, the usual case, inserts nothing and probes each once); the
+    shoppers another transaction created meanwhile, which the insert skips, are read
+    afterwards. SQLite: insert what is missing, then read all.
+    """
     table = Shopper._meta.db_table
     ids = sorted(external_ids)
     now = sql.timestamp(timezone.now())
     source, params = sql.rows_source([(x, "", now) for x in ids], ("text", "text", "timestamptz"))
     wanted, wanted_params = sql.any_of("external_id", ids)
+    if connection.vendor == "postgresql":  # the ids once, in the same JSON parameter
+        wanted = f"external_id IN (SELECT w.external_id FROM ({source}) AS w (external_id))"
+        wanted_params = params
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (external_id, display_name, created_at) {source} "
-            "ON CONFLICT (external_id) DO NOTHING",
-            params,
-        )
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"""
+                WITH wanted (external_id, display_name, created_at) AS ({source}),
+                found AS (
+                    SELECT external_id, id FROM {table}
+                    WHERE external_id IN (SELECT external_id FROM wanted)
+                ),
+                created AS (
+                    INSERT INTO {table} (external_id, display_name, created_at)
+                    SELECT * FROM wanted w
+                    WHERE NOT EXISTS (SELECT 1 FROM found f WHERE f.external_id = w.external_id)
+                    ORDER BY w.external_id
+                    ON CONFLICT (external_id) DO NOTHING
+                    RETURNING external_id, id
+                )
+                SELECT external_id, id FROM found UNION ALL SELECT external_id, id FROM created
+                """,
+                params,
+            )
+            found = dict(cursor.fetchall())
+            if len(found) == len(ids):
+                return found
+        else:
+            cursor.execute(
+                f"INSERT INTO {table} (external_id, display_name, created_at) {source} "
+                "ON CONFLICT (external_id) DO NOTHING",
+                params,
+            )
         cursor.execute(f"SELECT external_id, id FROM {table} WHERE {wanted}", wanted_params)
         return dict(cursor.fetchall())
 
@@ -157,6 +196,79 @@ def _insert_events(rows: list[tuple]) -> list[StoredEvent]:
     ]
 
 
+def _store_and_score(rows: list[tuple], policy: FanPolicy) -> tuple[int, list[StoredEvent]]:
+    """PostgreSQL: insert the events and fold what was stored onto the follows in one
+    statement, then the waiting scores of the pairs without a follow (only when some are).
+
+    The same arithmetic as ``scores_add``, in SQL: per (account, shopper) the stored
+    events are summed, each decayed to the pair's latest event, then added to the
+    follow's score decayed to the same time. Nothing travels back but the count, the
+    events with a sku and the contributions that found no follow: parsing the 1000
+    returned rows and folding them in Python was a third of the request's CPU.
+    """
+    source, params = sql.rows_source(rows, EVENT_TYPES)
+    half_life = policy.half_life_days * scoring.DAY_SECONDS
+    weights = msgspec.json.encode(policy.weights).decode()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            STORE_AND_SCORE_SQL.format(source=source), [*params, weights, half_life, half_life, half_life]
+        )
+        accepted, with_sku, unfollowed = cursor.fetchone()
+    if unfollowed:
+        waiting = msgspec.json.decode(unfollowed)
+        add_to_waiting_scores([tuple(c) for c in waiting], half_life)
+    return accepted, [
+        StoredEvent(
+            account_id=a, shopper_id=s, kind=k, quantity=q, sku=sku, occurred_at=datetime.fromisoformat(at)
+        )
+        for a, s, k, q, sku, at in (msgspec.json.decode(with_sku) if with_sku else [])
+    ]
+
+
+_FOLLOW = Follow._meta.db_table
+_NEW_AT = sql.greatest(f"COALESCE({_FOLLOW}.score_at, v.at)", "v.at")
+STORE_AND_SCORE_SQL = f"""
+    WITH input (account_id, shopper_id, kind, quantity, sku, source_id, occurred_at) AS ({{source}}),
+    stored AS (
+        INSERT INTO {EngagementEvent._meta.db_table}
+            (account_id, shopper_id, kind, quantity, sku, source_id, occurred_at)
+        SELECT * FROM input
+        ON CONFLICT (account_id, source_id, occurred_at) DO NOTHING
+        RETURNING account_id, shopper_id, kind, quantity, sku, occurred_at
+    ),
+    latest AS (
+        SELECT account_id, shopper_id, MAX(occurred_at) AS at FROM stored GROUP BY account_id, shopper_id
+    ),
+    v AS MATERIALIZED (
+        SELECT l.account_id, l.shopper_id, l.at,
+               SUM((%s::jsonb ->> e.kind)::float8 * e.quantity
+                   * {sql.decay(later="l.at", earlier="e.occurred_at", half_life_seconds="%s")}) AS points
+        FROM latest l JOIN stored e ON e.account_id = l.account_id AND e.shopper_id = l.shopper_id
+        GROUP BY l.account_id, l.shopper_id, l.at
+        ORDER BY l.account_id, l.shopper_id
+    ),
+    followed AS (
+        UPDATE {_FOLLOW} SET
+            score = {_FOLLOW}.score * {
+    sql.decay(later=_NEW_AT, earlier=f"COALESCE({_FOLLOW}.score_at, v.at)", half_life_seconds="%s")
+}
+                    + v.points * {sql.decay(later=_NEW_AT, earlier="v.at", half_life_seconds="%s")},
+            score_at = {_NEW_AT}
+        FROM v
+        WHERE {_FOLLOW}.account_id = v.account_id AND {_FOLLOW}.shopper_id = v.shopper_id
+        RETURNING {_FOLLOW}.account_id, {_FOLLOW}.shopper_id
+    )
+    SELECT
+        (SELECT COUNT(*) FROM stored),
+        (SELECT json_agg(json_build_array(account_id, shopper_id, kind, quantity, sku, occurred_at))::text
+         FROM stored WHERE sku <> ''),
+        (SELECT json_agg(json_build_array(v.account_id, v.shopper_id, v.at, v.points)
+                         ORDER BY v.account_id, v.shopper_id)::text
+         -- NOT IN: a hashed subplan (NOT EXISTS planned a nested loop over the CTE, n x n)
+         FROM v WHERE (v.account_id, v.shopper_id) NOT IN (SELECT account_id, shopper_id FROM followed))
+"""
+
+
 def _as_datetime(value) -> datetime:
     """A RETURNING timestamp as an aware datetime: SQLite hands back the stored text."""
     if isinstance(value, datetime):
@@ -178,9 +290,10 @@ def scores_add(*, events: Sequence[StoredEvent], policy: FanPolicy) -> None:
         points = policy.weight(event.kind) * event.quantity
         by_pair[(event.account_id, event.shopper_id)].append((event.occurred_at, points))
     contributions = []
+    stamp = connection.ops.adapt_datetimefield_value
     for (account_id, shopper_id), points in sorted(by_pair.items()):
         folded = scoring.fold(scoring.ScoreState(0.0, None), points, half_life_days=policy.half_life_days)
-        contributions.append((account_id, shopper_id, sql.timestamp(folded.at), folded.score))
+        contributions.append((account_id, shopper_id, stamp(folded.at), folded.score))
     half_life = policy.half_life_days * scoring.DAY_SECONDS
     followed = _add_to_follows(contributions, half_life)
     rest = [c for c in contributions if (c[0], c[1]) not in followed]

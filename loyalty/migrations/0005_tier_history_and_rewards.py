@@ -8,8 +8,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('coupons', '0006_coupon_source_tier'),
-        ('loyalty', '0003_repurchase_members_only'),
+        ('coupons', '0007_coupon_source_tier'),
+        ('loyalty', '0004_dashboard_daily_metrics'),
         ('members', '0006_membership_tier_since'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('coupons', '0005_coupon_template_index_in_composite'),
+        ('coupons', '0006_coupon_daily_metrics_indexes'),
         ('members', '0006_membership_tier_since'),
         ('storefront', '0009_preferences_rollouts_inbox'),
     ]
