@@ -36,17 +36,19 @@ def schemes_allowed() -> set[str]:
 
 def url_check(url: str) -> None:
     """What can be said without resolving: scheme, host, no credentials, no private literal."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (a malformed port raises)
+    except ValueError:
+        raise WebhookUrlNotAllowed("This is not a URL with a host and a valid port.", attr="url") from None
+    if any(c.isspace() for c in url):
+        raise WebhookUrlNotAllowed("A webhook URL has no spaces.", attr="url")
     if parts.scheme not in schemes_allowed():
         raise WebhookUrlNotAllowed(
             "Only https:// URLs receive webhooks." if parts.scheme != "https" else None, attr="url"
         )
     if not parts.hostname or parts.username is not None or parts.password is not None:
         raise WebhookUrlNotAllowed("The URL needs a host and no user name or password.", attr="url")
-    try:
-        parts.port  # noqa: B018 (a malformed port raises)
-    except ValueError:
-        raise WebhookUrlNotAllowed("The URL's port is not a number from 1 to 65535.", attr="url") from None
     host = parts.hostname.rstrip(".").lower()
     local = host == "localhost" or host.endswith(".localhost")
     if local and not settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES:
