@@ -14,7 +14,7 @@ RUN_ENV := DEBUG=$${DEBUG-1}
 SCALE ?= default
 BENCH_ARGS ?=
 
-.PHONY: install run test bench lint clean fuzz audit
+.PHONY: install run test bench soak lint clean fuzz audit
 
 install: $(STAMP)
 
@@ -66,6 +66,14 @@ fuzz: install
 # Known vulnerabilities of the installed dependencies (pip-audit; .ci/audit.py).
 audit: install
 	$(BIN)/python .ci/audit.py
+
+# Load with invariants (benchmarks/soak.py): 50 clients for 60 s mixing orders, replays,
+# refunds, coupon validations and exchanges, joins, follows and reads on gunicorn, then
+# every ledger invariant checked. Its own database `fanbase_soak` on the PostgreSQL of
+# DATABASE_URL (127.0.0.1:5432 by default), dropped and rebuilt. Fails on any 5xx.
+SOAK_ARGS ?= --clients 50 --seconds 60
+soak: install
+	$(BIN)/python -m benchmarks.soak $(SOAK_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -9,10 +9,29 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api_input import check_json_types
+from core.db import is_conflict, retry_on_conflict
 from core.pagination import CursorPage
 
 
-class PublicApi(APIView):
+class RetryingApiView(APIView):
+    """The base of every API view: a request whose transaction lost a race (a
+    serialization failure or a deadlock) is handled again from the start, up to
+    ``core.db.CONFLICT_ATTEMPTS`` tries; one that loses every time, or finds the
+    database down, is a 503 in the error shape (``core.errors``)."""
+
+    def handle_exception(self, exc):
+        if is_conflict(exc):
+            handler = getattr(self, self.request.method.lower(), self.http_method_not_allowed)
+            try:
+                return retry_on_conflict(
+                    lambda: handler(self.request, *self.args, **self.kwargs), first_error=exc
+                )
+            except Exception as again:
+                exc = again
+        return super().handle_exception(exc)
+
+
+class PublicApi(RetryingApiView):
     authentication_classes: list = []
     permission_classes: list = []
 

@@ -14,16 +14,24 @@ field (400), while an unknown id in the path stays a 404. The rest keep their HT
 status and stable code.
 
 Also answered in that shape rather than as a 500: a body over Django's upload limit
-(413 ``request_too_large``). An answer lists at most ``MAX_REPORTED_ERRORS`` errors and
+(413 ``request_too_large``), and a database that cannot serve now (down, restarting, a
+conflict retried out: ``core.db.database_unavailable``) as 503 ``service_unavailable``
+with ``Retry-After`` (a ``server_error``; ``core.middleware`` does the same outside the
+API). An answer lists at most ``MAX_REPORTED_ERRORS`` errors and
 then says how many more there were, so a hostile body cannot make a huge answer.
 """
 
+import logging
 from dataclasses import dataclass
 
 from django.core.exceptions import RequestDataTooBig
 from drf_standardized_errors.handler import exception_handler as standardized_handler
 from rest_framework import exceptions
 from rest_framework.exceptions import ErrorDetail
+
+from core.db import database_unavailable
+
+logger = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
@@ -86,6 +94,13 @@ class RequestTooLarge(exceptions.APIException):
     default_detail = "The request body is larger than this API accepts."
 
 
+class ServiceUnavailable(exceptions.APIException):
+    status_code = 503
+    default_code = "service_unavailable"
+    default_detail = "The service is briefly unavailable; retry shortly."
+    retry_after = 5  # seconds, in the Retry-After header
+
+
 def _input_names(request) -> set[str]:
     if request is None:
         return set()
@@ -99,6 +114,9 @@ def _input_names(request) -> set[str]:
 def as_api_exception(exc: Exception, request=None) -> Exception:
     if isinstance(exc, RequestDataTooBig):
         return RequestTooLarge()
+    if database_unavailable(exc):
+        logger.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+        return ServiceUnavailable()
     if not isinstance(exc, DomainError):
         return exc
     field_fault = exc.status_code == 400 or (isinstance(exc, NotFound) and exc.attr in _input_names(request))
@@ -108,9 +126,12 @@ def as_api_exception(exc: Exception, request=None) -> Exception:
 
 
 def exception_handler(exc, context):
-    response = standardized_handler(as_api_exception(exc, context.get("request")), context)
+    exc = as_api_exception(exc, context.get("request"))
+    response = standardized_handler(exc, context)
     if response is not None:
         _cap_errors(response)
+        if isinstance(exc, ServiceUnavailable):
+            response["Retry-After"] = str(ServiceUnavailable.retry_after)
     return response
 
 

@@ -149,6 +149,8 @@ class AutoSchema(SpectacularAutoSchema):
         for status, codes in client_codes.items():
             if codes:
                 answers[str(status)] = (STATUS_DESCRIPTIONS[status], _client_error_schema(codes))
+        # Every operation: the database cannot serve now (core.db, core.errors).
+        answers["503"] = (STATUS_DESCRIPTIONS[503], _server_error_schema({"service_unavailable"}))
         return answers
 
 
@@ -161,6 +163,9 @@ STATUS_DESCRIPTIONS = {
     413: "The request body is too large.",
     415: "The body is not `application/json`.",
     429: "Too many requests; retry after the `Retry-After` header's seconds.",
+    503: "The service is briefly unavailable (its database is down or overloaded); nothing was "
+    "written. Retry after the `Retry-After` header's seconds (orders and refunds with the same "
+    "`external_id`).",
 }
 
 
@@ -235,6 +240,12 @@ def _client_error_schema(codes: set[str]) -> dict:
         },
         "required": ["type", "errors"],
     }
+
+
+def _server_error_schema(codes: set[str]) -> dict:
+    schema = _client_error_schema(codes)
+    schema["properties"]["type"] = {"type": "string", "enum": ["server_error"]}
+    return schema
 
 
 def _add_input_limits(field: serializers.Field, schema: dict) -> None:

@@ -32,7 +32,6 @@ from members.webhooks.endpoints import webhook_endpoint_create, webhook_endpoint
 from members.webhooks.models import WebhookEndpoint
 from storefront.models import Order, Product
 from storefront.services import product_create
-from storefront.services.preferences import preferences_fold_orders
 from storefront.services.rollouts import rollout_start
 
 DEMO_PASSWORD = "fanbase-demo"
@@ -145,9 +144,6 @@ def seed_demo() -> DemoLogins:
     _seed_tier_history(merchants[0])
     _seed_unclaimed_buyer()
     _seed_engagement(merchants)
-    # The demo orders' preferences now rather than at the job's next minute: the pushes
-    # below match on them.
-    preferences_fold_orders()
     _seed_rollouts(merchants)
     _seed_daily_metrics(merchants)
     return logins
@@ -166,7 +162,8 @@ def _seed_engagement(merchants: list[Merchant]) -> None:
     then the hourly job and the daily snapshots, so iron fans and the ratio are real."""
     now = timezone.now()
     for merchant in merchants:
-        if EngagementEvent.objects.filter(account__merchant=merchant).exists():
+        # (The demo orders wrote purchase events of their own: those do not count here.)
+        if EngagementEvent.objects.filter(account__merchant=merchant).exclude(kind="purchase").exists():
             continue  # seeded before: the same events again would add to the scores
         events = []
         follows = Follow.objects.filter(account__merchant=merchant).select_related("shopper", "account")

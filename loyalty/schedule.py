@@ -29,6 +29,5 @@ BEAT_SCHEDULE = {
     # Stage windows are hours long; every 10 minutes judges them on time and delivers the
     # pushes the daily cap deferred soon after midnight.
     # Orders reach the shoppers' preferences through this job (not the order's transaction).
-    "fold-order-preferences": {"task": "storefront.fold_order_preferences", "schedule": crontab(minute="*")},
     "advance-rollouts": {"task": "storefront.advance_rollouts", "schedule": crontab(minute="*/10")},
 }

@@ -71,6 +71,8 @@ MIDDLEWARE = [
     "loyalty.metrics.metrics_endpoint",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # A database that cannot serve is a 503 in the error shape, never a 500 (core.db).
+    "core.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -119,6 +121,11 @@ try:
     )
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is malformed: {exc}") from None
+if _database["ENGINE"] != "django.db.backends.sqlite3":
+    # A database that does not answer fails the request in seconds (a 503), never hangs it.
+    _database.setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5, minimum=1)
+    )
 if _database["ENGINE"] == "django.db.backends.sqlite3":
     # The web, worker and beat processes share one file: WAL lets readers run beside
     # a writer, and IMMEDIATE transactions queue writers instead of failing them.
@@ -310,7 +317,10 @@ else:
     # of 5,000 coupons (about a second), a campaign start splits a million shoppers
     # in seconds. A task whose worker vanished comes back after it; a campaign run can be
     # resumed sooner (docs/campaigns.md).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # CELERY_VISIBILITY_TIMEOUT shortens it where a test kills workers on purpose.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1)
+    }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

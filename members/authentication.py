@@ -22,8 +22,8 @@ from knox.settings import CONSTANTS
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
-from rest_framework.views import APIView
 
+from core.api import RetryingApiView
 from core.pagination import CursorPage
 from members.models import Merchant, MerchantAPIKey, Shopper
 
@@ -128,7 +128,7 @@ class IsShopper(BasePermission):
         return bool(user is not None and user.is_authenticated and hasattr(user, "shopper"))
 
 
-class MerchantApi(APIView):
+class MerchantApi(RetryingApiView):
     """A shop-system endpoint: every query is scoped to ``self.merchant``."""
 
     authentication_classes = [MerchantApiKeyAuthentication]
@@ -141,7 +141,7 @@ class MerchantApi(APIView):
         return self.request.user.merchant
 
 
-class ShopperApi(APIView):
+class ShopperApi(RetryingApiView):
     """A shopper-app endpoint: every query is scoped to ``self.shopper``."""
 
     authentication_classes = [ShopperTokenAuthentication]

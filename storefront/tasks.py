@@ -34,6 +34,8 @@ def advance_rollouts() -> list[dict]:
 
 @shared_task(name="storefront.fold_order_preferences", acks_late=True)
 def fold_order_preferences() -> int:
+    """A backfill, not scheduled: orders fold their preferences in the pipeline; this
+    folds those recorded before that (``preferences_at`` null)."""
     folded = preferences_fold_orders()
     logger.info("folded %s orders into preferences", folded)
     return folded

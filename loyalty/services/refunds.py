@@ -6,6 +6,12 @@ refunded amount is ``total * refunded_subtotal / subtotal`` (to the cent) and it
 reversed points ``floor(points_earned * refunded_amount / total)``; a refund moves
 each by the difference. A full refund therefore returns exactly the whole total
 and reverses exactly the points earned, however it was split.
+
+The fan score the order raised (its attributed account's) loses the refund's share of
+the order's lines by value (``refunded subtotal / subtotal``, this refund's part of
+it), decayed as the score is: a full refund takes back exactly the purchase weight
+the order added (``members.engagement.services.purchase.purchase_score_remove``,
+docs/iron-fans.md). The order's ``purchase`` event stays: the shopper did engage that day.
 """
 
 from dataclasses import dataclass
@@ -21,6 +27,7 @@ from loyalty.locks import points_accounts_lock
 from loyalty.models import PointsAccount, PointsEntry
 from loyalty.services.order_events import refund_events_emit
 from loyalty.services.points import points_debit_locked
+from members.engagement.services.purchase import purchase_score_remove
 from members.models import Merchant
 from storefront import errors as storefront_errors
 from storefront.locks import orders_lock
@@ -69,10 +76,11 @@ def refund_record(*, merchant: Merchant, order_external_id: str, refund: RefundI
         return RefundResult(response=existing.response, created=False)
 
     lines = {line.product.sku: line for line in order.lines.select_related("product")}
+    refunded_before = _refunded_subtotal(lines)
     _apply_to_lines(lines=lines, refund=refund)
     OrderLine.objects.bulk_update(list(lines.values()), ["refunded_quantity"])
 
-    refunded_subtotal = sum((ln.refunded_quantity * ln.unit_price for ln in lines.values()), Decimal("0"))
+    refunded_subtotal = _refunded_subtotal(lines)
     refunded_total = _share(order.total, refunded_subtotal, order.subtotal).quantize(
         CENT, rounding=ROUND_HALF_UP
     )
@@ -116,6 +124,16 @@ def refund_record(*, merchant: Merchant, order_external_id: str, refund: RefundI
     purchase_stats_recount(
         shopper_id=order.shopper_id, product_ids=[lines[item.sku].product_id for item in refund.lines]
     )
+    if order.attributed_account_id is not None and order.subtotal:
+        # The fan score loses this refund's share of the order's lines (by value, so a
+        # whole refund, however split, takes back the whole purchase weight).
+        purchase_score_remove(
+            merchant_id=order.merchant_id,
+            shopper_id=order.shopper_id,
+            account_id=order.attributed_account_id,
+            paid_at=order.paid_at,
+            share=float((refunded_subtotal - refunded_before) / order.subtotal),
+        )
     refund_events_emit(
         merchant=merchant,
         order_external_id=order.external_id,
@@ -124,6 +142,10 @@ def refund_record(*, merchant: Merchant, order_external_id: str, refund: RefundI
         now=now,
     )
     return RefundResult(response=response, created=True)
+
+
+def _refunded_subtotal(lines: dict[str, OrderLine]) -> Decimal:
+    return sum((ln.refunded_quantity * ln.unit_price for ln in lines.values()), Decimal("0"))
 
 
 def _apply_to_lines(*, lines: dict[str, OrderLine], refund: RefundInput) -> None:

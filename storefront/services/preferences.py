@@ -2,12 +2,13 @@
 
 The rules (weights, half-life) are in ``storefront.affinity``.
 
-- Purchases: ``preferences_fold_orders`` (a beat job, every minute) claims the orders
-  not folded in yet, chunk by chunk, and adds their lines. It runs beside the purchase
-  pipeline rather than in it: a 3-line member order with coupons takes the whole
-  12-statement budget already, and an upsert more would break it. A preference is
-  behind an order by at most a minute; the decay is computed from ``paid_at``, so the
-  weight is the same as if it had been written with the order.
+- Purchases: in the purchase pipeline, in the order's transaction
+  (``order_interests`` and ``preferences_upsert``; on PostgreSQL the upsert is one CTE
+  of the order's one statement of side effects, with the purchase statistics and the
+  fan score). The order is written with ``preferences_at`` set.
+  ``preferences_fold_orders`` remains as a backfill only (no schedule): it folds the
+  orders whose ``preferences_at`` is null, i.e. recorded before preferences moved into
+  the pipeline (``python manage.py shell -c`` or the ``fold_order_preferences`` task).
 - Engagement: ``engagement_record`` (at the top layer) calls
   ``preferences_from_engagement`` with the events that name a sku, in its transaction.
 """
@@ -42,8 +43,9 @@ ORDERS_BATCH = 5_000
 def preferences_fold_orders(*, now: datetime | None = None, batch: int = ORDERS_BATCH) -> int:
     """Add every order not folded in yet to its shopper's preferences; returns the orders.
 
-    Each line adds :data:`affinity.PURCHASE_WEIGHT` to its product's category and tags, at
-    the order's ``paid_at``. Per chunk of orders, in one transaction: the claim (an
+    A backfill: the pipeline folds every new order itself. Each line adds
+    :data:`affinity.PURCHASE_WEIGHT` to its product's category and tags, at the order's
+    ``paid_at``. Per chunk of orders, in one transaction: the claim (an
     ``UPDATE`` of the chunk's orders still unfolded: two workers never fold one twice),
     the chunk's lines with their products, one upsert.
     """
@@ -97,11 +99,58 @@ def preferences_from_engagement(
 
 
 def preferences_add(*, interests: Iterable[Interest]) -> None:
-    """Add each interest to its row, decaying both sides to the later time; one upsert.
+    """Add each interest to its row, decaying both sides to the later time; one upsert
+    (positional parameters: engagement batches hold thousands)."""
+    folded = _folded(interests)
+    if not folded:
+        return
+    params = []
+    for (shopper_id, kind, slug), (weight, at) in sorted(folded.items()):
+        params += [shopper_id, kind, slug, weight, connection.ops.adapt_datetimefield_value(at)]
+    with connection.cursor() as cursor:
+        cursor.execute(_upsert_sql(", ".join(["(%s, %s, %s, %s, %s)"] * len(folded))), params)
+
+
+def order_interests(
+    *, shopper_id: int, paid_at: datetime, products: Iterable[tuple[str | None, Iterable[str]]]
+) -> list[Interest]:
+    """What an order's lines add: :data:`affinity.PURCHASE_WEIGHT` per line to its
+    product's category and each tag, at ``paid_at`` (``products``: ``(category slug,
+    tags)`` of each line)."""
+    return [
+        Interest(shopper_id, kind, slug, affinity.PURCHASE_WEIGHT, paid_at)
+        for category, tags in products
+        for kind, slug in affinity.product_slugs(category=category, tags=tags or [])
+    ]
+
+
+def preferences_upsert(*, interests: Iterable[Interest]) -> tuple[str, dict]:
+    """The upsert of :func:`preferences_add` with its named parameters (``pref_*``), for a
+    caller that runs it as a CTE of a larger statement (the purchase pipeline on
+    PostgreSQL); ``("", {})`` when there is nothing to add.
 
     Interests with the same key are first folded together in Python (PostgreSQL's
     ``ON CONFLICT`` may touch a row once per statement), decayed to the latest of them.
     """
+    folded = _folded(interests)
+    if not folded:
+        return "", {}
+    values, params = [], {}
+    for i, ((shopper_id, kind, slug), (weight, at)) in enumerate(sorted(folded.items())):
+        params.update(
+            {
+                f"pref_s{i}": shopper_id,
+                f"pref_k{i}": kind,
+                f"pref_g{i}": slug,
+                f"pref_w{i}": weight,
+                f"pref_t{i}": connection.ops.adapt_datetimefield_value(at),
+            }
+        )
+        values.append(f"(%(pref_s{i})s, %(pref_k{i})s, %(pref_g{i})s, %(pref_w{i})s, %(pref_t{i})s)")
+    return _upsert_sql(", ".join(values)), params
+
+
+def _folded(interests: Iterable[Interest]) -> dict[tuple[int, str, str], tuple[float, datetime]]:
     folded: dict[tuple[int, str, str], tuple[float, datetime]] = {}
     for interest in interests:
         key = (interest.shopper_id, interest.kind, interest.slug)
@@ -115,8 +164,10 @@ def preferences_add(*, interests: Iterable[Interest]) -> None:
             + affinity.decayed(interest.weight, since=interest.at, now=latest),
             latest,
         )
-    if not folded:
-        return
+    return folded
+
+
+def _upsert_sql(values: str) -> str:
     table = Preference._meta.db_table
     later = f"{greatest()}({table}.updated_at, EXCLUDED.updated_at)"
     half_life = affinity.HALF_LIFE.total_seconds()
@@ -127,22 +178,13 @@ def preferences_add(*, interests: Iterable[Interest]) -> None:
             " AS DOUBLE PRECISION))"
         )
 
-    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(folded))
-    params = []
-    for (shopper_id, kind, slug), (weight, at) in sorted(folded.items()):
-        params += [shopper_id, kind, slug, weight, connection.ops.adapt_datetimefield_value(at)]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO {table} (shopper_id, kind, slug, weight, updated_at)
-            VALUES {values}
-            ON CONFLICT (shopper_id, kind, slug) DO UPDATE SET
-                weight = {faded(f"{table}.weight", f"{table}.updated_at")}
-                       + {faded("EXCLUDED.weight", "EXCLUDED.updated_at")},
-                updated_at = {later}
-            """,
-            params,
-        )
+    return f"""
+        INSERT INTO {table} (shopper_id, kind, slug, weight, updated_at)
+        VALUES {values}
+        ON CONFLICT (shopper_id, kind, slug) DO UPDATE SET
+            weight = {faded(f"{table}.weight", f"{table}.updated_at")}
+                   + {faded("EXCLUDED.weight", "EXCLUDED.updated_at")},
+            updated_at = {later}"""
 
 
 def _slugs(product: Product) -> list[tuple[str, str]]:

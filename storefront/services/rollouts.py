@@ -82,7 +82,9 @@ def rollout_start(*, product_id: int, now: datetime | None = None) -> PushRollou
     rollout, created = PushRollout.objects.get_or_create(
         product=product, defaults={"merchant_id": product.merchant_id, "stage_started_at": now}
     )
-    if created:
+    # A start whose worker died mid-stage left the rollout without ``stage_sent_at``: the
+    # redelivered task sends the rest of the stage (the audience skips who has it).
+    if created or rollout.stage_sent_at is None:
         rollout_stage_send(rollout=rollout, now=now)
     return rollout
 

@@ -16,29 +16,49 @@ def purchase_stats_record(
     """Count a purchase of each ``(product_id, quantity)`` line; one upsert for all lines.
 
     Each product's row counts the purchase, adds the quantity and keeps the earliest and
-    latest times. Called by the purchase pipeline, in its transaction.
+    latest times.
     """
+    statement, params = purchase_stats_upsert(
+        shopper_id=shopper_id, merchant_id=merchant_id, lines=lines, at=at
+    )
+    if statement:
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+
+
+def purchase_stats_upsert(
+    *, shopper_id: int, merchant_id: int, lines: Iterable[tuple[int, int]], at: datetime
+) -> tuple[str, dict]:
+    """The upsert of :func:`purchase_stats_record` with its named parameters (``stat_*``),
+    for a caller that runs it as a CTE of a larger statement (the purchase pipeline on
+    PostgreSQL); ``("", {})`` without lines."""
+    lines = list(lines)
+    if not lines:
+        return "", {}
     table = PurchaseStat._meta.db_table
-    at = connection.ops.adapt_datetimefield_value(at)
-    rows = [(shopper_id, product_id, merchant_id, 1, quantity, at, at) for product_id, quantity in lines]
-    if not rows:
-        return
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO {table}
-                (shopper_id, product_id, merchant_id, times_purchased, quantity,
-                 first_purchased_at, last_purchased_at)
-            VALUES {values}
-            ON CONFLICT (shopper_id, product_id) DO UPDATE SET
-                times_purchased = {table}.times_purchased + 1,
-                quantity = {table}.quantity + EXCLUDED.quantity,
-                first_purchased_at = {least()}({table}.first_purchased_at, EXCLUDED.first_purchased_at),
-                last_purchased_at = {greatest()}({table}.last_purchased_at, EXCLUDED.last_purchased_at)
-            """,
-            [value for row in rows for value in row],
+    params = {
+        "stat_shopper": shopper_id,
+        "stat_merchant": merchant_id,
+        "stat_at": connection.ops.adapt_datetimefield_value(at),
+    }
+    values = []
+    for i, (product_id, quantity) in enumerate(lines):
+        params[f"stat_p{i}"], params[f"stat_q{i}"] = product_id, quantity
+        values.append(
+            f"(%(stat_shopper)s, %(stat_p{i})s, %(stat_merchant)s, 1, %(stat_q{i})s,"
+            " %(stat_at)s, %(stat_at)s)"
         )
+    statement = f"""
+        INSERT INTO {table}
+            (shopper_id, product_id, merchant_id, times_purchased, quantity,
+             first_purchased_at, last_purchased_at)
+        VALUES {", ".join(values)}
+        ON CONFLICT (shopper_id, product_id) DO UPDATE SET
+            times_purchased = {table}.times_purchased + 1,
+            quantity = {table}.quantity + EXCLUDED.quantity,
+            first_purchased_at = {least()}({table}.first_purchased_at, EXCLUDED.first_purchased_at),
+            last_purchased_at = {greatest()}({table}.last_purchased_at, EXCLUDED.last_purchased_at)"""
+    return statement, params
 
 
 def purchase_stats_recount(*, shopper_id: int, product_ids: list[int]) -> None:

@@ -4,7 +4,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from rest_framework.renderers import JSONRenderer
 
+from loyalty.apis.orders import OrderOutput, order_answer
 from loyalty.models import PointsAccount, PointsEntry
 from loyalty.services.memberships import membership_enrol
 from loyalty.services.purchases import MAX_POINTS
@@ -330,3 +332,31 @@ def test_an_order_is_never_refused_for_the_points_it_would_earn(merchant_api, me
     assert response.status_code == 201, response.content
     assert response.json()["points_earned"] == 5
     assert points_account(member).lifetime_earned == MAX_POINTS
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        {
+            "external_id": "o-1",
+            "subtotal": "40",
+            "discount": "0",
+            "total": "40.5",
+            "points_earned": 40,
+            "points_reason": None,
+            "coupons_redeemed": [],
+            "coupons_issued": [],
+        },
+        {  # as read back from jsonb, keys reordered, and an answer stored before points_reason
+            "coupons_issued": [{"expires_at": "2027-01-01T10:00:00Z", "template": 3, "code": "AGAIN-K2P9"}],
+            "total": "168.00",
+            "external_id": "A-1001",
+            "subtotal": "178.00",
+            "discount": "10.00",
+            "points_earned": 168,
+            "coupons_redeemed": ["WELCOME-7QX2"],
+        },
+    ],
+)
+def test_the_order_answer_is_what_the_output_serializer_renders(stored):
+    assert JSONRenderer().render(order_answer(stored)) == JSONRenderer().render(OrderOutput(stored).data)

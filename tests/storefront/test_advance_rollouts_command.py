@@ -47,12 +47,13 @@ def test_the_beat_schedule_runs_the_rollout_step():
     assert entry["task"] == tasks.advance_rollouts.name
 
 
-def test_the_beat_folds_new_orders_into_preferences_every_minute(merchant, shopper, clock):
+def test_an_order_folds_its_preferences_itself_and_the_backfill_finds_nothing_left(merchant, shopper, clock):
+    # given/when: an order (the pipeline writes its preferences in its transaction)
     ProductFactory(merchant=merchant, sku="S0", category=CategoryFactory(slug="tea"), tags=[])
     purchase_record(merchant=merchant, order=order_input(shopper.external_id, lines=[("S0", 1, "4")]))
 
-    assert tasks.fold_order_preferences() == 1
+    # then: the preference is there at once, the backfill task has nothing to fold, and
+    # it is no longer scheduled
     assert Preference.objects.get(shopper=shopper).slug == "tea"
-    assert (
-        settings.CELERY_BEAT_SCHEDULE["fold-order-preferences"]["task"] == tasks.fold_order_preferences.name
-    )
+    assert tasks.fold_order_preferences() == 0
+    assert "fold-order-preferences" not in settings.CELERY_BEAT_SCHEDULE

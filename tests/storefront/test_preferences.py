@@ -26,7 +26,9 @@ def weights(shopper) -> dict[tuple[str, str], tuple[float, object]]:
     return {(p.kind, p.slug): (p.weight, p.updated_at) for p in Preference.objects.filter(shopper=shopper)}
 
 
-def test_a_folded_purchase_adds_the_purchase_weight_to_each_lines_category_and_tags(merchant, shopper, clock):
+def test_a_purchase_adds_the_purchase_weight_to_each_lines_category_and_tags_in_its_transaction(
+    merchant, shopper, clock
+):
     ProductFactory(merchant=merchant, sku="S0", category=CategoryFactory(slug="tea"), tags=["green", "loose"])
     ProductFactory(merchant=merchant, sku="S1", category=CategoryFactory(slug="cups"), tags=["green"])
 
@@ -34,9 +36,8 @@ def test_a_folded_purchase_adds_the_purchase_weight_to_each_lines_category_and_t
         merchant=merchant,
         order=order_input(shopper.external_id, lines=[("S0", 5, "4.00"), ("S1", 1, "9.00")], paid_at=T0),
     )
-    assert weights(shopper) == {}  # the order's transaction leaves them to the job
-
-    assert preferences_fold_orders() == 1
+    # written by the order itself: the backfill finds nothing to fold
+    assert preferences_fold_orders() == 0
 
     # a line counts once whatever its quantity; "green" is on both lines
     assert weights(shopper) == {
@@ -53,13 +54,11 @@ def test_a_later_purchase_adds_to_the_weight_decayed_by_the_half_life(merchant, 
         merchant=merchant, order=order_input(shopper.external_id, "o-1", lines=[("S0", 1, "4")], paid_at=T0)
     )
 
-    preferences_fold_orders()
     later = clock.now = T0 + HALF_LIFE
     purchase_record(
         merchant=merchant,
         order=order_input(shopper.external_id, "o-2", lines=[("S0", 1, "4")], paid_at=later),
     )
-    preferences_fold_orders()
 
     # 3 halved over one half-life, plus 3
     weight, at = weights(shopper)[("category", "tea")]
@@ -67,16 +66,22 @@ def test_a_later_purchase_adds_to_the_weight_decayed_by_the_half_life(merchant, 
     assert at == later
 
 
-def test_folding_twice_counts_each_order_once_and_orders_folded_late_decay_from_paid_at(
+def test_the_backfill_folds_orders_from_before_the_pipeline_once_decaying_from_paid_at(
     merchant, shopper, clock
 ):
+    # given: an order recorded before preferences moved into the pipeline (none written,
+    # preferences_at null)
     ProductFactory(merchant=merchant, sku="S0", category=CategoryFactory(slug="tea"), tags=[])
     purchase_record(merchant=merchant, order=order_input(shopper.external_id, "o-1", lines=[("S0", 1, "4")]))
-    clock.now = T0 + HALF_LIFE  # the job runs a half-life after the order
+    Preference.objects.all().delete()
+    Order.objects.update(preferences_at=None)
+    clock.now = T0 + HALF_LIFE  # the backfill runs a half-life after the order
 
+    # when: run twice
     assert preferences_fold_orders() == 1
     assert preferences_fold_orders() == 0
 
+    # then
     weight, at = weights(shopper)[("category", "tea")]
     assert (weight, at) == (3.0, T0)
     assert Order.objects.get().preferences_at == T0 + HALF_LIFE

@@ -1,11 +1,10 @@
 """The account an order counts for, on the fan scores (docs/iron-fans.md)."""
 
-from dataclasses import dataclass
-
 from django.db.models import OuterRef
 
 from loyalty import errors
-from loyalty.models import PointsAccount
+from loyalty.services.purchases.effects import Attribution
+from loyalty.services.purchases.member import MemberRow
 from members.engagement import selectors as engagement_selectors
 from members.models import Account, Merchant
 
@@ -17,6 +16,7 @@ def via_account_for(*, merchant: Merchant, handle: str | None, shopper_id: int) 
     account = (
         Account.objects.filter(merchant=merchant, handle=handle)
         .annotate(followed=engagement_selectors.follows_account(shopper=shopper_id, account=OuterRef("pk")))
+        .only("pk")
         .first()
     )
     if account is None:
@@ -24,23 +24,17 @@ def via_account_for(*, merchant: Merchant, handle: str | None, shopper_id: int) 
     return account
 
 
-@dataclass(frozen=True)
-class Attribution:
-    account_id: int | None  # None: the merchant has no brand account
-    follows: bool  # whether the buyer follows it (SQLite's purchase statement needs it)
-
-
 def attribution_for(
-    *, merchant: Merchant, shopper_id: int, via_account: Account | None, account: PointsAccount | None
+    *, merchant: Merchant, shopper_id: int, via_account: Account | None, member: MemberRow | None
 ) -> Attribution:
     """The account the order counts for: ``via_account``, else the brand account.
 
-    Read with the rows the pipeline reads anyway (the via account, the member's locked
-    account); only a non-member's order without ``via_account`` takes a query for it.
+    Read with the rows the pipeline reads anyway (the via account, the member's row);
+    only a non-member's order without ``via_account`` takes a query for it.
     """
     if via_account is not None:
         return Attribution(via_account.pk, via_account.followed)
-    if account is not None:
-        return Attribution(account.brand_account_id, account.follows_brand)
+    if member is not None:
+        return Attribution(member.brand_account_id, member.follows_brand)
     brand = engagement_selectors.brand_account_for(merchant=merchant, shopper_id=shopper_id)
     return Attribution(*brand) if brand else Attribution(None, False)

@@ -12,16 +12,24 @@ from coupons.services.issuing import coupon_issue
 from coupons.services.scheduled import coupon_schedule
 from loyalty.models import Program
 from loyalty.services.purchases.inputs import OrderInput
+from loyalty.services.purchases.member import OrderProduct
 from members.models import Merchant
-from storefront.models import Product
 from storefront.selectors import shopper_has_ordered
 
 
 def order_coupons_check(
-    *, merchant: Merchant, order: OrderInput, shopper_id: int, products: dict[str, Product], now: datetime
+    *,
+    merchant: Merchant,
+    order: OrderInput,
+    shopper_id: int,
+    products: dict[str, OrderProduct],
+    now: datetime,
+    coupons: dict[str, Coupon] | None = None,
 ) -> tuple[list[Coupon], Decimal, Decimal]:
-    """Lock the order's coupons and apply the rules; any rejection refuses the order."""
-    coupons = coupons_lock_by_code(merchant=merchant, codes=list(order.coupon_codes))
+    """Lock the order's coupons (unless read already: ``coupons``, on SQLite) and apply
+    the rules; any rejection refuses the order."""
+    if coupons is None:
+        coupons = coupons_lock_by_code(merchant=merchant, codes=list(order.coupon_codes))
     lines = [
         coupon_rules.CartLine.of(products[line.sku], quantity=line.quantity, unit_price=line.unit_price)
         for line in order.lines

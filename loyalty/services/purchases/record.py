@@ -13,23 +13,29 @@ from loyalty.models import PointsAccount, PointsEntry, TierChange
 from loyalty.services.order_events import order_events_emit
 from loyalty.services.points import lot_expiry, points_credit_locked
 from loyalty.services.purchases.attribution import attribution_for, via_account_for
+from loyalty.services.purchases.effects import order_effects_record
 from loyalty.services.purchases.inputs import OrderInput, PurchaseResult
-from loyalty.services.purchases.member import member_points_account, points_account_for_member, program_for
+from loyalty.services.purchases.member import (
+    member_row,
+    member_row_by_shopper_id,
+    products_by_sku,
+    products_checked,
+    program_for,
+    skus_check,
+)
 from loyalty.services.purchases.order_coupons import (
     earns_repurchase_coupon,
     issued_coupon_answer,
     order_coupons_check,
     repurchase_coupon,
 )
+from loyalty.services.purchases.order_rows import order_insert
 from loyalty.services.purchases.tiers import higher_tier_exists, tier_upgrade
 from loyalty.services.tiers import tier_moved
 from members import services as members_services
-from members.engagement.services import purchase_score_add
 from members.models import Membership, Merchant, Tier
-from storefront.models import Order, OrderLine
+from storefront.models import Order
 from storefront.rules import order_amount_check, paid_at_check
-from storefront.selectors import products_by_sku
-from storefront.services.stats import purchase_stats_record
 
 # What a points column holds (64-bit). An order is never refused for the points it would
 # earn: past this, it earns what is left to the limit.
@@ -62,28 +68,39 @@ def _record(*, merchant: Merchant, order: OrderInput, fingerprint: str) -> Purch
     now = timezone.now()
     paid_at = order.paid_at or now
     paid_at_check(paid_at, now=now)
+    skus = [line.sku for line in order.lines]
+    skus_check(skus)
+    codes = list(order.coupon_codes)
 
-    account = member_points_account(merchant=merchant, shopper_external_id=order.shopper)
-    if account is not None:
-        membership = account.membership
-        shopper = membership.shopper
+    member = member_row(merchant=merchant, shopper_external_id=order.shopper, skus=skus, codes=codes)
+    if member is not None:
+        shopper = member.account.membership.shopper
     else:
         shopper = members_services.shopper_get_or_create(external_id=order.shopper)
-        account = points_account_for_member(merchant=merchant, shopper_id=shopper.pk)
-        membership = account.membership if account is not None else None
-    products = products_by_sku(merchant=merchant, skus=[line.sku for line in order.lines])
+        member = member_row_by_shopper_id(merchant=merchant, shopper_id=shopper.pk, skus=skus, codes=codes)
+    if member is not None:
+        account, membership = member.account, member.account.membership
+        products = products_checked(skus, list(member.products.values()))
+    else:
+        account = membership = None
+        products = products_by_sku(merchant=merchant, skus=skus)
     via_account = via_account_for(merchant=merchant, handle=order.via_account, shopper_id=shopper.pk)
     attribution = attribution_for(
-        merchant=merchant, shopper_id=shopper.pk, via_account=via_account, account=account
+        merchant=merchant, shopper_id=shopper.pk, via_account=via_account, member=member
     )
     redeemed, subtotal, discount = order_coupons_check(
-        merchant=merchant, order=order, shopper_id=shopper.pk, products=products, now=now
+        merchant=merchant,
+        order=order,
+        shopper_id=shopper.pk,
+        products=products,
+        now=now,
+        coupons=member.coupons if member is not None else None,
     )
     total = subtotal - discount
     order_amount_check(subtotal)
 
     is_member = membership is not None and membership.status == Membership.Status.ACTIVE
-    program = program_for(merchant=merchant, account=account)
+    program = program_for(merchant=merchant, member=member)
     points = points_for(total=total, program=program, tier=membership.tier) if is_member else 0
     if is_member:
         points = min(points, MAX_POINTS - max(account.balance, account.lifetime_earned, 0))
@@ -112,25 +129,25 @@ def _record(*, merchant: Merchant, order: OrderInput, fingerprint: str) -> Purch
         "coupons_redeemed": [coupon.code for coupon in redeemed],
         "coupons_issued": [issued_coupon_answer(issued)] if issued else [],
     }
-    new_order = Order.objects.create(
-        merchant=merchant,
-        shopper=shopper,
-        external_id=order.external_id,
-        via_account=via_account,
-        attributed_account_id=attribution.account_id,
-        subtotal=subtotal,
-        discount=discount,
-        total=total,
-        points_earned=points,
-        paid_at=paid_at,
-        payload_hash=fingerprint,
-        response=response,
-    )
-    OrderLine.objects.bulk_create(
-        OrderLine(
-            order=new_order, product=products[line.sku], quantity=line.quantity, unit_price=line.unit_price
-        )
-        for line in order.lines
+    new_order = order_insert(
+        order=Order(
+            merchant=merchant,
+            shopper=shopper,
+            external_id=order.external_id,
+            via_account=via_account,
+            attributed_account_id=attribution.account_id,
+            subtotal=subtotal,
+            discount=discount,
+            total=total,
+            points_earned=points,
+            paid_at=paid_at,
+            created_at=now,
+            payload_hash=fingerprint,
+            response=response,
+            # Its preferences are written below, in this transaction (the backfill skips it).
+            preferences_at=now,
+        ),
+        lines=[(products[line.sku].pk, line.quantity, line.unit_price) for line in order.lines],
     )
     coupons_redeem(coupons=redeemed, order=new_order, now=now)
     if points > 0:
@@ -146,24 +163,20 @@ def _record(*, merchant: Merchant, order: OrderInput, fingerprint: str) -> Purch
         )
     elif first_order:
         PointsAccount.objects.filter(pk=account.pk).update(first_order_at=now)
-    if is_member and higher_tier_exists(membership=membership, top_rank=account.top_tier_rank):
+    if is_member and higher_tier_exists(membership=membership, top_rank=member.top_tier_rank):
         move = tier_upgrade(membership=membership, now=now)
         if move is not None:
             tier_moved(move=move, reason=TierChange.Reason.UPGRADE, now=now)
-    purchase_stats_record(
-        shopper_id=shopper.pk,
+    order_effects_record(
         merchant_id=merchant.pk,
-        lines=[(products[line.sku].pk, line.quantity) for line in order.lines],
-        at=paid_at,
+        shopper_id=shopper.pk,
+        lines=[
+            (products[line.sku].pk, line.quantity, products[line.sku].category_slug, products[line.sku].tags)
+            for line in order.lines
+        ],
+        paid_at=paid_at,
+        attribution=attribution,
     )
-    if attribution.account_id is not None:
-        purchase_score_add(
-            merchant_id=merchant.pk,
-            shopper_id=shopper.pk,
-            account_id=attribution.account_id,
-            occurred_at=paid_at,
-            follows=attribution.follows,
-        )
     order_events_emit(
         merchant=merchant,
         shopper_external_id=shopper.external_id,

@@ -1,0 +1,88 @@
+"""What an order leaves behind besides its rows and points: the "frequently purchased"
+statistics, the shopper's preferences and the attributed account's engagement (the fan
+score and the order's day as a ``purchase`` event).
+
+On PostgreSQL all of it is **one statement**: each part is a data-modifying CTE of a
+``WITH ... SELECT 1`` (they write different tables, so they cannot see or block each
+other within it). SQLite has no data-modifying CTEs: there each part is a statement of
+its own (four at most), which the order's budget leaves room for because SQLite reads
+the member, the products and the coupons in one statement (``member.py``).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection
+
+from members.engagement.services.purchase import (
+    purchase_engagement_ctes,
+    purchase_engagement_record,
+    purchase_params,
+)
+from storefront.services.preferences import order_interests, preferences_upsert
+from storefront.services.stats import purchase_stats_upsert
+
+
+@dataclass(frozen=True)
+class Attribution:
+    account_id: int | None  # None: the merchant has no brand account
+    follows: bool  # whether the buyer follows it (SQLite's purchase statement needs it)
+
+
+def order_effects_record(
+    *,
+    merchant_id: int,
+    shopper_id: int,
+    lines: list[tuple[int, int, str | None, tuple[str, ...]]],
+    paid_at: datetime,
+    attribution: Attribution,
+) -> None:
+    """``lines``: ``(product_id, quantity, category slug, tags)`` of each order line."""
+    stats, stats_params = purchase_stats_upsert(
+        shopper_id=shopper_id,
+        merchant_id=merchant_id,
+        lines=[(product_id, quantity) for product_id, quantity, _, _ in lines],
+        at=paid_at,
+    )
+    prefs, prefs_params = preferences_upsert(
+        interests=order_interests(
+            shopper_id=shopper_id, paid_at=paid_at, products=[(slug, tags) for _, _, slug, tags in lines]
+        )
+    )
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            if stats:
+                cursor.execute(stats, stats_params)
+            if prefs:
+                cursor.execute(prefs, prefs_params)
+        if attribution.account_id is not None:
+            purchase_engagement_record(
+                merchant_id=merchant_id,
+                shopper_id=shopper_id,
+                account_id=attribution.account_id,
+                occurred_at=paid_at,
+                follows=attribution.follows,
+            )
+        return
+    ctes: list[tuple[str, str]] = []
+    params: dict = {}
+    if attribution.account_id is not None:
+        ctes += purchase_engagement_ctes()
+        params |= purchase_params(
+            merchant_id=merchant_id,
+            shopper_id=shopper_id,
+            account_id=attribution.account_id,
+            occurred_at=paid_at,
+        )
+    if stats:
+        ctes.append(("stats", stats))
+        params |= stats_params
+    if prefs:
+        ctes.append(("prefs", prefs))
+        params |= prefs_params
+    if not ctes:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "WITH " + ", ".join(f"{name} AS ({body})" for name, body in ctes) + " SELECT 1", params
+        )
