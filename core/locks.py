@@ -19,13 +19,16 @@ never wait on each other in a cycle:
    Also the shoppers a chunk of pushes goes to (``storefront.services.rollouts``), all of
    them in one statement, before the chunk's messages are inserted (the cap is decided in
    the ``INSERT``) and before the rollouts' counters move.
-3. ``members.locks.merchants_lock``: the merchant's member-number counter (joins).
+3. ``members.locks.merchants_lock``: the merchant's member-number counter (joins); also
+   taken alone by a webhook endpoint change to rewrite ``Merchant.webhook_events``.
 4. ``coupons.locks.scheduled_coupons_lock``: a promised coupon claimed by the due job.
 5. ``loyalty.locks.points_accounts_lock``: the points account, with its membership
    (``with_membership=True``, one statement) when coupons are issued in the same
-   transaction; ``members.locks.memberships_lock`` alone where no points move. Also
-   the memberships whose iron-fan flag may change (``members.iron_fan_flags``): the
-   hourly recompute and an unfollow lock them before they write the follows (10).
+   transaction; ``members.locks.memberships_lock`` alone where no points move (a manual
+   tier change). Also the memberships whose iron-fan flag may change
+   (``members.iron_fan_flags``): the hourly recompute and an unfollow lock them before they
+   write the follows (10). The nightly tier review locks a chunk's due memberships by id in
+   its one statement (``FOR UPDATE OF m`` in ``loyalty.services.tiers``), nothing else.
 6. ``coupons.locks.coupons_lock_by_code``: the coupons an order names, by primary key.
 7. the coupon template's row, taken by the guarded stock ``UPDATE`` of ``coupon_issue``
    before its per-shopper limit check, and by each campaign chunk after its insert, to

@@ -129,6 +129,7 @@ class Coupon(models.Model):
         CAMPAIGN = "campaign"
         EXCHANGE = "exchange"
         MANUAL = "manual"
+        TIER = "tier"  # a tier's upgrade reward (loyalty.TierReward)
 
     # No index of its own: ``coupon_template_shopper`` leads with it.
     template = models.ForeignKey(
@@ -159,7 +160,7 @@ class Coupon(models.Model):
                 condition=Q(state__in=["issued", "redeemed", "expired", "void"]), name="coupon_state_valid"
             ),
             models.CheckConstraint(
-                condition=Q(source__in=["join", "repurchase", "campaign", "exchange", "manual"]),
+                condition=Q(source__in=["join", "repurchase", "campaign", "exchange", "manual", "tier"]),
                 name="coupon_source_valid",
             ),
             models.CheckConstraint(

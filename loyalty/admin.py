@@ -3,8 +3,9 @@ from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 
 from loyalty.errors import InsufficientPoints
-from loyalty.models import PointsAccount, PointsEntry, Program
+from loyalty.models import PointsAccount, PointsEntry, Program, TierChange, TierReward
 from loyalty.services.points import points_adjust
+from loyalty.services.tiers import tier_change_manual
 from members.admin_scoping import MerchantScopedAdmin, MerchantScopedTabularInline
 
 
@@ -111,3 +112,73 @@ class PointsEntryAdmin(MerchantScopedAdmin):
         )
         obj.pk = entry.pk
         obj.__dict__.update(entry.__dict__)
+
+
+class TierChangeForm(forms.ModelForm):
+    class Meta:
+        model = TierChange
+        fields = ["membership", "to_tier", "note"]
+        labels = {"to_tier": "Move to tier"}
+        help_texts = {"to_tier": "Empty: out of the tiers.", "note": "Why: kept in the member's history."}
+
+    def clean(self):
+        cleaned = super().clean()
+        membership, tier = cleaned.get("membership"), cleaned.get("to_tier")
+        if membership is not None and tier is not None and tier.merchant_id != membership.merchant_id:
+            raise forms.ValidationError("That tier is another merchant's.")
+        if membership is not None and membership.tier_id == (tier.pk if tier else None):
+            raise forms.ValidationError("The member is in that tier already.")
+        return cleaned
+
+
+@admin.register(TierChange)
+class TierChangeAdmin(MerchantScopedAdmin):
+    """The tier history (upgrades, nightly reviews, manual moves). "Add" is how staff move a
+    member to another tier by hand: a ``manual`` change, with who and why."""
+
+    list_display = ["at", "membership", "from_tier", "to_tier", "reason", "coupon", "created_by"]
+    list_filter = ["reason"]
+    search_fields = ["membership__shopper__external_id", "=membership__number"]
+    list_select_related = [
+        "membership__shopper",
+        "membership__merchant",
+        "from_tier",
+        "to_tier",
+        "coupon",
+        "created_by",
+    ]
+    autocomplete_fields = ["membership"]
+    ordering = ["-at", "-id"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = TierChangeForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return [f.name for f in TierChange._meta.fields]
+
+    def has_change_permission(self, request, obj=None):
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        made = tier_change_manual(
+            membership=obj.membership, to_tier=obj.to_tier, by=request.user, note=obj.note
+        )
+        if made is not None:
+            obj.pk = made.pk
+            obj.__dict__.update(made.__dict__)
+
+
+@admin.register(TierReward)
+class TierRewardAdmin(MerchantScopedAdmin):
+    """A tier's upgrade reward: a coupon of the template, issued on reaching the tier
+    (once a year at most per member)."""
+
+    list_display = ["tier", "template"]
+    list_select_related = ["tier__merchant", "template"]

@@ -17,16 +17,19 @@ from coupons.models import Campaign
 from coupons.services.campaigns import campaign_create
 from coupons.services.templates import coupon_template_create
 from loyalty.dashboard import jobs as dashboard_jobs
-from loyalty.models import PointsEntry
+from loyalty.models import PointsEntry, TierChange, TierReward
 from loyalty.services.engagement import engagement_record
 from loyalty.services.memberships import membership_enrol, merchant_onboard
 from loyalty.services.program import program_update
 from loyalty.services.purchases import OrderInput, OrderLineInput, purchase_record
+from loyalty.services.tiers import tier_change_manual, tier_review
 from members import services as members_services
 from members.engagement.jobs import fan_stats_snapshot, iron_fans_recompute
 from members.engagement.models import EngagementEvent
 from members.engagement.services import EventInput
 from members.models import Account, Follow, Membership, Merchant, MerchantAPIKey, MerchantStaff, Shopper, Tier
+from members.webhooks.endpoints import webhook_endpoint_create, webhook_endpoint_disable
+from members.webhooks.models import WebhookEndpoint
 from storefront.models import Order, Product
 from storefront.services import product_create
 from storefront.services.rollouts import rollout_start
@@ -116,6 +119,8 @@ def seed_demo() -> DemoLogins:
                     earn_multiplier=Decimal(multiplier),
                 )
         _seed_campaigns(merchant)
+        _seed_tier_reward(merchant)
+        _seed_webhook_endpoint(merchant)
         MerchantAPIKey.objects.filter(merchant=merchant, name=DEMO_KEY_NAME, revoked=False).update(
             revoked=True
         )
@@ -136,6 +141,7 @@ def seed_demo() -> DemoLogins:
         for merchant in merchants[: 1 + index % 2]:
             membership_enrol(shopper=shopper, merchant=merchant)
     _seed_orders(merchants)
+    _seed_tier_history(merchants[0])
     _seed_unclaimed_buyer()
     _seed_engagement(merchants)
     _seed_rollouts(merchants)
@@ -339,3 +345,72 @@ def _seed_program(merchant: Merchant) -> None:
         join_coupon_template=welcome.pk,
         repurchase_template=come_back.pk,
     )
+
+
+DEMO_WEBHOOK_URL = "https://crm.example.com/fanbase/webhooks"
+# A member who reached Gold with a big order long ago and spent little since: the nightly
+# review moves them one tier down (the demo runs it at once).
+LAPSED_GOLD = "shopper5"
+
+
+def _seed_tier_reward(merchant: Merchant) -> None:
+    """Reaching Gold issues a coupon (once a year at most)."""
+    gold = Tier.objects.get(merchant=merchant, name="Gold")
+    if TierReward.objects.filter(tier=gold).exists():
+        return
+    template = coupon_template_create(
+        merchant=merchant, name="Welcome to Gold: 30 off", kind="fixed", value=Decimal("30"), valid_days=60
+    )
+    TierReward.objects.create(tier=gold, template=template)
+
+
+def _seed_webhook_endpoint(merchant: Merchant) -> None:
+    """A disabled example endpoint (nothing receives at example.com, and ``make run`` is
+    offline): staff see the form, the events and the reason; pointing it at a real receiver
+    and "Enable again" starts deliveries."""
+    if WebhookEndpoint.objects.filter(merchant=merchant).exists():
+        return
+    endpoint = webhook_endpoint_create(
+        merchant=merchant, url=DEMO_WEBHOOK_URL, events=["order.recorded", "tier.changed", "coupon.issued"]
+    )
+    webhook_endpoint_disable(
+        endpoint_id=endpoint.pk,
+        reason="Demo example: example.com receives nothing. "
+        "Point it at your own receiver, then Enable again.",
+    )
+
+
+def _seed_tier_history(merchant: Merchant) -> None:
+    """Tier history of all three kinds: orders' upgrades (already), a staff move, and the
+    nightly review moving a lapsed Gold member one tier down."""
+    if TierChange.objects.filter(membership__merchant=merchant, reason=TierChange.Reason.REVIEW).exists():
+        return
+    now = timezone.now()
+    lapsed = Membership.objects.filter(merchant=merchant, shopper__external_id=LAPSED_GOLD).first()
+    if lapsed is not None:
+        product = Product.objects.filter(merchant=merchant).order_by("-price").first()
+        purchase_record(
+            merchant=merchant,
+            order=OrderInput(
+                external_id=f"demo-{LAPSED_GOLD}-big",
+                shopper=LAPSED_GOLD,
+                paid_at=now - timedelta(days=360),
+                lines=(OrderLineInput(sku=product.sku, quantity=10, unit_price=product.price),),
+            ),
+        )
+        # As if a year had passed since: Gold reached 370 days ago, nothing bought since.
+        Membership.objects.filter(pk=lapsed.pk).update(tier_since=now - timedelta(days=370))
+        Order.objects.filter(merchant=merchant, shopper=lapsed.shopper).update(
+            paid_at=now - timedelta(days=370)
+        )
+        tier_review(now=now, merchant_id=merchant.pk)
+    vip = Membership.objects.filter(merchant=merchant, shopper__external_id=SHOPPERS[-1]).first()
+    staff = MerchantStaff.objects.filter(merchant=merchant).select_related("user").first()
+    if vip is not None:
+        gold = Tier.objects.get(merchant=merchant, name="Gold")
+        tier_change_manual(
+            membership=vip,
+            to_tier=gold if vip.tier_id != gold.pk else Tier.objects.get(merchant=merchant, name="Silver"),
+            by=staff.user if staff else None,
+            note="Demo: brand ambassador",
+        )

@@ -16,8 +16,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
-from coupons.models import CouponTemplate
-from members.models import Membership, Merchant, scoped_manager
+from coupons.models import Coupon, CouponTemplate
+from members.models import Membership, Merchant, Tier, scoped_manager
 from storefront.models import Order, Refund
 
 
@@ -41,6 +41,8 @@ class Program(models.Model):
     repurchase_delay_days = models.PositiveIntegerField(default=0)
     # Off: every first-time buyer gets it, member or not. On: only if a member at that first order.
     repurchase_members_only = models.BooleanField(default=False)
+    # Days a member keeps a tier they reached before the nightly review may move them down.
+    tier_grace_days = models.PositiveIntegerField(default=30)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = scoped_manager("merchant")
@@ -53,6 +55,9 @@ class Program(models.Model):
             models.CheckConstraint(
                 condition=Q(points_expiry_days__isnull=True) | Q(points_expiry_days__gte=1),
                 name="program_expiry_days_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(tier_grace_days__lte=3650), name="program_tier_grace_days_range"
             ),
         ]
 
@@ -132,6 +137,68 @@ class PointsEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delta:+d} {self.kind}"
+
+
+class TierChange(models.Model):
+    """One move of a member between tiers, kept for ever: the tier history.
+
+    ``upgrade``: an order's rolling 12-month spend reached a higher tier; ``review``: the
+    nightly review moved the member one tier down; ``manual``: staff moved them. A tier
+    reached with an upgrade reward carries the coupon it issued (``coupon``): the reward
+    is issued once a year at most per member and tier.
+    """
+
+    class Reason(models.TextChoices):
+        UPGRADE = "upgrade"
+        REVIEW = "review"
+        MANUAL = "manual"
+
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="tier_changes")
+    from_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    to_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(max_length=10, choices=Reason.choices)
+    note = models.CharField(max_length=200, blank=True)
+    coupon = models.ForeignKey(Coupon, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField()
+
+    objects = scoped_manager("membership__merchant")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reason__in=["upgrade", "review", "manual"]), name="tierchange_reason_valid"
+            ),
+        ]
+        indexes = [
+            # A member's history, newest first; and "was this reward issued within a year".
+            models.Index(fields=["membership", "-at"], name="tierchange_membership_recent"),
+            models.Index(
+                fields=["membership", "to_tier", "at"],
+                condition=Q(coupon__isnull=False),
+                name="tierchange_rewarded",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_tier or '-'} -> {self.to_tier or '-'} ({self.reason})"
+
+
+class TierReward(models.Model):
+    """A tier's upgrade reward: a coupon of ``template`` issued when a member reaches it.
+
+    Kept here, not on the tier: tiers belong to ``members``, which sits below coupons.
+    """
+
+    tier = models.OneToOneField(Tier, on_delete=models.CASCADE, related_name="reward")
+    template = models.ForeignKey(CouponTemplate, on_delete=models.CASCADE, related_name="+")
+
+    objects = scoped_manager("tier__merchant")
+
+    def __str__(self) -> str:
+        return f"{self.template} on reaching {self.tier}"
 
 
 # The dashboard's daily tables live beside their jobs (``loyalty/dashboard``).

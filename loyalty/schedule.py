@@ -9,6 +9,10 @@ BEAT_SCHEDULE = {
     "relay-outbox": {"task": "core.outbox_relay", "schedule": 10.0},
     "prune-outbox-nightly": {"task": "core.outbox_prune", "schedule": crontab(hour=3, minute=40)},
     "expire-points-nightly": {"task": "loyalty.expire_points", "schedule": crontab(hour=2, minute=15)},
+    # After the day's orders, before the points expiry: one tier down at most per night.
+    "review-tiers-nightly": {"task": "loyalty.review_tiers", "schedule": crontab(hour=1, minute=45)},
+    # Webhook deliveries whose backoff is over (the first attempt goes at once, via the outbox).
+    "retry-webhooks": {"task": "members.webhook_retry_due", "schedule": crontab(minute="*")},
     "expire-coupons-nightly": {"task": "coupons.expire_coupons", "schedule": crontab(hour=2, minute=30)},
     # Delayed repurchase coupons are promised per day; every 15 minutes keeps them on time.
     "issue-due-coupons": {"task": "coupons.issue_due_coupons", "schedule": crontab(minute="*/15")},

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, F, OuterRef, QuerySet, Sum
+from django.db.models import BooleanField, Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 
 from coupons import selectors as coupon_selectors
@@ -37,12 +37,14 @@ def program_with_fan_policy(*, merchant: Merchant) -> Program:
 def wallet(*, shopper: Shopper, now: datetime) -> list[Membership]:
     """The shopper's active memberships with tier, balance, iron-fan flag and usable coupons.
 
-    Two queries whatever the number of memberships: the cards, and the coupon counts.
+    Two queries whatever the number of memberships: the cards (with the points that
+    expire within ``EXPIRING_SOON_DAYS`` and the first date some do), and the coupon counts.
     """
     memberships = list(
         Membership.objects.filter(shopper=shopper, status=Membership.Status.ACTIVE)
         .select_related("merchant", "tier")
         .annotate(**_points_columns())
+        .annotate(**_expiring_soon_columns(now=now))
         .annotate(is_iron_fan=F("iron_fan"))
         .order_by("merchant__name", "id")
     )
@@ -77,8 +79,12 @@ def frequently_purchased_details(*, shopper: Shopper, stats: list[PurchaseStat],
         )
 
 
-def points_entry_list(*, shopper: Shopper, merchant: Merchant) -> QuerySet[PointsEntry]:
-    """A member's ledger, newest first. Former members keep seeing their history."""
+def points_entry_list(*, shopper: Shopper, merchant: Merchant, now: datetime) -> QuerySet[PointsEntry]:
+    """A member's ledger, newest first. Former members keep seeing their history.
+
+    ``expiring_soon`` marks the lots with points left that expire within
+    ``EXPIRING_SOON_DAYS`` of ``now`` (or are past their date, awaiting the nightly expiry).
+    """
     found = (
         Membership.objects.filter(shopper=shopper, merchant=merchant).values_list("points_account").first()
     )
@@ -87,7 +93,29 @@ def points_entry_list(*, shopper: Shopper, merchant: Merchant) -> QuerySet[Point
     # By the account's id, so the page is read in order from ``pointsentry_account_recent``.
     (account_id,) = found
     entries = PointsEntry.objects.filter(account_id=account_id) if account_id else PointsEntry.objects.none()
-    return entries.select_related("order", "refund")
+    return entries.select_related("order", "refund").annotate(
+        expiring_soon=Case(
+            When(_expiring_by(now), then=Value(True)), default=Value(False), output_field=BooleanField()
+        )
+    )
+
+
+def _expiring_by(now: datetime, prefix: str = "") -> Q:
+    by = now + timedelta(days=EXPIRING_SOON_DAYS)
+    return Q(
+        **{f"{prefix}remaining__gt": 0, f"{prefix}expires_at__isnull": False, f"{prefix}expires_at__lte": by}
+    )
+
+
+def _expiring_soon_columns(*, now: datetime) -> dict:
+    """A membership's points expiring within ``EXPIRING_SOON_DAYS`` and the first date some
+    do (null when none): two subqueries on ``pointsentry_open_lots``, in the same query."""
+    lots = PointsEntry.objects.filter(_expiring_by(now), account__membership_id=OuterRef("pk"))
+    total = lots.order_by().values("account_id").annotate(n=Sum("remaining")).values("n")
+    return {
+        "points_expiring_soon": Coalesce(Subquery(total), 0),
+        "points_expiring_next_at": Subquery(lots.order_by("expires_at").values("expires_at")[:1]),
+    }
 
 
 def membership_list(*, shopper: Shopper) -> QuerySet[Membership]:

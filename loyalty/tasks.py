@@ -8,6 +8,7 @@ from celery import shared_task
 from core.jobs import chunks_enqueue
 from loyalty.dashboard import jobs as dashboard_jobs
 from loyalty.services.expiry import points_expire_due
+from loyalty.services.tiers import tier_review
 from members.models import Merchant
 
 logger = logging.getLogger(__name__)
@@ -18,6 +19,13 @@ def expire_points() -> dict:
     result = points_expire_due()
     logger.info("expired %s points in %s lots of %s accounts", result.points, result.lots, result.accounts)
     return {"accounts": result.accounts, "lots": result.lots, "points": result.points}
+
+
+@shared_task(name="loyalty.review_tiers", acks_late=True)
+def review_tiers() -> dict:
+    result = tier_review()
+    logger.info("tier review moved %s of %s members down", result.moved, result.members)
+    return {"members": result.members, "moved": result.moved}
 
 
 @shared_task(name="loyalty.daily_metrics", acks_late=True)

@@ -9,6 +9,7 @@ from members.admin_scoping import (
 )
 from members.engagement.admin import AccountFansMixin  # also registers the engagement admins
 from members.models import Account, Follow, Membership, Merchant, MerchantAPIKey, MerchantStaff, Shopper, Tier
+from members.webhooks import admin as webhooks_admin  # noqa: F401 (registers the webhook admins)
 
 # The library's own key model has no merchant; Fanbase uses MerchantAPIKey only.
 admin.site.unregister(APIKey)
@@ -98,12 +99,15 @@ class TierAdmin(MerchantScopedAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(MerchantScopedAdmin):
-    list_display = ["number", "shopper", "merchant", "tier", "status", "joined_at"]
+    list_display = ["number", "shopper", "merchant", "tier", "tier_since", "status", "joined_at"]
+    ordering = ["-id"]
     list_filter = ["status", ("tier", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["shopper__external_id", "=number"]
     list_select_related = ["shopper", "merchant", "tier"]
     autocomplete_fields = ["shopper"]
-    readonly_fields = ["number", "joined_at", "left_at"]
+    # The tier moves by orders, the nightly review, or a manual tier change (the loyalty
+    # admin's "Tier changes"), each recorded as history: never by editing it here.
+    readonly_fields = ["number", "tier", "tier_since", "joined_at", "left_at"]
 
     def has_add_permission(self, request):
         # A membership starts with the shopper joining (it numbers the card and,

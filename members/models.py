@@ -52,6 +52,10 @@ class Merchant(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # Membership numbers are handed out from this counter under the merchant's row lock.
     last_member_number = models.PositiveIntegerField(default=0, editable=False)
+    # The event types some active webhook endpoint of the merchant wants (kept by
+    # ``members.webhooks.endpoints``): a hot path such as an order reads it from the
+    # merchant it holds and writes no event, at no statement, when nobody listens.
+    webhook_events = models.JSONField(default=list, blank=True, editable=False)
 
     objects = scoped_manager("pk")
 
@@ -217,6 +221,9 @@ class Membership(models.Model):
     tier = models.ForeignKey(
         Tier, null=True, blank=True, on_delete=models.SET_NULL, related_name="memberships"
     )
+    # When the member reached their current tier (joined in it, climbed or fell to it):
+    # the nightly tier review keeps them there for the program's grace period.
+    tier_since = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     # The start of the current membership: a rejoin after leaving starts it again.
     joined_at = models.DateTimeField()
@@ -298,4 +305,9 @@ from members.engagement.models import (  # noqa: E402, F401
     EngagementKind,
     EngagementScore,
     FanPolicy,
+)
+from members.webhooks.models import (  # noqa: E402, F401
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
 )

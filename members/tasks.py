@@ -69,3 +69,7 @@ def prune_engagement() -> dict:
         "deleted_rows": result.deleted_rows,
         "dropped_months": [m.isoformat() for m in result.dropped_months],
     }
+
+
+# The webhook tasks register with the app's tasks (Celery autodiscovers members.tasks).
+from members.webhooks.tasks import deliver, fan_out, retry_due  # noqa: E402, F401

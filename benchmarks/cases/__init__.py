@@ -11,6 +11,7 @@ MODULES = [
     "engagement",
     "campaigns",
     "rollouts",
+    "program",
     "dashboard",
     "pending",
 ]

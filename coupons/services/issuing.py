@@ -22,6 +22,8 @@ from django.utils import timezone
 from coupons import errors
 from coupons.models import CODE_ALPHABET, CODE_LENGTH, Coupon, CouponTemplate
 from members.models import Membership, Shopper
+from members.webhooks.events import webhook_emit
+from members.webhooks.models import EventType
 
 COUPON = Coupon._meta.db_table
 TEMPLATE = CouponTemplate._meta.db_table
@@ -76,7 +78,26 @@ def coupon_issue(
     # The count this issue made, as answered (an exchange shows its template's count).
     template.issued_count = issued_count
     coupon._state.adding = False
+    coupon_issued_emit(coupon=coupon, template=template)
     return coupon
+
+
+def coupon_issued_emit(*, coupon: Coupon, template: CouponTemplate) -> None:
+    """``coupon.issued`` for the merchant's webhooks; no statement when the template's
+    merchant is loaded and nobody listens (one small read otherwise)."""
+    merchant = template.merchant if CouponTemplate.merchant.is_cached(template) else template.merchant_id
+
+    def payload() -> dict:
+        return {
+            "code": coupon.code,
+            "template": template.pk,
+            "template_name": template.name,
+            "shopper": Shopper.objects.values_list("external_id", flat=True).get(pk=coupon.shopper_id),
+            "source": coupon.source,
+            "expires_at": coupon.expires_at.isoformat().replace("+00:00", "Z"),
+        }
+
+    webhook_emit(merchant=merchant, type=EventType.COUPON_ISSUED, payload=payload, now=coupon.issued_at)
 
 
 def _claim_stock(*, template_id: int) -> int | None:

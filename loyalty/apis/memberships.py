@@ -82,6 +82,11 @@ class MemberOutput(serializers.Serializer):
     display_name = serializers.CharField(source="shopper.display_name")
     number = serializers.IntegerField()
     tier = serializers.CharField(source="tier.name", allow_null=True, default=None)
+    tier_since = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the member reached their tier (an order, the nightly review or staff moved "
+        "them); the tier history is in the admin.",
+    )
     joined_at = serializers.DateTimeField()
     iron_fan = serializers.BooleanField()
     points_balance = serializers.IntegerField()

@@ -129,6 +129,7 @@ class ProgramOutput(serializers.Serializer):
     repurchase_delay_days = serializers.IntegerField()
     fan_policy = FanPolicyOutput(source="fan_policy_settings")
     repurchase_members_only = serializers.BooleanField()
+    tier_grace_days = serializers.IntegerField()
     rollout = serializers.SerializerMethodField()
 
     @extend_schema_field(RolloutSettingsOutput)
@@ -171,6 +172,14 @@ class ProgramApi(MerchantApi):
             "On: only if they are a member when they place it.",
         )
         rollout = RolloutSettingsInput(required=False)
+        tier_grace_days = model_field(
+            Program,
+            "tier_grace_days",
+            max_value=3650,
+            required=False,
+            help_text="Days a member keeps a tier they reached before the nightly tier review may "
+            "move them one tier down (default 30).",
+        )
 
     @api_operation(
         summary="Read the loyalty program",
@@ -188,7 +197,10 @@ class ProgramApi(MerchantApi):
         "harmless. `points_per_unit`: points per unit of money paid; `points_expiry_days`: how long "
         "earned points last (null: for ever); `join_bonus_points` and `join_coupon_template`: paid "
         "once on a shopper's first join; `repurchase_template`: issued `repurchase_delay_days` after "
-        "a shopper's first order. A template id the merchant does not have is a 400 "
+        "a shopper's first order; `tier_grace_days`: how long a member keeps a tier they reached "
+        "before the nightly review may move them one tier down when their 12-month spend no longer "
+        "reaches it. "
+        "A template id the merchant does not have is a 400 "
         "`coupon_template_not_found` on that field. In `fan_policy`, `demote_below` must stay below "
         "`promote_at` (`invalid_fan_policy`).",
         request=InputSerializer,

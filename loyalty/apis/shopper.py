@@ -25,6 +25,12 @@ class WalletMembershipOutput(serializers.Serializer):
     number = serializers.IntegerField()
     tier = serializers.CharField(source="tier.name", allow_null=True, default=None)
     points_balance = serializers.IntegerField()
+    points_expiring_soon = serializers.IntegerField(
+        help_text="Points that expire within the next 30 days (0 if none)."
+    )
+    points_expiring_next_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the first of those expire; null if none do within 30 days."
+    )
     usable_coupons = serializers.IntegerField(help_text="Coupons of this merchant usable now.")
     iron_fan = serializers.BooleanField(source="is_iron_fan")
 
@@ -33,7 +39,8 @@ class WalletApi(ShopperApi):
     @api_operation(
         summary="My wallet",
         description="The shopper's member cards: each active membership with its tier, points "
-        "balance, number of coupons usable now and iron-fan status. Not paginated (a shopper holds "
+        "balance, the points that expire within 30 days and when the first of them do, number of "
+        "coupons usable now and iron-fan status. Not paginated (a shopper holds "
         "few cards). Reads only.",
         responses=inline_serializer("Wallet", {"memberships": WalletMembershipOutput(many=True)}),
         examples=[
@@ -46,6 +53,8 @@ class WalletApi(ShopperApi):
                             "number": 42,
                             "tier": "Silver",
                             "points_balance": 1280,
+                            "points_expiring_soon": 200,
+                            "points_expiring_next_at": "2026-04-01T02:00:00Z",
                             "usable_coupons": 2,
                             "iron_fan": True,
                         }
@@ -73,6 +82,12 @@ class PointsEntryOutput(serializers.Serializer):
     )
     created_at = serializers.DateTimeField()
     expires_at = serializers.DateTimeField(allow_null=True)
+    remaining = serializers.IntegerField(
+        allow_null=True, help_text="A lot (positive entry): its points not yet spent or expired."
+    )
+    expiring_soon = serializers.BooleanField(
+        help_text="A lot with points left that expire within the next 30 days."
+    )
 
 
 class PointsLedgerApi(ShopperApi):
@@ -80,14 +95,15 @@ class PointsLedgerApi(ShopperApi):
         summary="My points ledger",
         description="Every points movement of the shopper's membership of this merchant, newest "
         "first: earned (`earn`, with its expiry), spent (`redeem`), expired, reversed by a refund, "
-        "bonuses and adjustments. Former members keep seeing their history. Reads only.",
+        "bonuses and adjustments. Lots with points left that expire within 30 days are marked "
+        "`expiring_soon`. Former members keep seeing their history. Reads only.",
         responses=PointsEntryOutput(many=True),
         errors=[members_errors.MerchantNotFound, members_errors.MembershipNotFound],
         tags=["shopper"],
     )
     def get(self, request, merchant: str):
         merchant_obj = members_selectors.merchant_get(slug=merchant)
-        entries = selectors.points_entry_list(shopper=self.shopper, merchant=merchant_obj)
+        entries = selectors.points_entry_list(shopper=self.shopper, merchant=merchant_obj, now=timezone.now())
         return paginated_response(self, request, entries, PointsEntryOutput)
 
 

@@ -19,6 +19,7 @@ UPDATABLE = {
     "repurchase_template",
     "repurchase_delay_days",
     "repurchase_members_only",
+    "tier_grace_days",
 }
 TEMPLATE_FIELDS = {"join_coupon_template", "repurchase_template"}
 

@@ -25,6 +25,7 @@ from coupons.services.redemption import coupons_restore
 from loyalty import errors
 from loyalty.locks import points_accounts_lock
 from loyalty.models import PointsAccount, PointsEntry
+from loyalty.services.order_events import refund_events_emit
 from loyalty.services.points import points_debit_locked
 from members.engagement.services.purchase import purchase_score_remove
 from members.models import Merchant
@@ -133,6 +134,13 @@ def refund_record(*, merchant: Merchant, order_external_id: str, refund: RefundI
             paid_at=order.paid_at,
             share=float((refunded_subtotal - refunded_before) / order.subtotal),
         )
+    refund_events_emit(
+        merchant=merchant,
+        order_external_id=order.external_id,
+        shopper_id=order.shopper_id,
+        response=response,
+        now=now,
+    )
     return RefundResult(response=response, created=True)
 
 

@@ -39,11 +39,13 @@ def membership_join(*, shopper: Shopper, merchant: Merchant) -> JoinResult:
         return JoinResult(existing, joined=True, first_time=False)
     locked.last_member_number += 1
     locked.save(update_fields=["last_member_number"])
+    tier = tier_entry(merchant=merchant)
     membership = Membership.objects.create(
         shopper=shopper,
         merchant=merchant,
         number=locked.last_member_number,
-        tier=tier_entry(merchant=merchant),
+        tier=tier,
+        tier_since=now if tier is not None else None,
         joined_at=now,
         # A fan before joining is an iron-fan member at once (members.iron_fan_flags).
         iron_fan=is_iron_fan(merchant_id=merchant.pk, shopper_id=shopper.pk),

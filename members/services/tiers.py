@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from members import errors
 from members.models import Membership, Merchant, Tier
@@ -36,5 +37,5 @@ def tier_create(
         entry = tier_entry(merchant=merchant)
         Membership.objects.filter(merchant=merchant).filter(
             Q(tier__isnull=True) | Q(tier__min_spend_12m=0, tier__rank__lt=entry.rank)
-        ).update(tier=entry)
+        ).update(tier=entry, tier_since=timezone.now())
     return tier

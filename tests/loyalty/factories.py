@@ -2,8 +2,9 @@ import factory
 from django.db.models import F
 from django.utils import timezone
 
-from loyalty.models import PointsAccount, PointsEntry, Program
-from tests.members.factories import MembershipFactory, MerchantFactory
+from loyalty.models import PointsAccount, PointsEntry, Program, TierChange, TierReward
+from tests.coupons.factories import CouponTemplateFactory
+from tests.members.factories import MembershipFactory, MerchantFactory, TierFactory
 
 
 class ProgramFactory(factory.django.DjangoModelFactory):
@@ -39,3 +40,21 @@ class PointsEntryFactory(factory.django.DjangoModelFactory):
     def keep_balance(entry, create, extracted, **kwargs):
         if create:
             PointsAccount.objects.filter(pk=entry.account_id).update(balance=F("balance") + entry.delta)
+
+
+class TierChangeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TierChange
+
+    membership = factory.SubFactory(MembershipFactory)
+    to_tier = factory.SubFactory(TierFactory, merchant=factory.SelfAttribute("..membership.merchant"))
+    reason = TierChange.Reason.MANUAL
+    at = factory.LazyFunction(timezone.now)
+
+
+class TierRewardFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TierReward
+
+    tier = factory.SubFactory(TierFactory)
+    template = factory.SubFactory(CouponTemplateFactory, merchant=factory.SelfAttribute("..tier.merchant"))

@@ -68,6 +68,9 @@ def test_points_can_be_made_to_never_expire(merchant_api, program):
         ({"points_per_unit": "lots"}, "invalid", "points_per_unit"),
         ({"points_expiry_days": 0}, "min_value", "points_expiry_days"),
         ({"join_bonus_points": -5}, "min_value", "join_bonus_points"),
+        ({"tier_grace_days": -1}, "min_value", "tier_grace_days"),
+        ({"tier_grace_days": 3651}, "max_value", "tier_grace_days"),
+        ({"tier_grace_days": "soon"}, "invalid", "tier_grace_days"),
     ],
 )
 def test_bad_program_change_is_a_400_and_writes_nothing(merchant_api, program, body, code, attr):
@@ -160,3 +163,14 @@ def test_bad_rollout_settings_are_a_400_and_write_nothing(merchant_api, program,
 
     assert_error(response, 400, code, attr)
     assert row_counts() == before
+
+
+def test_the_tier_grace_period_defaults_to_30_days_and_can_change(merchant_api, program):
+    assert merchant_api.get(PROGRAM).json()["tier_grace_days"] == 30
+
+    response = merchant_api.patch(PROGRAM, {"tier_grace_days": 0}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["tier_grace_days"] == 0
+    program.refresh_from_db()
+    assert program.tier_grace_days == 0

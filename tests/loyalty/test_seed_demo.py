@@ -92,3 +92,17 @@ def test_seed_demo_shows_preferences_pushes_and_the_feed():
     before = InboxMessage.objects.count()
     seed_demo()
     assert InboxMessage.objects.count() == before
+
+
+def test_seed_demo_shows_tier_history_of_every_kind_and_a_disabled_webhook_endpoint():
+    from loyalty.models import TierChange
+    from members.webhooks.models import WebhookEndpoint
+
+    seed_demo()
+
+    reasons = set(TierChange.objects.values_list("reason", flat=True))
+    assert reasons == {"upgrade", "review", "manual"}
+    lapsed = TierChange.objects.get(reason="review")
+    assert (lapsed.from_tier.name, lapsed.to_tier.name) == ("Gold", "Silver")
+    endpoint = WebhookEndpoint.objects.get(merchant__slug="acme-beauty")
+    assert not endpoint.active and "Demo example" in endpoint.disabled_reason

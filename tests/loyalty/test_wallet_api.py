@@ -44,6 +44,8 @@ def test_wallet_lists_each_membership_with_balance_and_tier(shopper_api, shopper
                 "number": membership.number,
                 "tier": "Fan",
                 "points_balance": 42,
+                "points_expiring_soon": 0,
+                "points_expiring_next_at": None,
                 "usable_coupons": 0,
                 "iron_fan": False,
             }

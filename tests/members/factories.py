@@ -7,6 +7,7 @@ from django.utils import timezone
 from members.engagement.models import AccountDailyStat, EngagementEvent, EngagementKind, FanPolicy
 from members.iron_fan_flags import iron_fan_flags_sync, is_iron_fan
 from members.models import Account, Follow, Membership, Merchant, MerchantAPIKey, MerchantStaff, Shopper, Tier
+from members.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 USER_PASSWORD = "pw-for-tests-1"
 
@@ -143,3 +144,34 @@ class AccountDailyStatFactory(factory.django.DjangoModelFactory):
     date = factory.LazyFunction(lambda: timezone.now().date())
     fans = 4
     iron_fans = 1
+
+
+class WebhookEndpointFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WebhookEndpoint
+
+    merchant = factory.SubFactory(MerchantFactory)
+    url = factory.Sequence(lambda n: f"https://hooks.example.com/{n}")
+    events = factory.LazyFunction(lambda: ["order.recorded"])
+    secret = factory.Sequence(lambda n: f"whsec_test_secret_{n:020d}")
+    created_at = factory.LazyFunction(timezone.now)
+
+
+class WebhookEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WebhookEvent
+
+    merchant = factory.SubFactory(MerchantFactory)
+    type = "order.recorded"
+    payload = factory.LazyFunction(lambda: {"external_id": "o-1"})
+    created_at = factory.LazyFunction(timezone.now)
+
+
+class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WebhookDelivery
+
+    endpoint = factory.SubFactory(WebhookEndpointFactory)
+    event = factory.SubFactory(WebhookEventFactory, merchant=factory.SelfAttribute("..endpoint.merchant"))
+    next_attempt_at = factory.LazyFunction(timezone.now)
+    first_attempt_due_at = factory.LazyFunction(timezone.now)

@@ -9,7 +9,8 @@ from core.errors import DomainError
 from core.fields import column_range
 from coupons.services.redemption import coupons_redeem
 from loyalty import errors
-from loyalty.models import PointsAccount, PointsEntry
+from loyalty.models import PointsAccount, PointsEntry, TierChange
+from loyalty.services.order_events import order_events_emit
 from loyalty.services.points import lot_expiry, points_credit_locked
 from loyalty.services.purchases.attribution import attribution_for, via_account_for
 from loyalty.services.purchases.effects import order_effects_record
@@ -30,6 +31,7 @@ from loyalty.services.purchases.order_coupons import (
 )
 from loyalty.services.purchases.order_rows import order_insert
 from loyalty.services.purchases.tiers import higher_tier_exists, tier_upgrade
+from loyalty.services.tiers import tier_moved
 from members import services as members_services
 from members.models import Membership, Merchant, Tier
 from storefront.models import Order
@@ -162,7 +164,9 @@ def _record(*, merchant: Merchant, order: OrderInput, fingerprint: str) -> Purch
     elif first_order:
         PointsAccount.objects.filter(pk=account.pk).update(first_order_at=now)
     if is_member and higher_tier_exists(membership=membership, top_rank=member.top_tier_rank):
-        tier_upgrade(membership=membership, now=now)
+        move = tier_upgrade(membership=membership, now=now)
+        if move is not None:
+            tier_moved(move=move, reason=TierChange.Reason.UPGRADE, now=now)
     order_effects_record(
         merchant_id=merchant.pk,
         shopper_id=shopper.pk,
@@ -172,6 +176,13 @@ def _record(*, merchant: Merchant, order: OrderInput, fingerprint: str) -> Purch
         ],
         paid_at=paid_at,
         attribution=attribution,
+    )
+    order_events_emit(
+        merchant=merchant,
+        shopper_external_id=shopper.external_id,
+        paid_at=paid_at,
+        response=response,
+        now=now,
     )
     return PurchaseResult(response=response, created=True)
 

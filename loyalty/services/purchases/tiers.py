@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 
 from django.db import connection
 
+from loyalty.services.tiers import TierMove
 from members.models import Membership, Tier
 from storefront.models import Order
 from storefront.rules import MAX_CLOCK_SKEW
@@ -18,13 +19,15 @@ def higher_tier_exists(*, membership: Membership, top_rank: int | None) -> bool:
     return membership.tier is None or membership.tier.rank < top_rank
 
 
-def tier_upgrade(*, membership: Membership, now: datetime) -> None:
+def tier_upgrade(*, membership: Membership, now: datetime) -> TierMove | None:
     """Move the member up to the highest tier their rolling 12-month spend reaches.
 
     One statement, in SQL: built with the ORM's nested subqueries it cost about half of
     an order's CPU to compile (docs/performance.md). The order's own points were earned
     at the tier it was placed in; the new tier's multiplier applies from the next order.
-    Tiers only go up here.
+    Tiers only go up here. Returns the move (``RETURNING``, in the same statement), or
+    None: the membership row is locked with the points account, so the tier it was read
+    in is the one it moves from.
     """
     with connection.cursor() as cursor:
         cursor.execute(
@@ -35,12 +38,17 @@ def tier_upgrade(*, membership: Membership, now: datetime) -> None:
                 "shopper": membership.shopper_id,
                 "since": connection.ops.adapt_datetimefield_value(now - ROLLING_SPEND_WINDOW),
                 "now": connection.ops.adapt_datetimefield_value(now + MAX_CLOCK_SKEW),
+                "at": connection.ops.adapt_datetimefield_value(now),
             },
         )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return TierMove(membership=membership, from_tier_id=membership.tier_id, to_tier_id=row[0])
 
 
 TIER_UPGRADE_SQL = f"""
-    UPDATE {Membership._meta.db_table} AS m SET tier_id = reached.id
+    UPDATE {Membership._meta.db_table} AS m SET tier_id = reached.id, tier_since = %(at)s
     FROM (
         SELECT id, rank FROM {Tier._meta.db_table}
         WHERE merchant_id = %(merchant)s AND min_spend_12m <= COALESCE(
@@ -51,4 +59,5 @@ TIER_UPGRADE_SQL = f"""
     ) AS reached
     WHERE m.id = %(membership)s
       AND (m.tier_id IS NULL OR (SELECT rank FROM {Tier._meta.db_table} WHERE id = m.tier_id) < reached.rank)
+    RETURNING tier_id
 """
