@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 PYTEST_ARGS ?=
+TEST_WORKERS ?= 2
 # `make run` is a laptop demo: DEBUG is on (a dev-only SECRET_KEY, no HTTPS
 # redirect) unless DEBUG is set in the environment.
 RUN_ENV := DEBUG=$${DEBUG-1}
@@ -45,8 +46,10 @@ run: install
 		$(BIN)/honcho start -f Procfile -p $(PORT)
 
 # pytest exits 5 when it collected no test: that fails here like any other failure.
+# TEST_WORKERS pytest-xdist processes share the suite (each with its own test database,
+# var folder, cache and broker keys: tests/settings.py); TEST_WORKERS=0 runs it in one.
 test: install
-	@$(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
+	@$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests." >&2; fi; \
 	exit $$status
 

@@ -6,10 +6,23 @@
 
 import os
 
-os.environ.setdefault("SECRET_KEY", "insecure-test-only-key")
-os.environ.setdefault("FANBASE_VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test"))
+# Under pytest-xdist (`make test` runs two workers) each worker has its own test database,
+# so it gets its own var folder (file cache, filesystem broker), cache keys and queue on the
+# broker too: a Celery worker that one test process starts must never run another's tasks
+# against the wrong database. The processes a test starts inherit the variable.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 
-from loyalty.settings import *  # noqa: F403
+os.environ.setdefault("SECRET_KEY", "insecure-test-only-key")
+os.environ.setdefault(
+    "FANBASE_VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test", XDIST_WORKER)
+)
+
+from loyalty.settings import *  # noqa: E402, F403
+
+if XDIST_WORKER:
+    CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": XDIST_WORKER}}  # noqa: F405
+    # Tasks go to, and test-started workers consume, this process's own queue.
+    CELERY_TASK_DEFAULT_QUEUE = f"celery-{XDIST_WORKER}"
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SECURE_SSL_REDIRECT = False
