@@ -27,6 +27,9 @@ from loyalty.services.purchases import OrderInput, OrderLineInput, purchase_reco
 from members.admin_scoping import has_merchant_scope
 from members.models import Account, Merchant, Shopper
 from members.services import follow_create
+from members.webhooks.endpoints import webhook_subscriptions_refresh
+from members.webhooks.models import WebhookEndpoint
+from members.webhooks.signing import secret_new
 from storefront.models import InboxMessage, Product, PushRollout
 from tests.coupons.factories import CampaignFactory, CampaignRunFactory, CouponFactory, CouponTemplateFactory
 from tests.loyalty.factories import PointsEntryFactory, ProgramFactory
@@ -50,6 +53,7 @@ class Tenant:
     named: Shopper  # no login, known to this merchant only
     coupon_code: str
     inbox_message: InboxMessage
+    webhook: WebhookEndpoint
     api_key: str
     token: str
 
@@ -110,6 +114,15 @@ def tenant_build(prefix: str) -> Tenant:
         created_at=now,
         delivered_at=now,
     )
+    # Made here, not through the service: its URL check resolves the host, and the seed is offline.
+    webhook = WebhookEndpoint.objects.create(
+        merchant=merchant,
+        url=f"https://hooks.{prefix}.example/fanbase",
+        events=["order.recorded"],
+        secret=secret_new(),
+        created_at=now,
+    )
+    webhook_subscriptions_refresh(merchant_id=merchant.pk)
     _, token = AuthToken.objects.create(user=shopper.user)
     return Tenant(
         prefix=prefix,
@@ -124,6 +137,7 @@ def tenant_build(prefix: str) -> Tenant:
         named=named,
         coupon_code=coupon.code,
         inbox_message=inbox_message,
+        webhook=webhook,
         api_key=MerchantAPIKeyFactory(merchant=merchant).plain_key,
         token=token,
     )
@@ -191,6 +205,7 @@ PATH_OBJECTS: dict[tuple[str, str], Callable[[Tenant], str]] = {
     ("memberships", "merchant"): lambda t: t.merchant.slug,
     ("follows", "handle"): lambda t: t.account.handle,
     ("inbox", "id"): lambda t: str(t.inbox_message.pk),
+    ("webhooks", "id"): lambda t: str(t.webhook.pk),
 }
 
 

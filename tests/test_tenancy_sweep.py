@@ -67,6 +67,11 @@ PATH_WRITE_BODIES: dict[str, Callable[[Tenant], dict]] = {
 # Collection writes: a body that names the other tenant's things (the same ids where the
 # caller could make its own under them).
 COLLECTION_WRITES: dict[str, Callable[[Tenant], dict]] = {
+    # Nothing of the other tenant's can be named; its endpoints and their count stay.
+    "POST /api/v1/merchant/webhooks": lambda t: {
+        "url": f"https://hooks.{t.prefix}.example/other",
+        "events": ["order.recorded"],
+    },
     "POST /api/v1/merchant/orders": lambda t: {
         "external_id": t.order_id,
         "shopper": t.named.external_id,

@@ -2,7 +2,12 @@
 
 from django.utils import timezone
 
-BEFORE = [("loyalty", "0001_initial"), ("storefront", "0002_alter_category_slug")]
+# members 0005: later members migrations add NOT NULL columns the old rows below do not set.
+BEFORE = [
+    ("loyalty", "0001_initial"),
+    ("storefront", "0002_alter_category_slug"),
+    ("members", "0005_engagement"),
+]
 AFTER = [("loyalty", "0002_points_64_bit"), ("storefront", "0003_points_64_bit")]
 
 

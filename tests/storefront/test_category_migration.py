@@ -1,6 +1,11 @@
 """storefront 0005: yesterday's shared categories become each merchant's own."""
 
-BEFORE = [("storefront", "0004_category_merchant"), ("coupons", "0002_initial")]
+# members 0005: later members migrations add NOT NULL columns the old rows below do not set.
+BEFORE = [
+    ("storefront", "0004_category_merchant"),
+    ("coupons", "0002_initial"),
+    ("members", "0005_engagement"),
+]
 AFTER = [("storefront", "0006_category_merchant_required")]
 
 

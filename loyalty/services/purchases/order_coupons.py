@@ -80,6 +80,9 @@ def repurchase_coupon(
     what the template allows.
     """
     template = program.repurchase_template
+    if template.merchant_id == merchant.pk:
+        # The merchant in hand: the coupon's webhook check (coupon.issued) reads it, no statement.
+        template.merchant = merchant
     if program.repurchase_delay_days:
         coupon_schedule(
             template=template,
