@@ -1,10 +1,6 @@
 """End to end: a campaign run through the API by a real Celery worker process on PostgreSQL
 and Redis, watched to its end, its coupons found; then ``run_campaign`` does it again."""
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from io import StringIO
 from pathlib import Path
@@ -19,6 +15,7 @@ from coupons.services.campaign_runs import CAMPAIGN_CHUNK
 from members.models import Follow, Shopper
 from tests.coupons.factories import CouponTemplateFactory
 from tests.members.factories import AccountFactory, MerchantAPIKeyFactory, MerchantFactory
+from tests.workers import celery_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 FANS = 2 * CAMPAIGN_CHUNK + 500  # three chunks
@@ -34,48 +31,9 @@ pytestmark = [
 @pytest.fixture
 def celery_worker_process(tmp_path):
     """A worker on the test database and the suite's broker; stopped (and waited for) after."""
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:"
-        f"{db['PORT'] or 5432}/{db['NAME']}",
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-    }
-    log = (tmp_path / "worker.log").open("w")
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "loyalty",
-            "worker",
-            "--pool",
-            "prefork",
-            "--concurrency",
-            "2",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel",
-            "WARNING",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    yield worker
-    print((tmp_path / "worker.log").read_text()[-5000:])  # shown when the test fails
-    os.killpg(worker.pid, signal.SIGTERM)
-    try:
-        worker.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(worker.pid, signal.SIGKILL)
-        worker.wait()
-    connection.close()  # the worker's connections are gone; the test database can be dropped
+    with celery_worker(tmp_path / "worker.log") as worker:
+        yield worker
+        print((tmp_path / "worker.log").read_text()[-5000:])  # shown when the test fails
 
 
 def wait_for(condition, *, timeout: float = 90):
