@@ -16,8 +16,9 @@ from tests.storefront.factories import CategoryFactory, PreferenceFactory, Produ
 FEED = "/api/v1/me/feed"
 HOUR = timedelta(hours=1)
 # The token, the shopper's preferences (first page only; later pages read them from the
-# cursor, and the budget is the same), the page of products, the usable coupons.
-FEED_QUERIES = 4
+# cursor, and the budget is the same), the merchants the shopper follows or belongs to,
+# the page of products, the usable coupons.
+FEED_QUERIES = 5
 
 
 @pytest.fixture
