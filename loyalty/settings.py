@@ -126,6 +126,12 @@ if _database["ENGINE"] != "django.db.backends.sqlite3":
     _database.setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5, minimum=1)
     )
+    # PostgreSQL's JIT compiles any statement its planner costs high, and the chunked
+    # jobs' statements over 50,000 follows are costed high: 350 ms of compiling for a
+    # statement that runs in 2 s, on every chunk (docs/performance.md, "JIT"). Nothing
+    # here is an analytic query that JIT would pay back, so it is off unless DB_JIT=1.
+    if not env_bool("DB_JIT", False):
+        _database["OPTIONS"].setdefault("options", "-c jit=off")
 if _database["ENGINE"] == "django.db.backends.sqlite3":
     # The web, worker and beat processes share one file: WAL lets readers run beside
     # a writer, and IMMEDIATE transactions queue writers instead of failing them.
