@@ -212,8 +212,8 @@ def feed_page(*, shopper: Shopper, view: FeedView, size: int = PAGE_SIZE) -> lis
     """One page of the shopper's feed (``storefront.feed``), ``size + 1`` rows to tell if more follow.
 
     Two queries (``feed_sources``, then the page): each product comes with its merchant
-    and category, its ``rank`` and its ``reason`` (``member`` when the shopper holds the merchant's membership, else
-    ``followed``).
+    and category, its ``rank`` and its ``reason`` (``member`` when the shopper holds the
+    merchant's membership, else ``followed``).
 
     Only the products that can reach the page are ranked. A rank lies between a
     product's publication time and that time plus ``reach`` (the boost times the largest
