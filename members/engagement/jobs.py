@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from core.jobs import chunks_enqueue, chunks_run
 from members.engagement import partitions, scoring, sql
+from members.engagement.fan_events import FanChange, iron_fan_changes_emit
 from members.engagement.models import AccountDailyStat, EngagementEvent, EngagementScore, FanPolicy
 from members.engagement.selectors import fan_policy_get
 from members.iron_fan_flags import iron_fan_flags_sync, iron_fan_memberships_lock
@@ -137,12 +138,12 @@ def _recompute_sql(changing: str) -> tuple[str, str, str]:
     promote = f"""
         UPDATE {FOLLOW} SET iron_fan = TRUE, iron_fan_since = %(now)s
         WHERE {changing} AND {in_range} AND {promotes}
-        RETURNING {FOLLOW}.account_id, {FOLLOW}.shopper_id
+        RETURNING {FOLLOW}.account_id, {FOLLOW}.shopper_id, {decayed}
     """
     demote = f"""
         UPDATE {FOLLOW} SET iron_fan = FALSE, iron_fan_since = NULL
         WHERE {changing} AND {in_range} AND {demotes}
-        RETURNING {FOLLOW}.account_id, {FOLLOW}.shopper_id
+        RETURNING {FOLLOW}.account_id, {FOLLOW}.shopper_id, {decayed}
     """
     return candidates, promote, demote
 
@@ -156,7 +157,8 @@ def iron_fans_recompute_range(
     The follows that change are read first, their shoppers' memberships locked (lock
     order: memberships before follows, ``core.locks``), then those follows updated (each
     condition checked again on the row) and the memberships' iron-fan flags set from
-    the result (``members.iron_fan_flags``). Set-based: five statements for any range.
+    the result (``members.iron_fan_flags``). Set-based: five statements for any range, and
+    for the merchant's webhooks (``fan_events``) three more when some endpoint listens.
     """
     params = {
         "lo": lo,
@@ -170,7 +172,7 @@ def iron_fans_recompute_range(
         "min_active_days": policy.min_active_days,
     }
     counts: dict[int, list[int]] = {}
-    changed_shoppers: set[int] = set()
+    changes: list[FanChange] = []
     candidates, _, _ = _recompute_sql("TRUE")
     with connection.cursor() as cursor:
         cursor.execute(candidates, params)
@@ -183,12 +185,13 @@ def iron_fans_recompute_range(
     with connection.cursor() as cursor:
         for statement, column in ((promote, 0), (demote, 1)):
             cursor.execute(statement, params)
-            for account_id, shopper_id in cursor.fetchall():
+            for account_id, shopper_id, score in cursor.fetchall():
                 counts.setdefault(account_id, [0, 0])[column] += 1
-                changed_shoppers.add(shopper_id)
-    iron_fan_flags_sync(merchant_id=merchant.pk, shopper_ids=changed_shoppers)
+                changes.append(FanChange(account_id, shopper_id, float(score), promoted=column == 0))
+    iron_fan_flags_sync(merchant_id=merchant.pk, shopper_ids={change.shopper_id for change in changes})
     if counts:
         _count_changes(day=now.astimezone(UTC).date(), counts=counts)
+    iron_fan_changes_emit(merchant=merchant, changes=changes, now=now)
     return RecomputeResult(
         promoted=sum(up for up, _ in counts.values()),
         demoted=sum(down for _, down in counts.values()),
