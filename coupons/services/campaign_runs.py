@@ -39,8 +39,11 @@ from coupons import errors
 from coupons.audiences import audience_compile
 from coupons.locks import campaign_runs_lock, coupon_templates_lock
 from coupons.models import Campaign, CampaignRun, CampaignRunChunk, CouponTemplate
+from coupons.services.campaign_events import campaign_chunk_coupons_emit, campaign_run_finished_emit
 from coupons.services.campaign_sql import ChunkSource, Inserted
 from coupons.services.issuing import coupon_validity
+from members.webhooks.events import webhook_wanted
+from members.webhooks.models import EventType
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +98,7 @@ def campaign_run_start(*, run_id: int) -> CampaignRun | None:
     except errors.AudienceInvalid as exc:
         run.status, run.error, run.finished_at = CampaignRun.Status.FAILED, str(exc.detail), now
         run.save(update_fields=["status", "error", "finished_at"])
+        campaign_run_finished_emit(run=run, merchant=campaign.merchant)
         return run
     # Each keyset chunk walks the shoppers' primary key from the last id and probes the
     # audience's keys per shopper; left to its statistics the planner merge-joins an
@@ -110,6 +114,8 @@ def campaign_run_start(*, run_id: int) -> CampaignRun | None:
     run.status = CampaignRun.Status.RUNNING if ranges else CampaignRun.Status.DONE
     run.finished_at = None if ranges else now
     run.save(update_fields=["audience_size", "chunks_total", "started_at", "status", "finished_at"])
+    if not ranges:  # nobody in the audience: the run is done as it starts
+        campaign_run_finished_emit(run=run, merchant=campaign.merchant)
     chunks_enqueue(run.chunks.all(), size=1, task=_tasks().campaign_chunks_issue)
     return run
 
@@ -147,11 +153,12 @@ def campaign_run_cancel(*, run: CampaignRun) -> CampaignRun:
     (their claim finds the run no longer running); a chunk already under way finishes and
     its coupons count, as do all those issued before: nothing is taken back. A run that
     has ended (done, failed, cancelled) is ``CampaignRunNotCancellable``."""
-    run = campaign_runs_lock().filter(pk=run.pk).first()
+    run = campaign_runs_lock().select_related("campaign").filter(pk=run.pk).first()
     if run.status not in UNFINISHED:
         raise errors.CampaignRunNotCancellable(attr="run")
     run.status, run.finished_at = CampaignRun.Status.CANCELLED, timezone.now()
     run.save(update_fields=["status", "finished_at"])
+    campaign_run_finished_emit(run=run, merchant=run.merchant_id)
     logger.info("campaign run %s cancelled at %s of %s chunks", run.pk, run.chunks_done, run.chunks_total)
     return run
 
@@ -160,10 +167,12 @@ def campaign_run_cancel(*, run: CampaignRun) -> CampaignRun:
 def campaign_run_fail(*, chunk_id: int, error: str) -> None:
     """A chunk failed for a reason a retry will not cure: the run stops, to be resumed."""
     run_id = CampaignRunChunk.objects.filter(pk=chunk_id).values_list("run_id", flat=True).first()
-    run = campaign_runs_lock().filter(pk=run_id, status=CampaignRun.Status.RUNNING).first()
+    running = campaign_runs_lock().select_related("campaign")
+    run = running.filter(pk=run_id, status=CampaignRun.Status.RUNNING).first()
     if run is not None:
         run.status, run.error, run.finished_at = CampaignRun.Status.FAILED, error[:2000], timezone.now()
         run.save(update_fields=["status", "error", "finished_at"])
+        campaign_run_finished_emit(run=run, merchant=run.merchant_id)
 
 
 @dataclass(frozen=True)
@@ -224,8 +233,24 @@ def _chunk_issue(*, chunk_id: int) -> ChunkCounts:
     CampaignRunChunk.objects.filter(pk=chunk.pk).update(
         issued=counts.issued, skipped_limit=counts.skipped_limit, skipped_stock=counts.skipped_stock
     )
+    if counts.issued:
+        campaign_chunk_coupons_emit(
+            merchant=campaign.merchant, run=run, shoppers=(chunk.shopper_lo, chunk.shopper_hi), now=now
+        )
     _count(run_id=run.pk, counts=counts, now=now)
+    if webhook_wanted(merchant=campaign.merchant, type=EventType.CAMPAIGN_RUN_FINISHED):
+        _emit_if_last(run_id=run.pk, campaign=campaign, now=now)
     return counts
+
+
+def _emit_if_last(*, run_id: int, campaign: Campaign, now: datetime) -> None:
+    """``campaign.run.finished`` when this chunk's counter update ended the run: the run is
+    done at this chunk's ``now``. Its row lock (taken by the update) is held, so nobody
+    else can have ended it since."""
+    run = CampaignRun.objects.filter(pk=run_id, status=CampaignRun.Status.DONE, finished_at=now).first()
+    if run is not None:
+        run.campaign = campaign
+        campaign_run_finished_emit(run=run, merchant=campaign.merchant)
 
 
 @dataclass(frozen=True)
