@@ -139,6 +139,19 @@ class PointsEntry(models.Model):
         return f"{self.delta:+d} {self.kind}"
 
 
+class PointsExpiryNotice(models.Model):
+    """A lot announced to the merchant's webhooks as expiring soon (``points.expiring``):
+    each lot is announced once, by the first daily run that finds it in the window."""
+
+    lot = models.OneToOneField(PointsEntry, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    noticed_at = models.DateTimeField()
+
+    objects = scoped_manager("lot__account__membership__merchant")
+
+    def __str__(self) -> str:
+        return f"Expiry of lot {self.lot_id} announced at {self.noticed_at:%Y-%m-%d}"
+
+
 class TierChange(models.Model):
     """One move of a member between tiers, kept for ever: the tier history.
 

@@ -9,6 +9,11 @@ BEAT_SCHEDULE = {
     "relay-outbox": {"task": "core.outbox_relay", "schedule": 10.0},
     "prune-outbox-nightly": {"task": "core.outbox_prune", "schedule": crontab(hour=3, minute=40)},
     "expire-points-nightly": {"task": "loyalty.expire_points", "schedule": crontab(hour=2, minute=15)},
+    # In the morning (UTC), so that a merchant's messaging can tell shoppers during the day.
+    "announce-expiring-points-daily": {
+        "task": "loyalty.announce_expiring_points",
+        "schedule": crontab(hour=8, minute=0),
+    },
     # After the day's orders, before the points expiry: one tier down at most per night.
     "review-tiers-nightly": {"task": "loyalty.review_tiers", "schedule": crontab(hour=1, minute=45)},
     # Webhook deliveries whose backoff is over (the first attempt goes at once, via the outbox).

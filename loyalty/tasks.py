@@ -8,6 +8,7 @@ from celery import shared_task
 from core.jobs import chunks_enqueue
 from loyalty.dashboard import jobs as dashboard_jobs
 from loyalty.services.expiry import points_expire_due
+from loyalty.services.expiry_notices import points_expiring_notify
 from loyalty.services.tiers import tier_review
 from members.models import Merchant
 
@@ -19,6 +20,24 @@ def expire_points() -> dict:
     result = points_expire_due()
     logger.info("expired %s points in %s lots of %s accounts", result.points, result.lots, result.accounts)
     return {"accounts": result.accounts, "lots": result.lots, "points": result.points}
+
+
+@shared_task(name="loyalty.announce_expiring_points", acks_late=True)
+def announce_expiring_points() -> dict:
+    """``points.expiring`` for the lots that entered the 30-day window (once per lot)."""
+    result = points_expiring_notify()
+    logger.info(
+        "expiring points announced: %s points in %s lots of %s members",
+        result.points,
+        result.lots,
+        result.members,
+    )
+    return {
+        "merchants": result.merchants,
+        "members": result.members,
+        "lots": result.lots,
+        "points": result.points,
+    }
 
 
 @shared_task(name="loyalty.review_tiers", acks_late=True)
