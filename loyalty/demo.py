@@ -29,7 +29,7 @@ from members.engagement.models import EngagementEvent
 from members.engagement.services import EventInput
 from members.models import Account, Follow, Membership, Merchant, MerchantAPIKey, MerchantStaff, Shopper, Tier
 from members.webhooks.endpoints import webhook_endpoint_create, webhook_endpoint_disable
-from members.webhooks.models import WebhookEndpoint
+from members.webhooks.models import EventType, WebhookEndpoint
 from storefront.models import Order, Product
 from storefront.services import product_create
 from storefront.services.rollouts import rollout_start
@@ -370,9 +370,7 @@ def _seed_webhook_endpoint(merchant: Merchant) -> None:
     and "Enable again" starts deliveries."""
     if WebhookEndpoint.objects.filter(merchant=merchant).exists():
         return
-    endpoint = webhook_endpoint_create(
-        merchant=merchant, url=DEMO_WEBHOOK_URL, events=["order.recorded", "tier.changed", "coupon.issued"]
-    )
+    endpoint = webhook_endpoint_create(merchant=merchant, url=DEMO_WEBHOOK_URL, events=list(EventType.values))
     webhook_endpoint_disable(
         endpoint_id=endpoint.pk,
         reason="Demo example: example.com receives nothing. "
