@@ -13,10 +13,12 @@ from loyalty.services.points import points_spend
 from members.webhooks import endpoints
 from members.webhooks.models import WebhookEvent
 from tests.clock import T0
+from tests.conftest import requires_postgres
 from tests.loyalty.conftest import points_account
 from tests.loyalty.test_points_expiring_soon import lot
 from tests.loyalty.test_wallet_api import join
 from tests.members.factories import ShopperFactory
+from tests.threads import all_at_once
 
 DAY = timedelta(days=1)
 
@@ -136,3 +138,19 @@ def test_beat_announces_daily_through_a_task_the_worker_knows(merchant, account)
     assert BEAT_SCHEDULE["announce-expiring-points-daily"]["task"] == "loyalty.announce_expiring_points"
     assert "loyalty.announce_expiring_points" in app.tasks
     assert tasks.announce_expiring_points.run() == {"merchants": 1, "members": 1, "lots": 1, "points": 100}
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_once_announce_each_lot_once(clock, merchant, shopper):
+    listen(merchant, "points.expiring")
+    accounts = [points_account(join(ShopperFactory(), merchant)) for _ in range(6)]
+    for account in accounts:
+        lot(account, 10, 3)
+        lot(account, 20, 9)
+
+    runs = all_at_once([lambda: points_expiring_notify(now=T0, batch_accounts=2)] * 2)
+
+    assert sum(run.lots for run in runs) == 12
+    assert PointsExpiryNotice.objects.count() == 12
+    assert sorted(n["points"] for n in notices()) == [30] * 6

@@ -11,7 +11,9 @@ from members.engagement import jobs
 from members.models import Follow
 from members.webhooks import endpoints
 from members.webhooks.models import WebhookEvent
+from tests.conftest import requires_postgres
 from tests.members.factories import AccountFactory, FanPolicyFactory, FollowFactory
+from tests.threads import all_at_once
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 HALF_LIFE = timedelta(days=14)
@@ -120,3 +122,19 @@ def test_another_merchants_fans_are_not_in_this_merchants_events(merchant, other
         (merchant.pk, ours.shopper.external_id)
     ]
     assert theirs.shopper.external_id != ours.shopper.external_id
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_once_send_each_change_once(merchant, account, monkeypatch):
+    monkeypatch.setattr(jobs, "RECOMPUTE_CHUNK_FOLLOWS", 7)
+    listen(merchant, "iron_fan.promoted", "iron_fan.demoted")
+    for _ in range(30):
+        fan(account, score=100.0)
+    for _ in range(10):
+        fan(account, score=1.0, iron=True)
+
+    all_at_once([lambda: jobs.iron_fans_recompute(merchant=merchant, now=NOW)] * 2)
+
+    assert WebhookEvent.objects.filter(type="iron_fan.promoted").count() == 30
+    assert WebhookEvent.objects.filter(type="iron_fan.demoted").count() == 10
