@@ -268,6 +268,9 @@ def iron_fans_recompute(ctx) -> list[Result]:
 
     def naive():
         with connection.cursor() as cur:
+            # The twin runs at PostgreSQL's own default (JIT on): the service's connections
+            # switch JIT off (loyalty/settings.py), and that tuning must not slow the reference.
+            cur.execute("SET LOCAL jit = on")
             cur.execute(NAIVE_RECOMPUTE, naive_params)
 
     spent = {"job": [], "naive": []}

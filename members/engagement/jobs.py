@@ -120,7 +120,13 @@ def _active_days(now_param: str, since_param: str) -> str:
 
 def _recompute_sql(changing: str) -> tuple[str, str, str]:
     """The follows of the range whose status changes (read first), then the promotion and
-    the demotion of those of them (``changing``: a condition on their ids) that still qualify."""
+    the demotion of those of them (``changing``: a condition on their ids) that still qualify.
+
+    The updates name the follows by id only: a follow's account, hence its merchant, never
+    changes, so the merchant's condition the read applied still holds. Repeating it made
+    the planner probe the id list once per account of the merchant (30 accounts: 12,000
+    probes and 0.4 s for 400 follows, docs/performance.md, "Iron-fan recompute").
+    """
     in_range = (
         f"{FOLLOW}.id >= %(lo)s AND {FOLLOW}.id <= %(hi)s "
         f"AND {FOLLOW}.account_id IN (SELECT id FROM {ACCOUNT} WHERE merchant_id = %(merchant)s)"
@@ -137,12 +143,12 @@ def _recompute_sql(changing: str) -> tuple[str, str, str]:
     """
     promote = f"""
         UPDATE {FOLLOW} SET iron_fan = TRUE, iron_fan_since = %(now)s
-        WHERE {changing} AND {in_range} AND {promotes}
+        WHERE {changing} AND {promotes}
         RETURNING {FOLLOW}.account_id, {FOLLOW}.shopper_id, {decayed}
     """
     demote = f"""
         UPDATE {FOLLOW} SET iron_fan = FALSE, iron_fan_since = NULL
-        WHERE {changing} AND {in_range} AND {demotes}
+        WHERE {changing} AND {demotes}
         RETURNING {FOLLOW}.account_id, {FOLLOW}.shopper_id, {decayed}
     """
     return candidates, promote, demote
