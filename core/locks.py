@@ -27,7 +27,8 @@ never wait on each other in a cycle:
    transaction; ``members.locks.memberships_lock`` alone where no points move (a manual
    tier change). Also the memberships whose iron-fan flag may change
    (``members.iron_fan_flags``): the hourly recompute and an unfollow lock them before they
-   write the follows (10). The nightly tier review locks a chunk's due memberships by id in
+   write the follows (10); an account's deletion locks those of all its followers before
+   its follows go. The nightly tier review locks a chunk's due memberships by id in
    its one statement (``FOR UPDATE OF m`` in ``loyalty.services.tiers``), nothing else.
 6. ``coupons.locks.coupons_lock_by_code``: the coupons an order names, by primary key.
 7. the coupon template's row, taken by the guarded stock ``UPDATE`` of ``coupon_issue``

@@ -19,6 +19,13 @@ each chunk inserts its coupons from it (``INSERT ... SELECT``).
 An audience must hold at least one key that selects the merchant's own shoppers
 (anything but ``members: false`` and ``iron_fans: false``): a campaign never reaches
 the other merchants' shoppers.
+
+``iron_fans`` reaches iron fans who never joined, so alone (or beside keys that do not
+require a membership) it reads the follows. Beside a key that selects active members
+only (``members: true``, ``tier_at_least``, ``joined_within_days``) it reads the
+membership's own flag instead (``Membership.iron_fan``, kept in step with the follows
+by ``members.iron_fan_flags``): the same shoppers, from the membership row the other
+key reads anyway, without joining the merchant's iron-fan follows.
 """
 
 from datetime import datetime, timedelta
@@ -44,6 +51,8 @@ KEYS = (
 )
 # Keys whose value only narrows shoppers the other keys selected.
 EXCLUDING = {("members", False), ("iron_fans", False)}
+# Keys that hold active members of the merchant only.
+MEMBERS_ONLY = ("tier_at_least", "joined_within_days")
 
 
 def audience_check(*, merchant: Merchant, audience: Any) -> dict:
@@ -58,6 +67,7 @@ def audience_compile(*, merchant: Merchant, audience: Any, now: datetime | None 
     if not isinstance(audience, dict):
         raise errors.AudienceInvalid("An audience is an object of keys.", attr="audience")
     now = now or timezone.now()
+    members_only = _members_only(audience)
     condition = Q()
     for key, value in audience.items():
         if key not in KEYS:
@@ -67,7 +77,7 @@ def audience_compile(*, merchant: Merchant, audience: Any, now: datetime | None 
                 f"Unknown audience key {key!r}; known: {', '.join(KEYS)}.",
                 attr=f"audience.{key}" if key and "." not in key else "audience",
             )
-        condition &= _condition(merchant=merchant, key=key, value=value, now=now)
+        condition &= _condition(merchant=merchant, key=key, value=value, now=now, members_only=members_only)
     if not [item for item in audience.items() if item not in EXCLUDING]:
         raise errors.AudienceInvalid(
             "An audience needs a key that selects the merchant's shoppers (members: true, iron_fans: true, "
@@ -92,11 +102,23 @@ def audience_size(*, merchant: Merchant, audience: dict) -> int:
     if driver is None:
         return shoppers.count()
     rows = _driver_rows(merchant=merchant, key=driver, value=audience[driver], now=now)
+    members_only = _members_only(audience)
     for key, value in audience.items():
-        if key != driver:
-            rows = rows.filter(
-                _condition(merchant=merchant, key=key, value=value, now=now, shopper=OuterRef("shopper_id"))
+        if key == driver:
+            continue
+        if key == "iron_fans" and driver != "followers_of":
+            rows = rows.filter(iron_fan=value)  # the membership rows' own flag
+            continue
+        rows = rows.filter(
+            _condition(
+                merchant=merchant,
+                key=key,
+                value=value,
+                now=now,
+                members_only=members_only,
+                shopper=OuterRef("shopper_id"),
             )
+        )
     return rows.count()
 
 
@@ -116,11 +138,21 @@ def _driver_rows(*, merchant: Merchant, key: str, value: Any, now: datetime) -> 
     return memberships
 
 
-def _condition(*, merchant: Merchant, key: str, value: Any, now: datetime, shopper=None) -> Q:
+def _members_only(audience: dict) -> bool:
+    """Does the audience hold active members of the merchant only?"""
+    return audience.get("members") is True or any(key in audience for key in MEMBERS_ONLY)
+
+
+def _condition(
+    *, merchant: Merchant, key: str, value: Any, now: datetime, members_only: bool, shopper=None
+) -> Q:
     shopper = shopper if shopper is not None else OuterRef("pk")
     if key in ("members", "iron_fans"):
         if not isinstance(value, bool):
             raise errors.AudienceInvalid(f"{key} is true or false.", attr=f"audience.{key}")
+        if key == "iron_fans" and members_only:
+            # An active member (another key says so) whose membership has the flag, or not.
+            return Q(Exists(_active_memberships(merchant).filter(shopper=shopper, iron_fan=value)))
         if key == "members":
             exists = Exists(_active_memberships(merchant).filter(shopper=shopper))
         else:

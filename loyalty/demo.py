@@ -13,7 +13,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from coupons.models import Campaign
+from coupons.models import Campaign, CampaignRun
+from coupons.services.campaign_runs import campaign_run_cancel, campaign_run_request, campaign_run_start
 from coupons.services.campaigns import campaign_create
 from coupons.services.templates import coupon_template_create
 from loyalty.dashboard import jobs as dashboard_jobs
@@ -146,6 +147,7 @@ def seed_demo() -> DemoLogins:
     _seed_engagement(merchants)
     _seed_rollouts(merchants)
     _seed_daily_metrics(merchants)
+    _seed_cancelled_runs(merchants)
     return logins
 
 
@@ -313,6 +315,21 @@ def _seed_campaigns(merchant: Merchant) -> None:
         template=template.pk,
         audience={"followers_of": merchant.slug},
     )
+
+
+def _seed_cancelled_runs(merchants: list[Merchant]) -> None:
+    """A cancelled run of each merchant's campaign to run by hand, so that the campaign
+    pages show one: requested, split into its chunks, then cancelled before a worker ran
+    any (the chunk tasks it sent find it cancelled and issue nothing). After the follows,
+    so that its audience is the brand's followers; nothing is left unfinished, so "Run
+    now" works at once."""
+    for merchant in merchants:
+        if CampaignRun.objects.filter(merchant=merchant).exists():
+            continue
+        campaign = Campaign.objects.get(merchant=merchant, name="Thank you, followers")
+        run = campaign_run_request(campaign=campaign)
+        campaign_run_start(run_id=run.pk)
+        campaign_run_cancel(run=run)
 
 
 def _seed_program(merchant: Merchant) -> None:

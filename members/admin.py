@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.forms.models import BaseInlineFormSet
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
@@ -9,14 +10,24 @@ from members.admin_scoping import (
 )
 from members.engagement.admin import AccountFansMixin  # also registers the engagement admins
 from members.models import Account, Follow, Membership, Merchant, MerchantAPIKey, MerchantStaff, Shopper, Tier
+from members.services import account_delete
 from members.webhooks import admin as webhooks_admin  # noqa: F401 (registers the webhook admins)
 
 # The library's own key model has no merchant; Fanbase uses MerchantAPIKey only.
 admin.site.unregister(APIKey)
 
 
+class AccountInlineFormSet(BaseInlineFormSet):
+    def delete_existing(self, obj, commit=True):
+        # The formset's one place where a ticked row is deleted: through the service,
+        # which keeps its iron fans' membership flags (members.iron_fan_flags).
+        if commit:
+            account_delete(account=obj)
+
+
 class AccountInline(MerchantScopedTabularInline):
     model = Account
+    formset = AccountInlineFormSet
     fields = ["handle", "kind", "display_name", "staff"]
 
 
@@ -77,6 +88,15 @@ class AccountAdmin(AccountFansMixin, MerchantScopedAdmin):
     list_filter = ["kind"]
     search_fields = ["handle", "display_name"]
     list_select_related = ["merchant"]
+
+    # An account goes through account_delete (its iron fans' membership flags), from the
+    # delete view and from the change list's bulk delete, one account per transaction.
+    def delete_model(self, request, obj):
+        account_delete(account=obj)
+
+    def delete_queryset(self, request, queryset):
+        for account in queryset.order_by("pk"):
+            account_delete(account=account)
 
 
 @admin.register(Follow)

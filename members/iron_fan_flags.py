@@ -4,7 +4,8 @@ A member is an iron fan of a merchant when at least one of their follows of the
 merchant's accounts is (``Follow.iron_fan``). The member list filters and pages on
 the flag by one partial index instead of joining every iron-fan follow of the
 merchant (docs/performance.md, "Member list"). Whatever writes a follow's status
-(the hourly recompute, an unfollow) or creates a membership (a join) calls
+(the hourly recompute, an unfollow), deletes follows (an account's deletion,
+``members.services.account_delete``) or creates a membership (a join) calls
 ``iron_fan_flags_sync`` for the shoppers it touched, in the same transaction.
 
 Lock order (``core.locks``): memberships before follows. A writer of follow statuses
@@ -37,6 +38,21 @@ def iron_fan_memberships_lock(*, merchant_id: int, shopper_ids: Collection[int])
     """Lock the merchant's memberships of ``shopper_ids`` (primary-key order), before their follows."""
     if shopper_ids:
         list(memberships_lock().filter(merchant_id=merchant_id, shopper_id__in=shopper_ids).values_list("pk"))
+
+
+def account_fans_memberships_lock(*, account: Account) -> set[int]:
+    """Lock the merchant's memberships of the account's followers (primary-key order), before
+    its follows; the shoppers who are its iron fans, read under those locks.
+
+    All the followers, not only its iron fans: a recompute that would promote one of them
+    meanwhile waits for these locks, so the iron fans read here are the ones to sync.
+    """
+    follows = Follow.objects.filter(account_id=account.pk)
+    memberships = memberships_lock().filter(
+        merchant_id=account.merchant_id, shopper_id__in=follows.values("shopper_id")
+    )
+    list(memberships.values_list("pk"))
+    return set(follows.filter(iron_fan=True).values_list("shopper_id", flat=True))
 
 
 def iron_fan_flags_sync(*, merchant_id: int, shopper_ids: Collection[int] | None) -> int:

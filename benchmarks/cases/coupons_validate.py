@@ -1,10 +1,10 @@
 """``POST /api/v1/merchant/coupons/validate``: SQL per request in-process, p50/p99 through HTTP.
 
-The carts (``fixtures._carts``) are members of the merchant under test holding a
-usable coupon from the dataset, a third of each template scope (all products, a
-category, listed products), with three lines the coupon applies to. The dry run
-writes nothing: the in-process step checks that no statement writes or locks, and
-that each sample's coupon applies.
+The carts (``benchmarks.fixtures.coupons.carts_draw``) are members of the merchant
+under test holding a usable coupon from the dataset, a third of each template scope
+(all products, a category, listed products), with three lines the coupon applies to.
+The dry run writes nothing: the in-process step checks that no statement writes or
+locks, and that each sample's coupon applies.
 """
 
 import json

@@ -5,9 +5,9 @@ ordered, with one coupon of theirs (the merchant's templates in turn: all produc
 a category, listed products), while the merchant's program has a repurchase
 template (``repurchase_delay_days`` 0), so the order also issues a coupon at once.
 The orders go through ``purchase_record`` one after the other; the newcomers who
-place them were made for this run (``fixtures._newcomers``). The program is set for
-this benchmark only and put back after it, so the other order benchmarks keep
-measuring orders that issue nothing.
+place them were made for this run (``benchmarks.fixtures.coupons.newcomers_make``).
+The program is set for this benchmark only and put back after it, so the other order
+benchmarks keep measuring orders that issue nothing.
 
 The raw twin writes the same rows with a plain psycopg connection, one transaction
 per order: the order, its lines, the coupon marked redeemed, the new coupon, the

@@ -7,6 +7,7 @@ new code may import either. Claim codes are used through their module
 
 from members.services.accounts import (
     account_create,
+    account_delete,
     merchant_api_key_create,
     merchant_create,
     merchant_staff_create,
@@ -19,6 +20,7 @@ from members.services.tiers import tier_create
 __all__ = [
     "JoinResult",
     "account_create",
+    "account_delete",
     "follow_create",
     "follow_delete",
     "membership_join",

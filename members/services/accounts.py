@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
 from members import errors
+from members.iron_fan_flags import account_fans_memberships_lock, iron_fan_flags_sync
 from members.models import Account, Merchant, MerchantAPIKey, MerchantStaff
 
 
@@ -46,3 +47,18 @@ def account_create(
             )
     except IntegrityError:  # lost a race for the handle or the brand slot
         raise errors.AccountHandleTaken(attr="handle") from None
+
+
+@transaction.atomic
+def account_delete(*, account: Account) -> None:
+    """Delete an account with its follows (their scores, waiting scores and daily stats go too).
+
+    Its iron fans may stop being iron fans of the merchant: the memberships of its
+    followers are locked first (``core.locks``: memberships before follows), then the
+    account and its follows are deleted, then the flags of those who were its iron fans
+    are set again from the follows left; an iron fan of another of the merchant's
+    accounts keeps the flag (``members.iron_fan_flags``).
+    """
+    iron_fans = account_fans_memberships_lock(account=account)
+    account.delete()
+    iron_fan_flags_sync(merchant_id=account.merchant_id, shopper_ids=iron_fans)

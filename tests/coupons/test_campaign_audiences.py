@@ -3,6 +3,8 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from coupons import errors
@@ -187,3 +189,35 @@ def test_the_dry_run_counts_every_combination_as_the_audience_selects(merchant, 
         {"members": True},
     ):
         selected(merchant, audience)  # asserts the dry run's count
+
+
+@pytest.mark.parametrize(
+    "audience",
+    [
+        {"members": True, "iron_fans": True},
+        {"tier_at_least": "Gold", "iron_fans": False},
+        {"joined_within_days": 30, "iron_fans": True},
+    ],
+)
+def test_iron_fans_beside_a_members_only_key_read_the_membership_flag_not_the_follows(merchant, audience):
+    # Given an audience whose other key selects active members only
+    TierFactory(merchant=merchant, name="Gold", rank=1)
+
+    # When it is compiled, and counted by the dry run
+    compiled = str(audience_compile(merchant=merchant, audience=audience).query)
+    with CaptureQueriesContext(connection) as counted:
+        audience_size(merchant=merchant, audience=audience)
+
+    # Then both read an iron-fan flag, the membership's: never the follows
+    for sql in (compiled, counted[-1]["sql"]):
+        assert '"iron_fan"' in sql
+        assert "members_follow" not in sql
+
+
+def test_iron_fans_alone_read_the_follows_and_reach_iron_fans_who_never_joined(merchant):
+    iron = FollowFactory(account=AccountFactory(merchant=merchant), iron_fan=True).shopper
+
+    compiled = str(audience_compile(merchant=merchant, audience={"iron_fans": True}).query)
+
+    assert "members_follow" in compiled and "members_membership" not in compiled
+    assert selected(merchant, {"iron_fans": True}) == {iron.pk}

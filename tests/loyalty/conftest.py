@@ -7,6 +7,7 @@ import pytest
 from loyalty.models import PointsAccount
 from loyalty.services.memberships import membership_enrol
 from loyalty.services.purchases import OrderInput, OrderLineInput
+from tests.coupons.factories import CouponTemplateFactory
 from tests.loyalty.factories import ProgramFactory
 from tests.storefront.factories import ProductFactory
 
@@ -58,3 +59,15 @@ def order_body(shopper_external_id: str, external_id: str = "o-1", lines=None, *
         "coupon_codes": [],
         **extra,
     }
+
+
+@pytest.fixture
+def repurchase(merchant, program, catalog):
+    """The program's repurchase coupon: 3.00 off, 14 days, issued at once (the repurchase
+    and join coupon tests share it)."""
+    template = CouponTemplateFactory(
+        merchant=merchant, name="Come back", value=Decimal("3.00"), valid_days=14
+    )
+    program.repurchase_template = template
+    program.save()
+    return template

@@ -80,6 +80,24 @@ def test_seed_demo_has_a_scheduled_campaign_and_one_to_run_by_hand_per_merchant(
         assert audience_size(merchant=merchant, audience=by_hand.audience) > 0
 
 
+def test_seed_demo_has_a_cancelled_run_of_the_campaign_to_run_by_hand():
+    from coupons.models import CampaignRun, Coupon
+
+    seed_demo()
+
+    for merchant in Merchant.objects.all():
+        # the campaign pages show a run that was split into chunks, then cancelled before any ran
+        (run,) = CampaignRun.objects.filter(merchant=merchant)
+        assert run.campaign.name == "Thank you, followers"
+        assert run.status == CampaignRun.Status.CANCELLED
+        assert run.started_at is not None and run.finished_at is not None
+        assert run.audience_size > 0 and run.chunks_total >= 1
+        assert (run.chunks_done, run.issued) == (0, 0)
+        assert not Coupon.objects.filter(campaign_run=run).exists()
+    # nothing is left unfinished: "Run now" works on the demo's campaigns
+    assert not CampaignRun.objects.filter(status__in=["queued", "running"]).exists()
+
+
 def test_seed_demo_shows_preferences_pushes_and_the_feed():
     seed_demo()
 
