@@ -29,7 +29,7 @@ from coupons.models import Campaign, CampaignRun, Coupon
 from coupons.services.campaign_runs import CAMPAIGN_CHUNK, campaign_run_request
 from loyalty.celery import app as celery_app
 from loyalty.models import PointsAccount, PointsEntry
-from members.models import Follow, Membership, Shopper
+from members.models import Account, Follow, Membership, Shopper
 from tests.coupons.factories import CouponTemplateFactory
 from tests.faults.processes import Redis, celery_worker, database_url_of, service_env, stop, wait_for
 from tests.members.factories import AccountFactory, MerchantFactory
@@ -52,6 +52,16 @@ def publish(broker_url: str, task: str, **kwargs) -> None:
     queue of the workers' production settings (a test process under xdist has its own)."""
     with Connection(broker_url) as conn:
         celery_app.send_task(task, kwargs=kwargs, connection=conn, queue="celery")
+
+
+def analyze(*models) -> None:
+    """Planner statistics for tables the test just filled, as autovacuum keeps them in
+    production. Never analyzed, a table looks empty to PostgreSQL: it planned the rollout
+    stage's audience as nested loops within nested loops, 20 s for 400 shoppers here
+    (10 ms with statistics), twice per test."""
+    tables = ", ".join(connection.ops.quote_name(model._meta.db_table) for model in models)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {tables}")
 
 
 def waiting_on_a_lock(dsn: str) -> bool:
@@ -220,7 +230,7 @@ def test_the_iron_fan_recompute_whose_worker_is_killed_mid_range_ends_as_an_undi
 
 
 def test_a_rollout_stage_whose_worker_is_killed_mid_delivery_ends_as_an_undisturbed_run(tmp_path):
-    from storefront.models import InboxMessage, PushRollout
+    from storefront.models import InboxMessage, Preference, PushRollout
     from storefront.services.rollouts import rollout_start
     from tests.storefront.factories import ProductFactory
 
@@ -234,6 +244,7 @@ def test_a_rollout_stage_whose_worker_is_killed_mid_delivery_ends_as_an_undistur
             Follow(shopper=s, account=account, iron_fan=i % 2 == 0) for i, s in enumerate(shoppers)
         )
         products[name] = ProductFactory(merchant=merchant, sku="NEW", published_at=now)
+    analyze(Shopper, Follow, Account, Preference, InboxMessage)
     rollout_start(product_id=products["undisturbed"].pk)
 
     def state(product) -> tuple:
