@@ -327,13 +327,13 @@ else:
     # resumed sooner (docs/campaigns.md).
     # CELERY_VISIBILITY_TIMEOUT shortens it where a test kills workers on purpose.
     VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1)
-    # The timeout only makes a task eligible: a running worker hands it out again at its
-    # next sweep of the unacknowledged set. kombu sweeps once when a worker starts, then
-    # every `unacked_restore_interval` (10 s) seconds but scans only on every
-    # `unacked_restore_throttle`-th (10th) sweep: about 100 s between scans, and a worker
-    # started within the timeout of the kill waited those 100 s too. Every sweep scans
-    # here (one ZRANGE under a mutex per worker), every 10 s or a third of a shorter
-    # timeout: a lost task is back within the timeout plus that (docs/faults.md).
+    # The timeout only makes a task due: a running worker hands it out again at its next
+    # sweep of the unacknowledged set. kombu sweeps once when a worker starts, then every
+    # `unacked_restore_interval` (10 s) but scans only on every
+    # `unacked_restore_throttle`-th (10th) sweep: about 100 s between scans, which a
+    # worker started before the task was due waited too. Here every sweep scans (one
+    # ZRANGE under a lock, per worker), every 10 s or a third of a shorter timeout: a
+    # lost task is back within the timeout plus that (docs/faults.md).
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": VISIBILITY_TIMEOUT,
         "unacked_restore_interval": max(1, min(10, VISIBILITY_TIMEOUT // 3)),
