@@ -326,8 +326,18 @@ else:
     # in seconds. A task whose worker vanished comes back after it; a campaign run can be
     # resumed sooner (docs/campaigns.md).
     # CELERY_VISIBILITY_TIMEOUT shortens it where a test kills workers on purpose.
+    VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1)
+    # The timeout only makes a task due: a running worker hands it out again at its next
+    # sweep of the unacknowledged set. kombu sweeps once when a worker starts, then every
+    # `unacked_restore_interval` (10 s) but scans only on every
+    # `unacked_restore_throttle`-th (10th) sweep: about 100 s between scans, which a
+    # worker started before the task was due waited too. Here every sweep scans (one
+    # ZRANGE under a lock, per worker), every 10 s or a third of a shorter timeout: a
+    # lost task is back within the timeout plus that (docs/faults.md).
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1)
+        "visibility_timeout": VISIBILITY_TIMEOUT,
+        "unacked_restore_interval": max(1, min(10, VISIBILITY_TIMEOUT // 3)),
+        "unacked_restore_throttle": 1,
     }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True

@@ -1,5 +1,6 @@
 """Settings come from the environment, and a malformed value stops the start with a clear message."""
 
+import json
 import os
 import subprocess
 import sys
@@ -172,3 +173,30 @@ def test_tooling_loads_the_settings_without_a_secret_key_but_the_deploy_check_fa
     assert schema.returncode == 0, schema.stderr
     assert deploy.returncode != 0
     assert "fanbase.E001" in deploy.stderr
+
+
+@pytest.mark.parametrize(
+    ("timeout", "options"),
+    [
+        ("", {"visibility_timeout": 3600, "unacked_restore_interval": 10, "unacked_restore_throttle": 1}),
+        ("6", {"visibility_timeout": 6, "unacked_restore_interval": 2, "unacked_restore_throttle": 1}),
+        ("1", {"visibility_timeout": 1, "unacked_restore_interval": 1, "unacked_restore_throttle": 1}),
+    ],
+    ids=["default", "shortened", "shortest"],
+)
+def test_a_redis_broker_sweeps_for_lost_tasks_within_a_third_of_the_timeout_at_most_every_10s(
+    timeout, options
+):
+    # kombu's defaults scan the unacknowledged tasks on every 10th sweep of 10 s: a task
+    # whose worker was SIGKILLed came back up to 100 s after the visibility timeout
+    # (docs/faults.md). Every sweep scans here.
+    result = run_python(
+        "import os, json; os.environ['DJANGO_SETTINGS_MODULE'] = 'loyalty.settings'; "
+        "from loyalty.celery import app; print(json.dumps(app.conf.broker_transport_options))",
+        SECRET_KEY="s",
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
+        CELERY_VISIBILITY_TIMEOUT=timeout,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == options
