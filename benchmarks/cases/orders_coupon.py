@@ -18,6 +18,7 @@ per-member limit, handles tiers and keeps the frequently-purchased statistics.
 """
 
 import math
+import os
 import time
 from decimal import ROUND_FLOOR, Decimal
 
@@ -81,6 +82,8 @@ def orders_coupon(ctx) -> list[Result]:
         f" over {len(counts)} orders (budget {SQL_BUDGET}, BEGIN/COMMIT not counted);"
         f" heaviest: {statement_kinds(heaviest)}"
     )
+    if os.environ.get("BENCH_SHOW_STATEMENTS"):
+        say("\n".join(f"    {i + 1:>2}. {sql[:160]}" for i, sql in enumerate(heaviest)))
     return [
         Result("orders.coupon.throughput", rate, "orders/s", baseline=raw_rate),
         Result("orders.coupon.cpu_per_order", cpu_ms, "ms"),

@@ -51,13 +51,18 @@ class TierMove:
     to_tier_id: int | None
 
 
-def tier_moved(*, move: TierMove, reason: str, now: datetime, by=None, note: str = "") -> TierChange:
+def tier_moved(
+    *, move: TierMove, reason: str, now: datetime, by=None, note: str = "", merchant: Merchant | None = None
+) -> TierChange:
     """Record a move already made on the (locked) membership: history, reward, event.
 
     The caller holds the membership's lock (the order holds it with the points account),
-    which is also the lock a coupon issue to the member needs.
+    which is also the lock a coupon issue to the member needs. An order passes the
+    ``merchant`` it holds, so that the webhook check reads no row; an upgrade is up by
+    definition, so only other moves compare the tiers' ranks.
     """
-    coupon = _reward(move=move, now=now) if _is_up(move) else None
+    up = reason == TierChange.Reason.UPGRADE or _is_up(move)
+    coupon = _reward(move=move, now=now) if up else None
     change = TierChange.objects.create(
         membership_id=move.membership.pk,
         from_tier_id=move.from_tier_id,
@@ -68,7 +73,7 @@ def tier_moved(*, move: TierMove, reason: str, now: datetime, by=None, note: str
         created_by=by,
         at=now,
     )
-    tier_changes_emit(change_ids=[change.pk], merchant=move.membership.merchant)
+    tier_changes_emit(change_ids=[change.pk], merchant=merchant or move.membership.merchant)
     return change
 
 

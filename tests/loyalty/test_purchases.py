@@ -71,6 +71,33 @@ def test_the_first_order_of_a_member_is_within_the_budget_too(transactional_db):
     assert len(statements) <= MEMBER_ORDER_STATEMENTS, "\n".join(q["sql"] for q in statements)
 
 
+def test_an_order_that_lifts_the_member_a_tier_is_within_the_budget_too(transactional_db):
+    # given: a member in the entry tier, one order short of the next
+    merchant = MerchantFactory()
+    ProgramFactory(merchant=merchant)
+    TierFactory(merchant=merchant, rank=1, min_spend_12m=0)
+    gold = TierFactory(merchant=merchant, rank=2, min_spend_12m=Decimal("20"))
+    for sku in ("S0", "S1", "S2"):
+        ProductFactory(merchant=merchant, sku=sku)
+    shopper = ShopperFactory()
+    membership = membership_enrol(shopper=shopper, merchant=merchant).membership
+    purchase_record(
+        merchant=merchant, order=order_input(shopper.external_id, "o-0", lines=[("S0", 1, "1.00")])
+    )
+
+    with CaptureQueriesContext(connection) as statements:
+        purchase_record(merchant=merchant, order=order_input(shopper.external_id, "o-1", lines=THREE_LINES))
+
+    membership.refresh_from_db()
+    assert membership.tier == gold
+    sql = [q["sql"] for q in statements]
+    assert len(sql) <= MEMBER_ORDER_STATEMENTS, "\n".join(sql)
+    # an upgrade is up by definition, and the order holds its merchant: neither is read again
+    assert not [q for q in sql if 'FROM "members_tier"' in q or 'FROM "members_merchant"' in q], "\n".join(
+        sql
+    )
+
+
 def test_an_order_writes_one_earn_lot_tied_to_the_order(member, shopper, merchant):
     purchase_record(merchant=merchant, order=order_input(shopper.external_id))
 

@@ -166,7 +166,7 @@ def _record(*, merchant: Merchant, order: OrderInput, fingerprint: str) -> Purch
     if is_member and higher_tier_exists(membership=membership, top_rank=member.top_tier_rank):
         move = tier_upgrade(membership=membership, now=now)
         if move is not None:
-            tier_moved(move=move, reason=TierChange.Reason.UPGRADE, now=now)
+            tier_moved(move=move, reason=TierChange.Reason.UPGRADE, now=now, merchant=merchant)
     order_effects_record(
         merchant_id=merchant.pk,
         shopper_id=shopper.pk,
