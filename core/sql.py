@@ -5,8 +5,9 @@ so the vendor branch is written once.
 """
 
 import json
+import weakref
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 
 def greatest() -> str:
@@ -91,19 +92,33 @@ def timestamp(value):
 
 
 def row_reader(fields):
-    """A function that turns a raw row into the Python values the ORM would give.
+    """A function that turns a raw row into the Python values the ORM would give, as a list.
 
     ``fields`` are the model fields (``Model._meta.get_field(name)``) of the row's
     columns in order; ``None`` for a computed column, returned as the driver gives it.
     The conversions are Django's own (its backend's and the field's ``from_db_value``):
-    decimals and datetimes from SQLite's text and floats, JSON from its text.
+    decimals and datetimes from SQLite's text and floats, JSON from its text. Made once
+    per connection and list of fields.
     """
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    readers = _row_readers.setdefault(wrapper, {})
+    key = tuple(fields)
+    read = readers.get(key)
+    if read is None:
+        read = readers[key] = _row_reader(key, wrapper)
+    return read
+
+
+_row_readers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _row_reader(fields, wrapper):
     steps = []
     for index, field in enumerate(fields):
         if field is None:
             continue
         expression = field.get_col(field.model._meta.db_table)
-        converters = connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
+        converters = wrapper.ops.get_db_converters(expression) + expression.get_db_converters(wrapper)
         if converters:
             steps.append((index, expression, converters))
     if not steps:
@@ -114,7 +129,7 @@ def row_reader(fields):
         for index, expression, converters in steps:
             value = values[index]
             for converter in converters:
-                value = converter(value, expression, connection)
+                value = converter(value, expression, wrapper)
             values[index] = value
         return values
 
