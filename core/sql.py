@@ -5,8 +5,9 @@ so the vendor branch is written once.
 """
 
 import json
+import weakref
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 
 def greatest() -> str:
@@ -51,3 +52,85 @@ def json_array_has_param(value: str) -> str:
     if connection.vendor == "postgresql":
         return json.dumps([value])
     return value
+
+
+def in_subquery(column: str, subquery: str) -> str:
+    """``column`` is one of the values ``subquery`` returns, as an index condition.
+
+    PostgreSQL plans ``IN (subquery)`` as a join or a hashed filter, so an index on
+    ``column`` is not searched by the values; ``= ANY(ARRAY(subquery))`` is evaluated
+    once (an InitPlan) and its array is an index condition, as a list written out would
+    be. SQLite searches an index either way.
+    """
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(ARRAY({subquery}))"
+    return f"{column} IN ({subquery})"
+
+
+def minus_seconds(expression: str) -> str:
+    """A datetime expression less the seconds bound to the one placeholder (a float).
+
+    SQLite's ``datetime()`` drops the fraction of a second, so there the result may be up
+    to a second earlier: use it for lower bounds that may include more, never fewer.
+    """
+    if connection.vendor == "postgresql":
+        return f"({expression} - %s * INTERVAL '1 second')"
+    return f"datetime({expression}, '-' || %s || ' seconds')"
+
+
+def any_of(column: str, values: list) -> tuple[str, list]:
+    """``column`` is one of ``values`` (not empty): one array parameter on PostgreSQL, so
+    the statement's text is the same however many."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(values)]
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
+
+
+def timestamp(value):
+    """A datetime as the driver takes it in a raw statement (SQLite stores UTC text)."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def row_reader(fields):
+    """A function that turns a raw row into the Python values the ORM would give, as a list.
+
+    ``fields`` are the model fields (``Model._meta.get_field(name)``) of the row's
+    columns in order; ``None`` for a computed column, returned as the driver gives it.
+    The conversions are Django's own (its backend's and the field's ``from_db_value``):
+    decimals and datetimes from SQLite's text and floats, JSON from its text. Made once
+    per connection and list of fields.
+    """
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    readers = _row_readers.setdefault(wrapper, {})
+    key = tuple(fields)
+    read = readers.get(key)
+    if read is None:
+        read = readers[key] = _row_reader(key, wrapper)
+    return read
+
+
+_row_readers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _row_reader(fields, wrapper):
+    steps = []
+    for index, field in enumerate(fields):
+        if field is None:
+            continue
+        expression = field.get_col(field.model._meta.db_table)
+        converters = wrapper.ops.get_db_converters(expression) + expression.get_db_converters(wrapper)
+        if converters:
+            steps.append((index, expression, converters))
+    if not steps:
+        return list
+
+    def read(row):
+        values = list(row)
+        for index, expression, converters in steps:
+            value = values[index]
+            for converter in converters:
+                value = converter(value, expression, wrapper)
+            values[index] = value
+        return values
+
+    return read

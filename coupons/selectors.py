@@ -1,15 +1,19 @@
 """Coupon reads: coupons by code for a cart, a shopper's coupons, usable counts."""
 
+from dataclasses import dataclass, fields
 from datetime import datetime
+from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, TextField
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from core.sql import comma_joined
+from core.sql import any_of, comma_joined, row_reader, timestamp
 from coupons import errors, rules
 from coupons.models import Campaign, CampaignRun, Coupon, CouponTemplate
 from members.models import Merchant, Shopper
+from storefront.models import Category
 from storefront.rules import order_amount_check
 from storefront.selectors import products_by_sku
 
@@ -94,6 +98,110 @@ def coupon_list(
             Q(state=Coupon.State.EXPIRED) | Q(state=Coupon.State.ISSUED, expires_at__lte=now)
         )
     return coupons
+
+
+@dataclass(slots=True)
+class HeldTerms:
+    """A held coupon's template, as ``usable_coupons_shown`` reads it (the fields of
+    ``CouponTemplate`` that a shopper is shown, and ``scope`` and ``category_id`` for
+    ``rules.in_scope``)."""
+
+    id: int
+    name: str
+    kind: str
+    value: Decimal
+    min_spend: Decimal
+    max_discount: Decimal | None
+    scope: str
+    category_id: int | None
+    category_slug: str | None
+    valid_days: int | None
+    valid_from: datetime | None
+    valid_until: datetime | None
+    per_member_limit: int
+    stock: int | None
+    issued_count: int
+    points_price: int | None
+    stackable: bool
+    active: bool
+
+
+@dataclass(slots=True)
+class HeldCoupon:
+    """A coupon to show beside a product: its fields, its merchant's slug, its terms and,
+    for a ``products``-scoped template, the ids of the products it lists."""
+
+    id: int
+    code: str
+    merchant_id: int
+    merchant_slug: str
+    state: str
+    source: str
+    issued_at: datetime
+    valid_from: datetime | None
+    expires_at: datetime
+    redeemed_at: datetime | None
+    template: HeldTerms
+    product_ids: frozenset[int]
+
+
+# The statement's columns: the fields of ``HeldCoupon`` (up to its terms) and of
+# ``HeldTerms``, each a column of the coupon, the template, or the joined slug.
+_COUPON_COLUMNS = [f.name for f in fields(HeldCoupon)][:-2]
+_TERMS_COLUMNS = [f.name for f in fields(HeldTerms)]
+_JOINED = {"merchant_slug": "m.slug", "category_slug": "tc.slug"}
+
+
+def usable_coupons_shown(*, shopper: Shopper, merchant_ids, now: datetime) -> list[HeldCoupon]:
+    """The shopper's coupons of these merchants usable at ``now`` (``usable_q``), soonest to
+    expire first, with their terms and product lists: one statement (``coupon_shopper_state``).
+
+    Written out, and read into plain objects rather than models: the feed shows them on
+    every page, and the ORM's compile and model instances cost more CPU than the
+    statement (docs/performance.md, "Feed"). The filter is ``usable_q``'s, spelled in
+    SQL; tests/loyalty/test_feed_api.py checks the two agree coupon state by state.
+    """
+    if not merchant_ids:
+        return []
+    merchants, merchant_params = any_of("c.merchant_id", sorted(merchant_ids))
+    coupon_columns = ", ".join(_JOINED.get(name, f"c.{name}") for name in _COUPON_COLUMNS)
+    terms_columns = ", ".join(_JOINED.get(name, f"t.{name}") for name in _TERMS_COLUMNS)
+    sql = (
+        f"SELECT {coupon_columns}, {terms_columns},"
+        f" CASE WHEN t.scope = %s THEN (SELECT {comma_joined('l.product_id')} FROM {_LISTED} l"
+        "  WHERE l.coupontemplate_id = t.id) END AS listed"
+        f" FROM {_COUPON} c"
+        f" JOIN {CouponTemplate._meta.db_table} t ON t.id = c.template_id"
+        f" JOIN {Merchant._meta.db_table} m ON m.id = c.merchant_id"
+        f" LEFT JOIN {Category._meta.db_table} tc ON tc.id = t.category_id"
+        f" WHERE c.shopper_id = %s AND {merchants}"
+        " AND c.state = %s AND c.expires_at > %s AND (c.valid_from IS NULL OR c.valid_from <= %s)"
+        " ORDER BY c.expires_at, c.id"
+    )
+    moment = timestamp(now)
+    params = [CouponTemplate.Scope.PRODUCTS, shopper.pk, *merchant_params, Coupon.State.ISSUED]
+    params += [moment, moment]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    read = row_reader(
+        [None if name in _JOINED else Coupon._meta.get_field(name) for name in _COUPON_COLUMNS]
+        + [None if name in _JOINED else CouponTemplate._meta.get_field(name) for name in _TERMS_COLUMNS]
+        + [None]
+    )
+    held = []
+    split = len(_COUPON_COLUMNS)
+    for row in rows:
+        values = read(row)
+        listed = values.pop()
+        held.append(
+            HeldCoupon(
+                *values[:split],
+                template=HeldTerms(*values[split:]),
+                product_ids=frozenset(int(i) for i in str(listed).split(",") if i) if listed else frozenset(),
+            )
+        )
+    return held
 
 
 def usable_counts_by_merchant(*, shopper: Shopper, now: datetime) -> dict[int, int]:

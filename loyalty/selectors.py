@@ -1,5 +1,6 @@
 """Reads assembled at the top: the wallet, the points ledger, the member list."""
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,6 +17,7 @@ from members.engagement.selectors import fan_policy_get
 from members.errors import MembershipNotFound, ShopperNotFound
 from members.models import Membership, Merchant, Shopper
 from storefront import selectors as storefront_selectors
+from storefront.feed import FeedItem
 from storefront.models import Order, PurchaseStat
 
 
@@ -229,31 +231,21 @@ def shopper_of_merchant(*, merchant: Merchant, external_id: str) -> Shopper:
     return shopper
 
 
-def feed_details(*, shopper: Shopper, products: list, now: datetime) -> None:
+def feed_details(*, shopper: Shopper, products: list[FeedItem], now: datetime) -> None:
     """Add to each feed product a usable coupon of its merchant whose scope covers it.
 
-    One query for the page (the product lists of product-scoped templates come with the
-    coupons); the coupon that expires first wins. A coupon's minimum spend is a matter
-    of the cart, not of the product, so it does not hide a coupon here.
+    One query for the page (``coupons.selectors.usable_coupons_shown``: the coupons with
+    their terms and the product lists of product-scoped templates); the coupon that
+    expires first wins. A coupon's minimum spend is a matter of the cart, not of the
+    product, so it does not hide a coupon here.
     """
-    merchant_ids = {product.merchant_id for product in products}
-    coupons = []
-    if merchant_ids:
-        usable = coupon_selectors.coupon_list(shopper=shopper, now=now, state="usable")
-        coupons = list(
-            coupon_selectors.coupons_with_product_lists(usable.filter(merchant_id__in=merchant_ids)).order_by(
-                "expires_at", "id"
-            )
-        )
-    product_ids = coupon_selectors.template_product_ids(coupons=coupons)
+    coupons = coupon_selectors.usable_coupons_shown(
+        shopper=shopper, merchant_ids={product.merchant_id for product in products}, now=now
+    )
+    by_merchant = defaultdict(list)
+    for coupon in coupons:
+        by_merchant[coupon.merchant_id].append(coupon)
     for product in products:
         line = CartLine.of(product, quantity=1, unit_price=product.price)
-        product.coupon = next(
-            (
-                c
-                for c in coupons
-                if c.merchant_id == product.merchant_id
-                and in_scope(c.template, line, product_ids.get(c.template_id, frozenset()))
-            ),
-            None,
-        )
+        held = by_merchant.get(product.merchant_id, ())
+        product.coupon = next((c for c in held if in_scope(c.template, line, c.product_ids)), None)

@@ -12,8 +12,10 @@ every app's ``apis.py``.
 
 import binascii
 from dataclasses import dataclass
+from functools import cache
 from hmac import compare_digest
 
+from django.db import connection
 from django.utils import timezone
 from knox.auth import TokenAuthentication
 from knox.crypto import hash_token
@@ -25,6 +27,7 @@ from rest_framework.permissions import BasePermission
 
 from core.api import RetryingApiView
 from core.pagination import CursorPage
+from core.sql import row_reader
 from members.models import Merchant, MerchantAPIKey, Shopper
 
 API_KEY_PREFIX = "Api-Key"
@@ -101,16 +104,65 @@ class ShopperTokenAuthentication(TokenAuthentication):
             digest = hash_token(token_str)
         except (TypeError, binascii.Error, ValueError):
             raise exceptions.AuthenticationFailed("Invalid token.") from None
-        candidates = AuthToken.objects.filter(
-            token_key=token_str[: CONSTANTS.TOKEN_KEY_LENGTH]
-        ).select_related("user__shopper")
-        for auth_token in candidates:
+        for auth_token in tokens_with_user(token_key=token_str[: CONSTANTS.TOKEN_KEY_LENGTH]):
             if not compare_digest(digest, auth_token.digest):
                 continue
             if auth_token.expiry is not None and auth_token.expiry < timezone.now():
                 raise exceptions.AuthenticationFailed("Token has expired.")
             return self.validate_user(auth_token)
         raise exceptions.AuthenticationFailed("Invalid token.")
+
+
+def tokens_with_user(*, token_key: str) -> list[AuthToken]:
+    """The tokens with this key, each with its user and the user's shopper (none cached as
+    none): what ``select_related("user__shopper")`` loads, in one written-out statement.
+
+    Every shopper request reads it; the ORM's compile of the two joins cost more CPU than
+    the statement (docs/performance.md, "Feed").
+    """
+    sql, models = _token_statement()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [token_key])
+        rows = cursor.fetchall()
+    read = row_reader([f for model in models for f in model._meta.concrete_fields])
+    user_field, shopper_field = AuthToken._meta.get_field("user"), Shopper._meta.get_field("user")
+    tokens = []
+    for row in rows:
+        values = read(row)
+        instances = []
+        for model in models:
+            n = len(model._meta.concrete_fields)
+            part, values = values[:n], values[n:]
+            found = part[model._meta.concrete_fields.index(model._meta.pk)] is not None
+            instances.append(model.from_db(connection.alias, None, part) if found else None)
+        token, user, shopper = instances
+        user_field.set_cached_value(token, user)
+        shopper_field.remote_field.set_cached_value(user, shopper)
+        if shopper is not None:
+            shopper_field.set_cached_value(shopper, user)
+        tokens.append(token)
+    return tokens
+
+
+@cache
+def _token_statement() -> tuple[str, tuple]:
+    token_user, shopper_user = AuthToken._meta.get_field("user"), Shopper._meta.get_field("user")
+    user_model = token_user.related_model
+    models = (AuthToken, user_model, Shopper)
+    quote = connection.ops.quote_name
+    columns = ", ".join(
+        f"{alias}.{quote(f.column)}"
+        for alias, model in zip("tus", models, strict=True)
+        for f in model._meta.concrete_fields
+    )
+    user_id = f"u.{quote(user_model._meta.pk.column)}"
+    sql = (
+        f"SELECT {columns} FROM {quote(AuthToken._meta.db_table)} t"
+        f" JOIN {quote(user_model._meta.db_table)} u ON {user_id} = t.{quote(token_user.column)}"
+        f" LEFT JOIN {quote(Shopper._meta.db_table)} s ON s.{quote(shopper_user.column)} = {user_id}"
+        f" WHERE t.{quote(AuthToken._meta.get_field('token_key').column)} = %s"
+    )
+    return sql, models
 
 
 class IsMerchantClient(BasePermission):

@@ -24,6 +24,7 @@ products appear on the next first page.
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from django.core import signing
 
@@ -44,6 +45,31 @@ class FeedView:
     as_of: datetime
     preferences: tuple[Affinity, ...]
     after: tuple[int, int] | None = None  # (rank, id) of the last item of the previous page
+
+
+@dataclass(slots=True)
+class FeedItem:
+    """One product of a feed page, as the page query reads it (no model instances: the
+    page is read often and only shown, docs/performance.md, "Feed")."""
+
+    id: int
+    sku: str
+    title: str
+    price: Decimal
+    tags: list[str]
+    published_at: datetime
+    category_id: int | None
+    category_slug: str | None
+    merchant_id: int
+    merchant_slug: str
+    merchant_name: str
+    rank: int
+    reason: str  # "member": the shopper holds the merchant's membership; else "followed"
+    coupon: object = None  # set by the top layer (``loyalty.selectors.feed_details``)
+
+    @property
+    def pk(self) -> int:
+        return self.id
 
 
 def first_view(*, now: datetime, window_days: int, preferences: list[Affinity]) -> FeedView:

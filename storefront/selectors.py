@@ -5,27 +5,21 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from statistics import median
 
-from django.db.models import (
-    BigIntegerField,
-    Case,
-    CharField,
-    DateTimeField,
-    ExpressionWrapper,
-    F,
-    Prefetch,
-    Q,
-    QuerySet,
-    Subquery,
-    Value,
-    When,
-)
-from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce
+from django.db import connection
+from django.db.models import F, Prefetch, QuerySet
 
-from core.sql import epoch_seconds, json_array_has, json_array_has_param
-from members.models import Account, Membership, Merchant, Shopper
+from core.sql import (
+    epoch_seconds,
+    in_subquery,
+    json_array_has,
+    json_array_has_param,
+    minus_seconds,
+    row_reader,
+    timestamp,
+)
+from members.models import Account, Follow, Membership, Merchant, Shopper
 from storefront import affinity, errors
-from storefront.feed import PAGE_SIZE, PREFERENCE_BOOST, FeedView
+from storefront.feed import PAGE_SIZE, PREFERENCE_BOOST, FeedItem, FeedView
 from storefront.models import (
     Category,
     InboxMessage,
@@ -175,45 +169,30 @@ def preferences_top(
     """The shopper's strongest affinities decayed to ``now``, normalised to sum 1; one query.
 
     A shopper has a row per category and tag they ever touched (tens, not thousands), so
-    they are decayed and ranked here rather than in SQL.
+    they are decayed and ranked here rather than in SQL. Written out: the feed reads them
+    on every first page, and the ORM's compile cost more than the statement.
     """
-    rows = Preference.objects.filter(shopper=shopper).values_list("kind", "slug", "weight", "updated_at")
-    return affinity.top_normalised(rows, now=now, limit=limit)
+    sql = f"SELECT kind, slug, weight, updated_at FROM {Preference._meta.db_table} WHERE shopper_id = %s"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [shopper.pk])
+        rows = cursor.fetchall()
+    read = row_reader([Preference._meta.get_field(name) for name in ("kind", "slug", "weight", "updated_at")])
+    return affinity.top_normalised(map(read, rows), now=now, limit=limit)
 
 
-def feed_sources(*, shopper: Shopper) -> tuple[frozenset[int], frozenset[int]]:
-    """The merchants whose products reach the shopper's feed: (followed, member of), in one query.
-
-    The page query then names them as a list: ``merchant_id IN (...)`` is an index
-    condition on ``product_merchant_published``, where a subquery ORed with another
-    was a filter over every product of the window (7 ms at 500 followed accounts and
-    100k products; docs/performance.md, "Feed").
-    """
-    followed = (
-        Account.objects.filter(follows__shopper=shopper)
-        .annotate(member=Value(False))
-        .values_list("merchant_id", "member")
-        .order_by()
-    )
-    member_of = (
-        Membership.objects.filter(shopper=shopper, status=Membership.Status.ACTIVE)
-        .annotate(member=Value(True))
-        .values_list("merchant_id", "member")
-        .order_by()
-    )
-    rows = list(followed.union(member_of))
-    return (
-        frozenset(merchant_id for merchant_id, member in rows if not member),
-        frozenset(merchant_id for merchant_id, member in rows if member),
-    )
-
-
-def feed_page(*, shopper: Shopper, view: FeedView, size: int = PAGE_SIZE) -> list[Product]:
+def feed_page(*, shopper: Shopper, view: FeedView, size: int = PAGE_SIZE) -> list[FeedItem]:
     """One page of the shopper's feed (``storefront.feed``), ``size + 1`` rows to tell if more follow.
 
-    Two queries (``feed_sources``, then the page): each product comes with its merchant
-    and category, its ``rank`` and its ``reason`` (``member`` when the shopper holds the
-    merchant's membership, else ``followed``).
+    One statement, written out (``_feed_sql``): as ORM querysets the page and its
+    sources cost more CPU to compile than PostgreSQL spent running them
+    (docs/performance.md, "Feed"). Each item comes with its merchant's slug and name, its
+    category's slug, its ``rank`` and its ``reason`` (``member`` when the shopper holds
+    the merchant's membership, else ``followed``).
+
+    The merchants whose products reach the feed (the followed accounts' and the active
+    memberships') are read by the statement itself and named to the product index as an
+    array (``core.sql.in_subquery``): an index condition on ``product_merchant_published``,
+    where a subquery ORed with another was a filter over every product of the window.
 
     Only the products that can reach the page are ranked. A rank lies between a
     product's publication time and that time plus ``reach`` (the boost times the largest
@@ -226,60 +205,111 @@ def feed_page(*, shopper: Shopper, view: FeedView, size: int = PAGE_SIZE) -> lis
     not the whole window: a few hundred rows instead of every product of 500 followed
     accounts (docs/performance.md, "Feed").
     """
-    followed, member_of = feed_sources(shopper=shopper)
-    if not followed and not member_of:
-        return []
-    eligible = Product.objects.filter(merchant_id__in=sorted(followed | member_of)).filter(
-        published_at__gte=view.since, published_at__lte=view.as_of
+    sql, params = _feed_sql(shopper_id=shopper.pk, view=view, size=size)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    read = _feed_row_reader()
+    items = []
+    for row in rows:
+        values = read(row)
+        member = values.pop()
+        items.append(FeedItem(*values, reason="member" if member else "followed"))
+    return items
+
+
+# The page's columns, in order: a model field where the ORM would convert the value
+# (decimals and datetimes on SQLite, JSON on both), else None.
+_FEED_COLUMNS = (
+    ("p.id", None),
+    ("p.sku", None),
+    ("p.title", None),
+    ("p.price", "price"),
+    ("p.tags", "tags"),
+    ("p.published_at", "published_at"),
+    ("p.category_id", None),
+    ("c.slug", None),
+    ("p.merchant_id", None),
+    ("m.slug", None),
+    ("m.name", None),
+)
+
+
+def _feed_row_reader():
+    return row_reader(
+        [Product._meta.get_field(name) if name else None for _, name in _FEED_COLUMNS] + [None, None]
     )
+
+
+def _feed_sql(*, shopper_id: int, view: FeedView, size: int) -> tuple[str, list]:
+    """The page statement of ``feed_page`` and its parameters (in the order they appear)."""
+    product, category, merchant = Product._meta.db_table, Category._meta.db_table, Merchant._meta.db_table
+    follow, account, membership = Follow._meta.db_table, Account._meta.db_table, Membership._meta.db_table
     reach = timedelta(seconds=PREFERENCE_BOOST.total_seconds() * sum(p.weight for p in view.preferences) + 1)
-    surely_below = eligible
+    since, as_of = timestamp(view.since), timestamp(view.as_of)
+    params: list = [shopper_id, Membership.Status.ACTIVE, shopper_id]
+    sources = f"""WITH member_of AS (
+            SELECT ms.merchant_id FROM {membership} ms WHERE ms.shopper_id = %s AND ms.status = %s
+        ), sources AS (
+            SELECT a.merchant_id FROM {follow} f JOIN {account} a ON a.id = f.account_id
+            WHERE f.shopper_id = %s
+            UNION SELECT merchant_id FROM member_of
+        )"""
+    # The bound: the publication time of the size + 1-th newest product surely below the cursor.
+    below = ""
+    bound_params: list = [since, as_of]
     if view.after is not None:
-        surely_below = eligible.filter(published_at__lt=datetime.fromtimestamp(view.after[0], tz=UTC) - reach)
-    newest = surely_below.order_by("-published_at").values("published_at")[size : size + 1]
-    horizon = ExpressionWrapper(
-        Coalesce(Subquery(newest), Value(view.since)) - Value(reach), output_field=DateTimeField()
+        below = " AND q.published_at < %s"
+        bound_params.append(timestamp(datetime.fromtimestamp(view.after[0], tz=UTC) - reach))
+    bound = (
+        f"SELECT q.published_at FROM {product} q"
+        f" WHERE {in_subquery('q.merchant_id', 'SELECT merchant_id FROM sources')}"
+        f" AND q.published_at >= %s AND q.published_at <= %s{below}"
+        " ORDER BY q.published_at DESC LIMIT 1 OFFSET %s"
     )
-    products = (
-        eligible.filter(published_at__gte=horizon)
-        .annotate(
-            rank=_feed_rank(view),
-            reason=Case(
-                When(merchant_id__in=sorted(member_of), then=Value("member")),
-                default=Value("followed"),
-                output_field=CharField(),
-            ),
-        )
-        .select_related("merchant", "category")
-        .order_by("-rank", "-id")
-    )
+    bound_params.append(size)
+    rank, rank_params = _feed_rank(view, product="p", category_slug="c.slug")
+    columns = ", ".join(f"{column} AS c{n}" for n, (column, _) in enumerate(_FEED_COLUMNS))
+    n = len(_FEED_COLUMNS)
+    inner = f"""SELECT {columns}, {rank} AS rank,
+            CASE WHEN p.merchant_id IN (SELECT merchant_id FROM member_of) THEN 1 ELSE 0 END AS c{n + 1}
+        FROM {product} p
+        JOIN {merchant} m ON m.id = p.merchant_id
+        LEFT JOIN {category} c ON c.id = p.category_id
+        WHERE {in_subquery("p.merchant_id", "SELECT merchant_id FROM sources")}
+            AND p.published_at >= %s AND p.published_at <= %s
+            AND p.published_at >= {minus_seconds(f"COALESCE(({bound}), %s)")}"""
+    params += [*rank_params, since, as_of, *bound_params, since, reach.total_seconds()]
+    after = ""
     if view.after is not None:
-        rank, last_id = view.after
-        products = products.filter(Q(rank__lt=rank) | Q(rank=rank, id__lt=last_id))
-    return list(products[: size + 1])
+        after = " WHERE page.rank < %s OR (page.rank = %s AND page.c0 < %s)"
+        params += [view.after[0], view.after[0], view.after[1]]
+    outer = ", ".join(f"page.c{i}" for i in range(n))
+    sql = (
+        f"{sources} SELECT {outer}, page.rank, page.c{n + 1} FROM ({inner}) page{after}"
+        " ORDER BY page.rank DESC, page.c0 DESC LIMIT %s"
+    )
+    params.append(size + 1)
+    return sql, params
 
 
-def _feed_rank(view: FeedView) -> RawSQL:
-    """``floor(published_at + boost * match)`` in SQL, as ``feed.rank_of`` writes it."""
-    table = Product._meta.db_table
+def _feed_rank(view: FeedView, *, product: str, category_slug: str) -> tuple[str, list]:
+    """``floor(published_at + boost * match)`` in SQL, as ``feed.rank_of`` writes it, for the
+    product table's alias ``product`` and its category's slug column ``category_slug``."""
     boost = PREFERENCE_BOOST.total_seconds()
     terms, params = [], []
     categories = [p for p in view.preferences if p.kind == Preference.Kind.CATEGORY]
     if categories:
         whens = " ".join("WHEN %s THEN %s" for _ in categories)
-        terms.append(
-            f"(CASE (SELECT slug FROM {Category._meta.db_table} WHERE id = {table}.category_id)"
-            f" {whens} ELSE 0 END)"
-        )
+        terms.append(f"(CASE {category_slug} {whens} ELSE 0 END)")
         for preference in categories:
             params += [preference.slug, preference.weight]
     for preference in view.preferences:
         if preference.kind == Preference.Kind.TAG:
-            terms.append(f"(CASE WHEN {json_array_has(f'{table}.tags')} THEN %s ELSE 0 END)")
+            terms.append(f"(CASE WHEN {json_array_has(f'{product}.tags')} THEN %s ELSE 0 END)")
             params += [json_array_has_param(preference.slug), preference.weight]
     match = " + ".join(terms) or "0"
-    sql = f"CAST(FLOOR({epoch_seconds(f'{table}.published_at')} + {boost} * ({match})) AS BIGINT)"
-    return RawSQL(sql, params, output_field=BigIntegerField())
+    return f"CAST(FLOOR({epoch_seconds(f'{product}.published_at')} + {boost} * ({match})) AS BIGINT)", params
 
 
 def rollout_policy_of(*, merchant: Merchant) -> RolloutPolicy:

@@ -61,7 +61,8 @@ PATHS = {
 # merchant members: the tier named by ?tier=, the page (iron-fan flag on the membership);
 # points ledger: the merchant, the membership, the page;
 # my coupons: the page (with each coupon's template, its category and the merchant joined in);
-# feed: the preferences, the ranked page (merchant, category joined in), the usable coupons;
+# feed: the preferences, the ranked page (its merchants read in it, merchant and category
+# joined in), the usable coupons;
 # inbox: the page (product, merchant, category joined in);
 # accounts (the merchant's): the page with each account's fans and iron fans (subqueries).
 ENDPOINTS = [

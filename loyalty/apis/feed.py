@@ -7,9 +7,10 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
-from core.api import validated
+from core.api import moment_text, money_text, validated
 from core.schema import api_operation
 from coupons.apis import CouponOutput
+from coupons.apis.coupons import coupon_answer
 from loyalty import selectors
 from loyalty.apis.memberships import MerchantRefOutput
 from members.authentication import ShopperApi
@@ -36,6 +37,24 @@ class FeedItemOutput(serializers.Serializer):
     coupon = CouponOutput(
         allow_null=True, help_text="A usable coupon of the merchant that covers this product."
     )
+
+
+def feed_item_answer(item: feed.FeedItem, coupon: dict | None, *, tz) -> dict:
+    """What ``FeedItemOutput`` makes of a feed item, built directly (``coupon``: its
+    ``coupon_answer``; times in ``tz``). tests/loyalty/test_feed_api.py checks the two agree."""
+    return {
+        "product": {
+            "sku": item.sku,
+            "title": item.title,
+            "price": money_text(item.price),
+            "category": item.category_slug,
+            "tags": [None if tag is None else str(tag) for tag in item.tags],
+            "published_at": moment_text(item.published_at, tz),
+        },
+        "merchant": {"slug": item.merchant_slug, "name": item.merchant_name},
+        "reason": item.reason,
+        "coupon": coupon,
+    }
 
 
 class FeedApi(ShopperApi):
@@ -72,4 +91,15 @@ class FeedApi(ShopperApi):
             last = page[-1]
             cursor = feed.cursor_encode(view, rank=last.rank, item_id=last.pk)
             next_url = replace_query_param(request.build_absolute_uri(), "cursor", cursor)
-        return Response({"next": next_url, "results": FeedItemOutput(page, many=True).data})
+        # The answer of FeedItemOutput (the schema's), built directly; a coupon shown beside
+        # several products is built once.
+        tz = timezone.get_current_timezone()
+        coupons: dict[int, dict] = {}
+        results = []
+        for item in page:
+            coupon = item.coupon
+            if coupon is not None and coupon.id not in coupons:
+                coupons[coupon.id] = coupon_answer(coupon, now=now, tz=tz)
+            answer = coupons[coupon.id] if coupon is not None else None
+            results.append(feed_item_answer(item, answer, tz=tz))
+        return Response({"next": next_url, "results": results})

@@ -1,12 +1,19 @@
 """GET /api/v1/me/feed: new products of followed merchants and memberships, ranked, paged stably."""
 
+import json
 from datetime import timedelta
+from decimal import Decimal
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from rest_framework.renderers import JSONRenderer
 
+from coupons.models import Coupon
+from coupons.selectors import usable_q
+from loyalty.apis.feed import FeedItemOutput
 from storefront import feed
 from storefront.affinity import Affinity
+from storefront.models import Product
 from tests.clock import T0
 from tests.conftest import assert_error, row_counts
 from tests.coupons.factories import CouponFactory, CouponTemplateFactory
@@ -16,9 +23,9 @@ from tests.storefront.factories import CategoryFactory, PreferenceFactory, Produ
 FEED = "/api/v1/me/feed"
 HOUR = timedelta(hours=1)
 # The token, the shopper's preferences (first page only; later pages read them from the
-# cursor, and the budget is the same), the merchants the shopper follows or belongs to,
-# the page of products, the usable coupons.
-FEED_QUERIES = 5
+# cursor, and the budget is the same), the page of products (with the merchants the
+# shopper follows or belongs to, read in the same statement), the usable coupons.
+FEED_QUERIES = 4
 
 
 @pytest.fixture
@@ -222,3 +229,96 @@ def test_the_pages_rank_every_product_of_the_window_as_the_rule_says(
 
     window = [p for p in products if p.published_at >= T0 - timedelta(days=30)]
     assert seen == [p.sku for p in sorted(window, key=key, reverse=True)]
+
+
+def test_the_answer_built_directly_is_the_serializers_answer(
+    shopper, shopper_api, followed, member_of, clock
+):
+    # Given a page with every kind of field: a category or none, tags, odd prices and times,
+    # and coupons of every scope, with and without their optional terms
+    tea = CategoryFactory(merchant=followed, slug="tea")
+    minute = timedelta(minutes=1)
+    shown = [
+        published(followed, minute, sku="TEA", category=tea, tags=["green", "leaf"], price=Decimal("12.30")),
+        published(followed, 2 * minute + timedelta(microseconds=250), sku="CUP", category=None, tags=[]),
+        published(member_of, 3 * minute, sku="LISTED", price=Decimal("1234567.89")),
+        published(member_of, 4 * minute, sku="PLAIN", price=Decimal("0.00")),
+    ]
+    listing = CouponTemplateFactory(
+        merchant=member_of,
+        scope="products",
+        kind="percent",
+        value=Decimal("15"),
+        max_discount=Decimal("20.00"),
+        stock=100,
+        points_price=300,
+        stackable=True,
+    )
+    listing.products.add(shown[2])
+    CouponFactory(shopper=shopper, template=listing, source="exchange", expires_at=T0 + timedelta(days=2))
+    window = CouponTemplateFactory(
+        merchant=followed,
+        scope="category",
+        category=tea,
+        valid_days=None,
+        valid_from=T0 - HOUR,
+        valid_until=T0 + 9 * HOUR,
+    )
+    CouponFactory(
+        shopper=shopper,
+        template=window,
+        valid_from=T0 - timedelta(seconds=1, microseconds=5),
+        expires_at=T0 + 9 * HOUR,
+    )
+    CouponFactory(shopper=shopper, template=CouponTemplateFactory(merchant=followed, min_spend=Decimal("50")))
+
+    response = shopper_api.get(FEED)
+
+    # Then the answer is, byte for byte, what the serializers make of the models
+    assert response.status_code == 200, response.content
+    results = response.json()["results"]
+    assert [r["coupon"] is not None for r in results] == [True, True, True, False]
+    products = Product.objects.select_related("merchant", "category").in_bulk([p.pk for p in shown])
+    by_sku = {p.sku: p for p in products.values()}
+    page = []
+    for item in results:
+        product = by_sku[item["product"]["sku"]]
+        product.reason = "member" if product.merchant_id == member_of.pk else "followed"
+        code = item["coupon"] and item["coupon"]["code"]
+        coupons = Coupon.objects.select_related("template__category", "merchant")
+        product.coupon = coupons.get(code=code) if code else None
+        page.append(product)
+    expected = FeedItemOutput(page, many=True, context={"now": T0}).data
+    assert json.dumps(results) == json.dumps(json.loads(JSONRenderer().render(expected)))
+
+
+@pytest.mark.parametrize(
+    "state, valid_from, expires_at",
+    [
+        ("issued", None, T0 + HOUR),
+        ("issued", T0, T0 + HOUR),
+        ("issued", T0 + timedelta(seconds=1), T0 + HOUR),
+        ("issued", None, T0),
+        ("issued", None, T0 - HOUR),
+        ("redeemed", None, T0 + HOUR),
+        ("expired", None, T0 + HOUR),
+        ("void", None, T0 + HOUR),
+    ],
+)
+def test_the_feed_shows_the_coupons_usable_q_calls_usable(
+    shopper, shopper_api, followed, clock, state, valid_from, expires_at
+):
+    published(followed, HOUR, sku="P")
+    coupon = CouponFactory(
+        shopper=shopper,
+        template=CouponTemplateFactory(merchant=followed),
+        state=state,
+        valid_from=valid_from,
+        expires_at=expires_at,
+        redeemed_at=T0 - HOUR if state == "redeemed" else None,
+    )
+    usable = Coupon.objects.filter(usable_q(T0), pk=coupon.pk).exists()
+
+    (item,) = shopper_api.get(FEED).json()["results"]
+
+    assert (item["coupon"] and item["coupon"]["code"]) == (coupon.code if usable else None)
