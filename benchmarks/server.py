@@ -18,6 +18,9 @@ from benchmarks.loadgen import HOST
 WORKERS = 2
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
+IDLE_TIMEOUT = 60.0
+IDLE_SAMPLE = 0.5  # seconds between two looks at the workers' CPU
+IDLE_CPU = 0.05  # CPU seconds in a sample below which the workers are idle
 PROXY_HEADERS = {"X-Forwarded-Proto": "https"}
 
 
@@ -81,6 +84,23 @@ class Server:
             if self.process.pid in (pid, ppid):
                 ticks += int(fields[11]) + int(fields[12])  # utime, stime
         return ticks / os.sysconf("SC_CLK_TCK")
+
+    def wait_idle(self, *, timeout: float = IDLE_TIMEOUT) -> float:
+        """Wait until the workers have worked off what an overloaded run left queued (their
+        CPU stops moving for a moment), so that the next measurement starts on an idle
+        server; the seconds waited. Requests whose clients gave up are still served by
+        sync workers, and without this they would count against the next endpoint."""
+        started = time.monotonic()
+        last = self.cpu_seconds()
+        if last is None:
+            return 0.0
+        while time.monotonic() - started < timeout:
+            time.sleep(IDLE_SAMPLE)
+            now = self.cpu_seconds()
+            if now - last < IDLE_CPU:
+                break
+            last = now
+        return time.monotonic() - started
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:

@@ -42,6 +42,7 @@ def orders_http(ctx) -> list[Result]:
     )  # fmt: skip
     say(f"  measured {load.summary()}")
     say(f"  statuses {dict(load.statuses)}")
+    server.wait_idle()
     sound = load.errors == 0
     results = [
         Result("orders.http.p50", load.percentile(0.50), "ms", valid=sound),
@@ -69,6 +70,7 @@ def _knee(ctx, server, headers) -> Result:
             request=lambda i, specs=specs: ("POST", PATH, specs[i].as_json(), headers),
         )  # fmt: skip
         held = step.errors == 0 and step.percentile(0.99) <= KNEE_P99_MS
+        server.wait_idle()
         say(f"  knee {rate:>4}/s  {step.summary()}  {'held' if held else 'missed'}")
         if not held:
             break

@@ -17,7 +17,7 @@ from benchmarks.fixtures import Reader
 from benchmarks.loadgen import open_loop
 from benchmarks.progress import say
 from benchmarks.registry import Result, at_most, benchmark, exactly
-from benchmarks.server import PROXY_HEADERS
+from benchmarks.server import IDLE_SAMPLE, PROXY_HEADERS
 
 P99_TARGET_MS = 20  # issue 14: every read endpoint
 LIST_P99_TARGET_MS = 50  # issue 14: the member list at 1M memberships; issue 13: the 500-account feed
@@ -181,11 +181,15 @@ def reads_http(ctx) -> list[Result]:
             return ("GET", mine[(i // len(readers)) % len(mine)], None, headers)
 
         open_loop(port=server.port, rate=scale.http_rate, seconds=WARMUP_SECONDS, request=request)
+        server.wait_idle()
         cpu = server.cpu_seconds()
         load = open_loop(port=server.port, rate=scale.http_rate, seconds=scale.read_seconds, request=request)
+        waited = server.wait_idle()  # what the load left queued is its own work, not the next endpoint's
         cpu_note = ""
         if cpu is not None:
             cpu_note = f"; gunicorn CPU {(server.cpu_seconds() - cpu) / load.sent * 1000:.1f} ms a request"
+        if waited > 2 * IDLE_SAMPLE:
+            cpu_note += f"; {waited:.0f}s for the server to work off its queue"
         say(f"  {endpoint.key:<22} {load.summary()}{cpu_note}")
         errors += load.errors
         results.append(
