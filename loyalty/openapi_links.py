@@ -102,7 +102,8 @@ LINKS = (
         [
             ("GetProduct", "merchant_products_retrieve"),
             ("UpdateProduct", "merchant_products_partial_update"),
-            ("GetProductRollout", "merchant_products_rollout_retrieve"),
+            # Not its rollout: an unpublished product has none (a documented 404), and a
+            # link says the target exists once the source answered.
         ],
         parameters={"sku": "sku"},
     ),
