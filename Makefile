@@ -61,10 +61,12 @@ bench: install
 	$(BIN)/python -m benchmarks --scale $(SCALE) $(BENCH_ARGS)
 
 # The schema fuzz, longer than in `make test` (FUZZ_EXAMPLES requests per operation,
-# mode and caller; 10 there). On SQLite unless DATABASE_URL is set.
+# mode and caller, 10 there; STATEFUL_EXAMPLES linked scenarios, 15 there).
+# On SQLite unless DATABASE_URL is set.
 FUZZ_EXAMPLES ?= 200
+STATEFUL_EXAMPLES ?= 100
 fuzz: install
-	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -n 2 -p no:randomly tests/fuzz $(PYTEST_ARGS)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) STATEFUL_EXAMPLES=$(STATEFUL_EXAMPLES) $(BIN)/pytest -q -n 2 -p no:randomly tests/fuzz $(PYTEST_ARGS)
 
 # Known vulnerabilities of the installed dependencies (pip-audit; .ci/audit.py).
 audit: install

@@ -296,6 +296,8 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
+        # drf-spectacular has no argument for a response's links: one table adds them.
+        "loyalty.openapi_links.add_links",
     ],
 }
 

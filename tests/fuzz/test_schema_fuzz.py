@@ -23,23 +23,17 @@ time: ``FUZZ_EXAMPLES`` examples per operation, mode and parameters (10 by defau
 concerns (tests/fuzz/test_found.py lists them).
 """
 
-import json
 import os
 
 import pytest
-import schemathesis
-from django.core import signals
-from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
-from drf_spectacular.generators import SchemaGenerator
-from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
 
 from tests.api.test_conformance import refused_positive_only_for_domain_reasons
-from tests.tenants import PATH_OBJECTS, path_parameters, tenant_build
+from tests.fuzz.callers import authorization, schema_in_process
+from tests.tenants import PATH_OBJECTS, path_parameters
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 
@@ -55,26 +49,8 @@ CONFIG = SchemathesisConfig.from_dict(
         "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "400", "401", "404", "409"]}},
     }
 )
-
-
-def _load_schema():
-    document = SchemaGenerator().get_schema(request=None, public=True)
-    schema = schemathesis.openapi.from_dict(json.loads(OpenApiJsonRenderer().render(document)), config=CONFIG)
-    schema.app = get_wsgi_application()
-    return schema
-
-
-SCHEMA = _load_schema()
+SCHEMA = schema_in_process(CONFIG)
 OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]
-
-
-def _caller(operation) -> str | None:
-    for requirement in operation.definition.raw.get("security", []):
-        for name in requirement:
-            if name in {"merchantApiKey", "shopperToken"}:
-                return name
-    return None
-
 
 CASES = [
     pytest.param(operation, mode, seeded, id=f"{operation.label} {mode.value}{' seeded' if seeded else ''}")
@@ -82,25 +58,6 @@ CASES = [
     for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
     for seeded in ((False, True) if operation.path_parameters else (False,))
 ]
-
-
-@pytest.fixture
-def keep_the_test_connection():
-    """As Django's test client does: a request must not close the connection that holds
-    the test's transaction (on PostgreSQL ``close_old_connections`` would)."""
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    yield
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
-
-
-@pytest.fixture
-def world(db, keep_the_test_connection):
-    """Alfa, whose credentials call, and zeta beside it."""
-    alfa = tenant_build("alfa")
-    tenant_build("zeta")
-    return alfa
 
 
 @pytest.mark.parametrize(("operation", "mode", "seeded"), CASES)
@@ -111,9 +68,7 @@ def test_every_answer_is_as_the_schema_says(world, operation, mode, seeded):
             name: PATH_OBJECTS[(collection, name)](world)
             for collection, name in path_parameters(operation.path)
         }
-    credential = {"merchantApiKey": world.merchant_auth, "shopperToken": world.shopper_auth}.get(
-        _caller(operation)
-    )
+    credential = authorization(world, operation)
     strategy = operation.as_strategy(generation_mode=mode, path_parameters=fixed)
 
     @settings(
