@@ -68,6 +68,14 @@ class TextField(serializers.CharField):
         super().__init__(**kwargs)
         self.validators.append(NO_CONTROL_CHARACTERS)
 
+    def run_validation(self, data=empty):
+        # Before the trim: Python's strip() takes the separators U+001C-U+001F too, so a
+        # value of them alone would be refused as blank, which the schema's pattern allows.
+        # Any other value keeps DRF's order (and its NUL check beside ours).
+        if isinstance(data, str) and data and not data.strip() and has_control_characters(data):
+            raise serializers.ValidationError(NO_CONTROL_CHARACTERS.message, code=NO_CONTROL_CHARACTERS.code)
+        return super().run_validation(data)
+
 
 class MoneyField(serializers.DecimalField):
     """A decimal whose zero has no sign: ``-0`` is stored and answered as ``0.00``."""

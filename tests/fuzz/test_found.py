@@ -7,6 +7,10 @@
 2. The fan policy's ``weights`` object took any key in the schema, but the server
    refuses keys that are not engagement kinds: the schema now says
    ``additionalProperties: false`` (loyalty/apis/program.py).
+3. (The stateful fuzz.) A text field of only a separator control character (U+001E)
+   was refused as ``blank``, a shape the schema allows: Python's ``strip()`` takes
+   U+001C-U+001F, so the trim emptied it before the control-character check ran. Text
+   fields now check for control characters first (core/fields.py, ``TextField``).
 """
 
 import json
@@ -66,3 +70,17 @@ def test_a_weight_of_another_kind_is_refused_and_nothing_changes(merchant, merch
     assert_error(response, 400, "invalid", "fan_policy.weights")
     assert row_counts() == before
     assert merchant_api.get("/api/v1/merchant/program").json() == program
+
+
+@pytest.mark.parametrize("sku", ["\u001e", "\u001c\u001f", " \u001d "], ids=["RS", "FS-US", "padded GS"])
+def test_a_text_of_separator_controls_only_is_refused_for_them_not_as_blank(merchant_api, shopper, sku):
+    from tests.loyalty.conftest import ORDERS, order_body
+
+    body = order_body(shopper.external_id)
+    body["lines"][0]["sku"] = sku
+    before = row_counts()
+
+    response = merchant_api.post(ORDERS, body, format="json")
+
+    assert_error(response, 400, "control_characters_not_allowed", "lines.0.sku")
+    assert row_counts() == before
