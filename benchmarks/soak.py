@@ -13,10 +13,11 @@ partial refunds, coupon validations, exchanges of points for a coupon, joins, fo
 and reads. Business refusals (not enough points, a coupon already used, nothing left to
 refund) are 4xx and expected; a 5xx or a dropped connection fails the run.
 
-Afterwards, on the database: each points balance equals its ledger's sum and is never
-negative (no overdraw); each lot's ``remaining`` is within 0 and its points; each
-template's ``issued_count`` equals its coupon rows; no coupon is redeemed by two orders
-(nor by two answers the clients got). Prints throughput and p50/p99 per operation.
+Afterwards, on the database: each points balance equals its ledger's sum, and no spend
+or expiry took it below zero (no overdraw; a refund of spent points may leave a debt);
+each lot's ``remaining`` is within 0 and its points; each template's ``issued_count``
+equals its coupon rows; no coupon is redeemed by two orders (nor by two answers the
+clients got). Prints throughput and p50/p99 per operation.
 Exits 1 when anything failed.
 """
 
@@ -283,7 +284,15 @@ INVARIANTS = {
         WHERE a.balance <> (SELECT coalesce(sum(e.delta), 0) FROM loyalty_pointsentry e
                             WHERE e.account_id = a.id)
     """,
-    "no balance below zero (no overdraw)": "SELECT id FROM loyalty_pointsaccount WHERE balance < 0",
+    # A refund may take back points already spent and leave a debt (loyalty.models): a
+    # negative balance is allowed, a spend or an expiry that makes one is an overdraw.
+    "no spend or expiry below zero (no overdraw)": """
+        SELECT id FROM (
+            SELECT id, kind, SUM(delta) OVER (PARTITION BY account_id ORDER BY id) AS after
+            FROM loyalty_pointsentry
+        ) running
+        WHERE kind IN ('redeem', 'expire') AND after < 0
+    """,
     "each lot's remaining within 0 and its points": """
         SELECT id FROM loyalty_pointsentry
         WHERE delta > 0 AND remaining IS NOT NULL AND (remaining < 0 OR remaining > delta)
