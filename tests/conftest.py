@@ -1,6 +1,7 @@
 import pytest
 from django.apps import apps
-from django.db import connection
+from django.core import signals
+from django.db import close_old_connections, connection
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django.utils import timezone
@@ -152,3 +153,14 @@ def walk_pages(client, url: str, params: dict | None = None, *, between=None) ->
         if body["next"] is None:
             return rows
         response = client.get(body["next"])
+
+
+@pytest.fixture
+def keep_the_test_connection():
+    """As Django's test client does: a request must not close the connection that holds
+    the test's transaction (on PostgreSQL ``close_old_connections`` would)."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)

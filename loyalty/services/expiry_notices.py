@@ -22,8 +22,8 @@ from django.utils import timezone
 from core.jobs import Chunk, chunks_run
 from loyalty.models import PointsAccount, PointsEntry, PointsExpiryNotice
 from loyalty.selectors import EXPIRING_SOON_DAYS
-from members.models import Membership, Merchant
-from members.webhooks.events import webhook_events_write
+from members.models import Membership
+from members.webhooks.events import webhook_events_write, webhook_listening
 from members.webhooks.models import EventType
 
 NOTICE_BATCH_ACCOUNTS = 2000
@@ -50,12 +50,7 @@ def points_expiring_notify(
     now = now or timezone.now()
     by = now + timedelta(days=EXPIRING_SOON_DAYS)
     result = NoticeResult()
-    listening = [
-        pk
-        for pk, events in Merchant.objects.order_by("pk").values_list("pk", "webhook_events")
-        if EventType.POINTS_EXPIRING in (events or ())
-    ]
-    for merchant_id in listening:
+    for merchant_id in webhook_listening(type=EventType.POINTS_EXPIRING):
         result.merchants += 1
         due = PointsEntry.objects.filter(
             account__membership__merchant_id=merchant_id,

@@ -28,7 +28,7 @@ from loyalty.models import Program, TierChange, TierReward
 from members.errors import TierNotFound
 from members.locks import memberships_lock
 from members.models import Membership, Merchant, Tier
-from members.webhooks.events import webhook_events_write
+from members.webhooks.events import webhook_events_write, webhook_listening
 from members.webhooks.models import EventType
 from storefront.models import Order
 from storefront.rules import MAX_CLOCK_SKEW
@@ -267,11 +267,7 @@ def tier_changes_emit(*, change_ids: list[int], merchant: Merchant | None = None
             .values_list("merchant_id", flat=True)
             .distinct()
         )
-        listening = {
-            pk
-            for pk, events in Merchant.objects.filter(pk__in=merchant_ids).values_list("pk", "webhook_events")
-            if wanted in (events or ())
-        }
+        listening = set(webhook_listening(type=wanted, merchant_ids=merchant_ids))
     if not listening:
         return 0
     rows = (

@@ -30,6 +30,15 @@ def webhook_wanted(*, merchant: Merchant | int, type: str) -> bool:
     return type in (events or ())
 
 
+def webhook_listening(*, type: str, merchant_ids=None) -> list[int]:
+    """The merchants (of ``merchant_ids``, a list or a subquery; None: all) with an active
+    endpoint for ``type``, by id: one read of their subscriptions, for a set-based job."""
+    merchants = Merchant.objects.order_by("pk")
+    if merchant_ids is not None:
+        merchants = merchants.filter(pk__in=merchant_ids)
+    return [pk for pk, events in merchants.values_list("pk", "webhook_events") if type in (events or ())]
+
+
 def webhook_emit(
     *, merchant: Merchant | int, type: str, payload: dict | Callable[[], dict], now: datetime | None = None
 ) -> WebhookEvent | None:

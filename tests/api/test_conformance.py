@@ -14,9 +14,7 @@ matters to a generated client.
 
 import pytest
 import schemathesis
-from django.core import signals
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
 from schemathesis.config import SchemathesisConfig
 
 from tests.coupons.factories import CouponTemplateFactory
@@ -70,17 +68,6 @@ CONFIG = SchemathesisConfig.from_dict(
     }
 )
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application(), config=CONFIG)
-
-
-@pytest.fixture
-def keep_the_test_connection():
-    """As Django's test client does: a request must not close the connection that holds
-    the test's transaction (on PostgreSQL ``close_old_connections`` would)."""
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    yield
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
