@@ -147,3 +147,143 @@ class _QueryOverride:
 
     def __init__(self, request, params: dict):
         self.query_params = params
+
+
+class Keyset:
+    """One page of a list read by written-out SQL, in the contract's ``{next, previous,
+    results}`` shape, with the parameters and the 400s of :class:`CursorPage`.
+
+    The ORM's compile of a page query costs more CPU than PostgreSQL's answer to it on the
+    hot lists (docs/performance.md), so those lists write their statement out and page it
+    here: ``condition`` and ``order`` are the statement's keyset clauses, ``limit`` its
+    LIMIT, ``page`` cuts the rows and makes the links. The position is the whole key (every
+    column of the ordering, the last one unique), compared as a row value, so a page needs
+    no offset whatever the ties of the first column: ``(a, b) < (%s, %s)`` is an index
+    condition on an index over ``(a, b)`` on PostgreSQL, and SQLite reads row values too.
+
+    Cursors are signed JSON of the position; one this server did not make, or whose
+    values the key's columns cannot hold, is a 400 ``invalid_cursor``, as on ``CursorPage``.
+    """
+
+    signing_salt = "fanbase.keyset"
+
+    def __init__(self, *, fields, descending: bool, size: int, position, reverse: bool, base_url: str):
+        self.fields, self.descending, self.size = list(fields), descending, size
+        self.position, self.reverse, self.base_url = position, reverse, base_url
+
+    @classmethod
+    def from_request(cls, request, *, fields, descending: bool = True) -> "Keyset":
+        """The page ``request`` asks for (``?cursor=``, ``?page_size=``) of a list ordered by
+        ``fields`` (model fields of NOT NULL columns, together unique), newest first when
+        ``descending``."""
+        size = CursorPage().get_page_size(request)
+        position, reverse = None, False
+        encoded = request.query_params.get(CursorPage.cursor_query_param)
+        if encoded is not None:
+            position, reverse = cls._decode(encoded, fields)
+        return cls(
+            fields=fields,
+            descending=descending,
+            size=size,
+            position=position,
+            reverse=reverse,
+            base_url=request.build_absolute_uri(),
+        )
+
+    @property
+    def limit(self) -> int:
+        return self.size + 1
+
+    def condition(self, columns: list[str]) -> tuple[str, list]:
+        """The WHERE clause that starts the page after (or, reading back, before) the
+        cursor's position; ``1 = 1`` on a first page. ``columns`` name the key's fields in
+        the statement, in order."""
+        if self.position is None:
+            return "1 = 1", []
+        before = self.descending != self.reverse
+        marks = ", ".join(["%s"] * len(columns))
+        return f"({', '.join(columns)}) {'<' if before else '>'} ({marks})", self._params()
+
+    def order(self, columns: list[str]) -> str:
+        """The ORDER BY of the rows as read: the list's order, or its reverse for a page
+        read back from a ``previous`` link."""
+        direction = "DESC" if self.descending != self.reverse else "ASC"
+        return ", ".join(f"{column} {direction}" for column in columns)
+
+    def page(self, rows: list, *, key) -> tuple[list, dict]:
+        """The page's rows in the list's order and its ``next`` and ``previous`` links;
+        ``rows`` as the statement gave them (up to ``limit``), ``key(row)`` the row's position."""
+        more = len(rows) > self.size
+        page = list(rows[: self.size])
+        if self.reverse:
+            page.reverse()
+            has_next, has_previous = True, more
+        else:
+            has_next, has_previous = more, self.position is not None
+        links = {"next": None, "previous": None}
+        if page and has_next:
+            links["next"] = self._link(key(page[-1]), reverse=False)
+        if page and has_previous:
+            links["previous"] = self._link(key(page[0]), reverse=True)
+        elif not page and self.position is not None:
+            # Past either end (rows removed meanwhile): the way back from the same position.
+            back = "next" if self.reverse else "previous"
+            links[back] = self._link(self.position, reverse=not self.reverse)
+        return page, links
+
+    def _link(self, position, *, reverse: bool) -> str:
+        values = [value.isoformat() if isinstance(value, datetime) else value for value in position]
+        encoded = signing.dumps([values, 1 if reverse else 0], salt=self.signing_salt, compress=False)
+        return replace_query_param(self.base_url, CursorPage.cursor_query_param, encoded)
+
+    def _params(self) -> list:
+        from django.db import connection
+
+        adapt = connection.ops.adapt_datetimefield_value
+        return [adapt(value) if isinstance(value, datetime) else value for value in self.position]
+
+    @classmethod
+    def _decode(cls, encoded: str, fields) -> tuple[tuple, bool]:
+        try:
+            values, reverse = signing.loads(encoded, salt=cls.signing_salt)
+        except signing.BadSignature:
+            raise _invalid(
+                "cursor", "invalid_cursor", "This cursor was not made by this server: follow `next`."
+            ) from None
+        except (ValueError, TypeError):
+            values, reverse = None, None
+        if not isinstance(values, list) or len(values) != len(fields) or reverse not in (0, 1):
+            raise _invalid("cursor", "invalid_cursor", "This cursor is not one of this list's.")
+        position = tuple(_position_value(f, value) for f, value in zip(fields, values, strict=True))
+        return position, bool(reverse)
+
+
+def _position_value(field: models.Field, value):
+    """``value`` as ``field`` holds it, or the 400 of a cursor that is not this list's."""
+    try:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise DjangoValidationError("not a key value")
+        if isinstance(value, str) and not value.isprintable():
+            raise DjangoValidationError("not printable")
+        if isinstance(field, models.DateTimeField):
+            if not isinstance(value, str):
+                raise DjangoValidationError("not a moment")
+            parsed = field.to_python(value)
+            if parsed is None or parsed.tzinfo is None:
+                raise DjangoValidationError("not an aware moment")
+            parsed.astimezone(UTC)  # a time at the calendar's edge overflows here
+            return parsed
+        if isinstance(field, models.IntegerField | models.AutoField | models.ForeignKey):
+            if not isinstance(value, int):
+                raise DjangoValidationError("not a number")
+            low, high = column_range(field)
+            if not low <= value <= high:
+                raise DjangoValidationError("out of range")
+            return value
+        if not isinstance(value, str):
+            raise DjangoValidationError("not a text")
+        if field.max_length is not None and len(value) > field.max_length:
+            raise DjangoValidationError("too long")
+        return value
+    except (DjangoValidationError, TypeError, ValueError, OverflowError):
+        raise _invalid("cursor", "invalid_cursor", "This cursor is not one of this list's.") from None

@@ -70,10 +70,9 @@ class MerchantApiKeyAuthentication(BaseAuthentication):
         key = parts[1].decode("latin-1")
         if not key.isprintable():  # a NUL would reach the key lookup, which PostgreSQL refuses
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
-        try:
-            api_key = MerchantAPIKey.objects.get_from_key(key)
-        except MerchantAPIKey.DoesNotExist:
-            raise exceptions.AuthenticationFailed("Invalid or revoked API key.") from None
+        api_key = api_key_with_merchant(prefix=key.partition(".")[0])
+        if api_key is None or not api_key.is_valid(key):
+            raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
         if api_key.has_expired:
             raise exceptions.AuthenticationFailed("This API key has expired.")
         return MerchantClient(merchant=api_key.merchant, api_key_id=api_key.pk), api_key
@@ -121,21 +120,9 @@ def tokens_with_user(*, token_key: str) -> list[AuthToken]:
     the statement (docs/performance.md, "Feed").
     """
     sql, models = _token_statement()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [token_key])
-        rows = cursor.fetchall()
-    read = row_reader([f for model in models for f in model._meta.concrete_fields])
     user_field, shopper_field = AuthToken._meta.get_field("user"), Shopper._meta.get_field("user")
     tokens = []
-    for row in rows:
-        values = read(row)
-        instances = []
-        for model in models:
-            n = len(model._meta.concrete_fields)
-            part, values = values[:n], values[n:]
-            found = part[model._meta.concrete_fields.index(model._meta.pk)] is not None
-            instances.append(model.from_db(connection.alias, None, part) if found else None)
-        token, user, shopper = instances
+    for token, user, shopper in _joined_instances(sql, [token_key], models):
         user_field.set_cached_value(token, user)
         shopper_field.remote_field.set_cached_value(user, shopper)
         if shopper is not None:
@@ -144,17 +131,68 @@ def tokens_with_user(*, token_key: str) -> list[AuthToken]:
     return tokens
 
 
+def api_key_with_merchant(*, prefix: str) -> MerchantAPIKey | None:
+    """The usable (unrevoked) key with this prefix and its merchant, as
+    ``MerchantAPIKey.objects.get_from_key`` reads it (``select_related("merchant")``), in one
+    written-out statement: every shop-system request reads it. None if there is none."""
+    sql, models = _api_key_statement()
+    for api_key, merchant in _joined_instances(sql, [prefix], models):
+        MerchantAPIKey._meta.get_field("merchant").set_cached_value(api_key, merchant)
+        return api_key  # the prefix is unique
+    return None
+
+
+@cache
+def _api_key_statement() -> tuple[str, tuple]:
+    models = (MerchantAPIKey, Merchant)
+    quote = connection.ops.quote_name
+    key_column = {
+        name: quote(MerchantAPIKey._meta.get_field(name).column) for name in ("merchant", "prefix", "revoked")
+    }
+    sql = (
+        f"SELECT {_columns(zip('km', models, strict=True))} FROM {quote(MerchantAPIKey._meta.db_table)} k"
+        f" JOIN {quote(Merchant._meta.db_table)} m"
+        f" ON m.{quote(Merchant._meta.pk.column)} = k.{key_column['merchant']}"
+        f" WHERE k.{key_column['prefix']} = %s AND NOT k.{key_column['revoked']}"
+    )
+    return sql, models
+
+
+def _columns(aliased_models) -> str:
+    quote = connection.ops.quote_name
+    return ", ".join(
+        f"{alias}.{quote(f.column)}" for alias, model in aliased_models for f in model._meta.concrete_fields
+    )
+
+
+def _joined_instances(sql: str, params: list, models: tuple) -> list[tuple]:
+    """The rows of ``sql`` (every concrete column of each of ``models`` in turn) as one
+    instance of each per row, None for a model whose LEFT JOIN found nothing; values
+    converted as the ORM converts them."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    read = row_reader([f for model in models for f in model._meta.concrete_fields])
+    found = []
+    for row in rows:
+        values = read(row)
+        instances = []
+        for model in models:
+            n = len(model._meta.concrete_fields)
+            part, values = values[:n], values[n:]
+            present = part[model._meta.concrete_fields.index(model._meta.pk)] is not None
+            instances.append(model.from_db(connection.alias, None, part) if present else None)
+        found.append(tuple(instances))
+    return found
+
+
 @cache
 def _token_statement() -> tuple[str, tuple]:
     token_user, shopper_user = AuthToken._meta.get_field("user"), Shopper._meta.get_field("user")
     user_model = token_user.related_model
     models = (AuthToken, user_model, Shopper)
     quote = connection.ops.quote_name
-    columns = ", ".join(
-        f"{alias}.{quote(f.column)}"
-        for alias, model in zip("tus", models, strict=True)
-        for f in model._meta.concrete_fields
-    )
+    columns = _columns(zip("tus", models, strict=True))
     user_id = f"u.{quote(user_model._meta.pk.column)}"
     sql = (
         f"SELECT {columns} FROM {quote(AuthToken._meta.db_table)} t"

@@ -162,6 +162,32 @@ def test_a_shopper_request_is_authenticated_in_one_query(db, django_assert_num_q
         assert user.shopper.external_id
 
 
+def test_a_merchant_request_is_authenticated_in_one_query_with_the_merchant(
+    merchant, django_assert_num_queries
+):
+    from members.authentication import MerchantApiKeyAuthentication
+
+    api_key = MerchantAPIKeyFactory(merchant=merchant)
+    request = APIRequestFactory().get("/", HTTP_AUTHORIZATION=f"Api-Key {api_key.plain_key}")
+
+    with django_assert_num_queries(1):
+        client, key = MerchantApiKeyAuthentication().authenticate(request)
+        assert (client.merchant.slug, client.api_key_id, key.pk) == (merchant.slug, api_key.pk, api_key.pk)
+        assert key.merchant == merchant and key.name == api_key.name
+
+
+def test_a_key_of_another_merchant_authenticates_as_that_merchant_only(merchant):
+    from members.authentication import MerchantApiKeyAuthentication
+    from tests.members.factories import MerchantFactory
+
+    other = MerchantAPIKeyFactory(merchant=MerchantFactory())
+    MerchantAPIKeyFactory(merchant=merchant)
+    request = APIRequestFactory().get("/", HTTP_AUTHORIZATION=f"Api-Key {other.plain_key}")
+
+    client, _ = MerchantApiKeyAuthentication().authenticate(request)
+    assert client.merchant.pk == other.merchant_id != merchant.pk
+
+
 def test_logins_beyond_the_token_limit_revoke_the_oldest_tokens(api, db, settings):
     # given: a limit of two live tokens per shopper
     settings.REST_KNOX = {**settings.REST_KNOX, "TOKEN_LIMIT_PER_USER": 2}
