@@ -1,21 +1,24 @@
 """Reads assembled at the top: the wallet, the points ledger, the member list."""
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db import connection
 from django.db.models import BooleanField, Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 
+from core.sql import row_reader
 from coupons import selectors as coupon_selectors
 from coupons.models import Coupon
 from coupons.rules import CartLine, in_scope
 from loyalty import errors
-from loyalty.models import PointsEntry, Program
+from loyalty.models import PointsAccount, PointsEntry, Program
 from members import selectors as members_selectors
 from members.engagement.selectors import fan_policy_get
 from members.errors import MembershipNotFound, ShopperNotFound
-from members.models import Membership, Merchant, Shopper
+from members.models import Membership, Merchant, Shopper, Tier
 from storefront import selectors as storefront_selectors
 from storefront.feed import FeedItem
 from storefront.models import Order, PurchaseStat
@@ -125,10 +128,102 @@ def membership_list(*, shopper: Shopper) -> QuerySet[Membership]:
     return Membership.objects.filter(shopper=shopper).select_related("merchant", "tier")
 
 
-def member_list(*, merchant: Merchant, iron_fan: bool | None = None, tier: str | None = None) -> QuerySet:
-    return members_selectors.member_list(merchant=merchant, iron_fan=iron_fan, tier=tier).annotate(
-        **_points_columns()
+@dataclass(slots=True)
+class MemberRow:
+    """One member of the merchant's member list, as ``member_page`` reads it (no model
+    instances: the list is read often and only shown)."""
+
+    id: int
+    shopper_external_id: str
+    shopper_display_name: str
+    number: int
+    tier_name: str | None
+    tier_since: datetime | None
+    joined_at: datetime
+    iron_fan: bool
+    points_balance: int
+    lifetime_points: int
+
+
+# The member list's order, newest first; its cursor is this key (``core.pagination.Keyset``).
+MEMBER_PAGE_KEY = [Membership._meta.get_field("id")]
+
+
+def member_page(
+    *, merchant: Merchant, keyset, iron_fan: bool | None = None, tier_id: int | None = None
+) -> list[MemberRow]:
+    """One page of the merchant's active members (``keyset``: the page asked for), with their
+    tier, the membership's iron-fan flag and points (0 when the points account was never
+    opened: a membership from before the ledger).
+
+    One statement, written out: as a queryset its compile cost more CPU than PostgreSQL
+    spent on it. It reads in order from one index and never counts (docs/performance.md,
+    "Member list: EXPLAIN"): ``membership_merchant_recent``, ``membership_active_tier`` for
+    ``tier_id``, the partial ``membership_active_iron_fans`` for ``iron_fan=True``. The
+    filters are spelled as the ORM spells them (``m.iron_fan``, ``NOT m.iron_fan``) so that
+    PostgreSQL proves the partial index's predicate from them.
+    """
+    head, key = _member_page_sql(iron_fan=iron_fan, tiered=tier_id is not None)
+    condition, key_params = keyset.condition([key])
+    sql = f"{head} AND {condition} ORDER BY {keyset.order([key])} LIMIT {int(keyset.limit)}"
+    params = [merchant.pk, Membership.Status.ACTIVE, *([] if tier_id is None else [tier_id]), *key_params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    read = row_reader(_MEMBER_FIELDS)
+    return [MemberRow(*read(row)) for row in rows]
+
+
+# The statement's columns, as ``MemberRow`` lists them: (table alias, model, field name);
+# the points are COALESCEd to 0 (the contract's integers, never null).
+_MEMBER_COLUMNS = (
+    ("m", Membership, "id"),
+    ("s", Shopper, "external_id"),
+    ("s", Shopper, "display_name"),
+    ("m", Membership, "number"),
+    ("t", Tier, "name"),
+    ("m", Membership, "tier_since"),
+    ("m", Membership, "joined_at"),
+    ("m", Membership, "iron_fan"),
+    ("pa", PointsAccount, "balance"),
+    ("pa", PointsAccount, "lifetime_earned"),
+)
+_MEMBER_FIELDS = [model._meta.get_field(name) for _, model, name in _MEMBER_COLUMNS]
+_COALESCED = {"balance", "lifetime_earned"}
+
+
+@functools.cache
+def _member_page_sql(*, iron_fan: bool | None, tiered: bool) -> tuple[str, str]:
+    """The page statement of ``member_page`` for one set of filters, up to its WHERE's
+    filters (the keyset's condition, ORDER BY and LIMIT follow), and the key's column.
+    Parameters: the merchant, the active status, the tier if ``tiered``."""
+    quote = connection.ops.quote_name
+
+    def column(model, name: str) -> str:
+        return quote(model._meta.get_field(name).column)
+
+    def table(model) -> str:
+        return quote(model._meta.db_table)
+
+    selected = []
+    for alias, model, name in _MEMBER_COLUMNS:
+        value = f"{alias}.{column(model, name)}"
+        selected.append(f"COALESCE({value}, 0)" if name in _COALESCED else value)
+    filters = [f"m.{column(Membership, 'merchant')} = %s", f"m.{column(Membership, 'status')} = %s"]
+    if tiered:
+        filters.append(f"m.{column(Membership, 'tier')} = %s")
+    if iron_fan is not None:
+        flag = f"m.{column(Membership, 'iron_fan')}"
+        filters.append(flag if iron_fan else f"NOT {flag}")
+    key = f"m.{column(Membership, 'id')}"
+    head = (
+        f"SELECT {', '.join(selected)} FROM {table(Membership)} m"
+        f" JOIN {table(Shopper)} s ON s.{column(Shopper, 'id')} = m.{column(Membership, 'shopper')}"
+        f" LEFT JOIN {table(Tier)} t ON t.{column(Tier, 'id')} = m.{column(Membership, 'tier')}"
+        f" LEFT JOIN {table(PointsAccount)} pa ON pa.{column(PointsAccount, 'membership')} = {key}"
+        f" WHERE {' AND '.join(filters)}"
     )
+    return head, key
 
 
 def _points_columns() -> dict:

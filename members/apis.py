@@ -2,13 +2,15 @@
 
 from decimal import Decimal
 
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from core.api import PublicApi, paginated_response, validated
+from core.api import PublicApi, moment_text, paginated_response, validated
 from core.fields import SHOPPER_ID_VALIDATOR, model_field
+from core.pagination import Keyset
 from core.schema import api_operation
 from members import errors, selectors, services
 from members.authentication import MerchantApi, ShopperApi
@@ -177,6 +179,20 @@ class AccountWithFansOutput(AccountOutput):
         return iron_fan_ratio(fans=account.fans, iron_fans=account.iron_fans)
 
 
+def account_with_fans_answer(account: engagement_selectors.AccountWithFans, *, tz) -> dict:
+    """What ``AccountWithFansOutput`` makes of an account, built directly (times in ``tz``).
+    tests/members/test_account_fans_apis.py checks the two agree."""
+    return {
+        "handle": account.handle,
+        "kind": account.kind,
+        "display_name": account.display_name,
+        "created_at": moment_text(account.created_at, tz),
+        "fans": account.fans,
+        "iron_fans": account.iron_fans,
+        "iron_fan_ratio": iron_fan_ratio(fans=account.fans, iron_fans=account.iron_fans),
+    }
+
+
 class AccountListCreateApi(MerchantApi):
     class InputSerializer(serializers.Serializer):
         handle = serializers.CharField(max_length=50, validators=[HANDLE_VALIDATOR])
@@ -191,8 +207,12 @@ class AccountListCreateApi(MerchantApi):
         tags=["merchant"],
     )
     def get(self, request):
-        accounts = engagement_selectors.account_list_with_fans(merchant=self.merchant)
-        return paginated_response(self, request, accounts, AccountWithFansOutput, ordering="handle")
+        keyset = Keyset.from_request(request, fields=engagement_selectors.ACCOUNT_PAGE_KEY, descending=False)
+        rows = engagement_selectors.account_page_with_fans(merchant=self.merchant, keyset=keyset)
+        page, links = keyset.page(rows, key=lambda account: (account.handle,))
+        # AccountWithFansOutput's answer (the schema's), built directly.
+        tz = timezone.get_current_timezone()
+        return Response({**links, "results": [account_with_fans_answer(account, tz=tz) for account in page]})
 
     @api_operation(
         summary="Add an account",

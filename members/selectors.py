@@ -1,9 +1,12 @@
 """Reads for members: each returns a queryset shaped for one screen or endpoint."""
 
+from functools import cache
+
+from django.db import connection
 from django.db.models import QuerySet, Subquery
 
 from members import errors
-from members.models import Account, Follow, Membership, Merchant, Shopper, Tier
+from members.models import Account, Follow, Merchant, Shopper, Tier
 
 
 def merchant_get(*, slug: str) -> Merchant:
@@ -34,26 +37,23 @@ def iron_fan_shopper_ids(*, merchant: Merchant) -> QuerySet:
     return Follow.objects.filter(account__merchant=merchant, iron_fan=True).values("shopper_id")
 
 
-def member_list(*, merchant: Merchant, iron_fan: bool | None = None, tier: str | None = None) -> QuerySet:
-    """The merchant's active members with their tier, on the membership's own iron-fan flag.
+def tier_id_named(*, merchant: Merchant, name: str) -> int:
+    """The id of the merchant's tier called ``name`` (``tier_unique_name``), or a
+    ``TierNotFound`` on the ``tier`` filter. Written out: the member list reads it on every
+    ``?tier=`` page, and the ORM's compile cost more than the statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(_tier_id_sql(), [merchant.pk, name])
+        row = cursor.fetchone()
+    if row is None:
+        raise errors.TierNotFound(attr="tier")
+    return row[0]
 
-    A cursor page (newest first, never counted) read in order from one index:
-    ``membership_merchant_recent``, ``membership_active_tier`` for ``tier``, and the
-    partial ``membership_active_iron_fans`` for ``iron_fan=True`` (docs/performance.md).
-    """
-    members = (
-        Membership.objects.for_merchant(merchant)
-        .filter(status=Membership.Status.ACTIVE)
-        .select_related("shopper", "tier")
-    )
-    if tier is not None:
-        tier_obj = Tier.objects.filter(merchant=merchant, name=tier).first()
-        if tier_obj is None:
-            raise errors.TierNotFound(attr="tier")
-        members = members.filter(tier=tier_obj)
-    if iron_fan is not None:
-        members = members.filter(iron_fan=iron_fan)
-    return members
+
+@cache
+def _tier_id_sql() -> str:
+    quote, meta = connection.ops.quote_name, Tier._meta
+    merchant, name = (quote(meta.get_field(field).column) for field in ("merchant", "name"))
+    return f"SELECT {quote(meta.pk.column)} FROM {quote(meta.db_table)} WHERE {merchant} = %s AND {name} = %s"
 
 
 def tier_entry(*, merchant: Merchant) -> Tier | None:

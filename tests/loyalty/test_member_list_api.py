@@ -1,19 +1,26 @@
 """GET /api/v1/merchant/members: the merchant's members with their tier and iron-fan status."""
 
+import json
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.db.models.functions import Coalesce
 from django.test.utils import CaptureQueriesContext
+from rest_framework.renderers import JSONRenderer
 
+from loyalty.apis.memberships import MemberOutput
 from members.models import Membership
 from tests.conftest import assert_error, row_counts
+from tests.loyalty.factories import PointsAccountFactory
 from tests.members.factories import AccountFactory, FollowFactory, MembershipFactory, TierFactory
 
 MEMBERS = "/api/v1/merchant/members"
 
-# The API key, the tier named by the filter, one page of members, the page's iron fans.
-MEMBER_LIST_QUERIES = 4
+# The API key, the tier named by ?tier= (only then), one page of members with their
+# tier, points and iron-fan flag (the membership's own).
+MEMBER_LIST_QUERIES = 3
 
 
 def listed(response) -> list[str]:
@@ -177,3 +184,72 @@ def test_a_forged_cursor_is_400_on_the_cursor(merchant_api, merchant):
     MembershipFactory(merchant=merchant)
 
     assert_error(merchant_api.get(MEMBERS, {"cursor": "not-a-cursor"}), 400, "invalid_cursor", "cursor")
+
+
+@pytest.mark.parametrize("params", [{}, {"iron_fan": "true"}, {"iron_fan": "false"}, {"tier": "Fan"}])
+def test_member_list_walks_every_page_forward_and_back(merchant_api, merchant, params):
+    # given: seven members, some iron fans, some in the tier, one who left
+    fan = TierFactory(merchant=merchant, name="Fan")
+    members = [
+        MembershipFactory(merchant=merchant, tier=fan if n % 2 else None, iron_fan=n % 3 == 0)
+        for n in range(7)
+    ]
+    MembershipFactory(merchant=merchant, status=Membership.Status.LEFT, tier=fan, iron_fan=True)
+    shown = [
+        m.shopper.external_id
+        for m in sorted(members, key=lambda m: m.pk, reverse=True)
+        if ("tier" not in params or m.tier_id == fan.pk)
+        and ("iron_fan" not in params or m.iron_fan == (params["iron_fan"] == "true"))
+    ]
+
+    # when: following every next link, then every previous link back
+    pages = [merchant_api.get(MEMBERS, {**params, "page_size": 2}).json()]
+    while pages[-1]["next"]:
+        pages.append(merchant_api.get(pages[-1]["next"]).json())
+    back = [pages[-1]]
+    while back[-1]["previous"]:
+        back.append(merchant_api.get(back[-1]["previous"]).json())
+
+    # then: each member once, newest first, and the same pages on the way back
+    assert [m["shopper"] for page in pages for m in page["results"]] == shown
+    assert pages[0]["previous"] is None
+    assert [page["results"] for page in reversed(back)] == [page["results"] for page in pages]
+
+
+def test_the_answer_built_directly_is_the_serializers_answer(merchant_api, merchant):
+    # Given members with every kind of field: a tier or none, a tier date or none, iron fan
+    # or not, a points account or none (0 points), a blank name, microseconds in the times
+    gold = TierFactory(merchant=merchant, name="Gold")
+    moment = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
+    tiered = MembershipFactory(
+        merchant=merchant, tier=gold, tier_since=moment, joined_at=moment - timedelta(days=9), iron_fan=True
+    )
+    PointsAccountFactory(membership=tiered, balance=-12, lifetime_earned=3_000_000_000)
+    plain = MembershipFactory(
+        merchant=merchant, shopper__display_name="", joined_at=datetime(2026, 1, 1, tzinfo=UTC)
+    )
+    PointsAccountFactory(membership=plain, balance=0, lifetime_earned=0)
+    MembershipFactory(merchant=merchant, tier=gold, tier_since=None, iron_fan=False)
+    MembershipFactory(merchant=merchant, tier=None, tier_since=moment, iron_fan=True)
+
+    response = merchant_api.get(MEMBERS)
+
+    # Then the answer is, byte for byte, what MemberOutput makes of the ORM's models
+    assert response.status_code == 200, response.content
+    models = (
+        Membership.objects.filter(merchant=merchant, status=Membership.Status.ACTIVE)
+        .select_related("shopper", "tier")
+        .annotate(
+            points_balance=Coalesce("points_account__balance", 0),
+            lifetime_points=Coalesce("points_account__lifetime_earned", 0),
+        )
+        .order_by("-id")
+    )
+    expected = JSONRenderer().render(MemberOutput(models, many=True).data)
+    assert json.dumps(response.json()["results"]) == json.dumps(json.loads(expected))
+    assert {(m["tier"], m["iron_fan"], m["points_balance"]) for m in response.json()["results"]} == {
+        ("Gold", True, -12),
+        (None, False, 0),
+        ("Gold", False, 0),
+        (None, True, 0),
+    }

@@ -1,10 +1,15 @@
 """GET /api/v1/merchant/accounts with fans, iron fans and ratio, and
 GET /api/v1/merchant/accounts/{handle}/stats: the daily series (the KOE leaderboard's data)."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from rest_framework.renderers import JSONRenderer
 
+from members.apis import AccountWithFansOutput
+from members.engagement.selectors import follow_count
+from members.models import Account
 from tests.conftest import assert_error
 from tests.members.factories import AccountDailyStatFactory, AccountFactory, FollowFactory
 
@@ -48,6 +53,50 @@ def test_the_account_list_keeps_its_query_budget(
 
     with django_assert_max_num_queries(ACCOUNT_LIST_QUERIES):
         assert len(merchant_api.get(ACCOUNTS).json()["results"]) == accounts
+
+
+def test_the_account_list_walks_every_page_by_handle_forward_and_back(merchant_api, merchant, other_merchant):
+    # given: accounts whose handles sort differently from their creation order
+    for handle in ["mei", "ada", "zoe", "bo", "kai", "lin", "cy"]:
+        AccountFactory(merchant=merchant, handle=handle)
+    AccountFactory(merchant=other_merchant, handle="another")
+    by_handle = [a.handle for a in Account.objects.for_merchant(merchant).order_by("handle")]
+
+    # when: following every next link, then every previous link back
+    pages = [merchant_api.get(ACCOUNTS, {"page_size": 3}).json()]
+    while pages[-1]["next"]:
+        pages.append(merchant_api.get(pages[-1]["next"]).json())
+    back = [pages[-1]]
+    while back[-1]["previous"]:
+        back.append(merchant_api.get(back[-1]["previous"]).json())
+
+    # then: each of the merchant's accounts once, by handle, and the same pages on the way back
+    assert [a["handle"] for page in pages for a in page["results"]] == by_handle
+    assert len(pages) == 3
+    assert [page["results"] for page in reversed(back)] == [page["results"] for page in pages]
+
+
+def test_the_answer_built_directly_is_the_serializers_answer(merchant_api, merchant):
+    # Given accounts with every kind of field: the brand and a KOE, with and without fans
+    # and iron fans, a ratio that rounds, microseconds in the creation time
+    lin = AccountFactory(merchant=merchant, handle="lin", kind="koe", display_name="Lin")
+    AccountFactory(merchant=merchant, handle="brand", kind="brand", display_name="")
+    FollowFactory.create_batch(2, account=lin)
+    FollowFactory(account=lin, iron_fan=True)
+    Account.objects.filter(pk=lin.pk).update(created_at=datetime(2026, 5, 6, 7, 8, 9, 123456, tzinfo=UTC))
+
+    response = merchant_api.get(ACCOUNTS)
+
+    # Then the answer is, byte for byte, what AccountWithFansOutput makes of the ORM's models
+    assert response.status_code == 200, response.content
+    models = (
+        Account.objects.for_merchant(merchant)
+        .annotate(fans=follow_count(), iron_fans=follow_count(iron_fan=True))
+        .order_by("handle")
+    )
+    expected = JSONRenderer().render(AccountWithFansOutput(models, many=True).data)
+    assert json.dumps(response.json()["results"]) == json.dumps(json.loads(expected))
+    assert [a["iron_fan_ratio"] for a in response.json()["results"]] == [0.0, 0.3333]
 
 
 def test_stats_list_the_last_days_oldest_first(merchant_api, merchant):
