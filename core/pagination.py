@@ -167,6 +167,11 @@ class Keyset:
 
     signing_salt = "fanbase.keyset"
 
+    @classmethod
+    def signer(cls) -> signing.Signer:
+        # Made on use, as CursorPage's; no timestamp: a position does not expire.
+        return signing.Signer(salt=cls.signing_salt)
+
     def __init__(self, *, fields, descending: bool, size: int, position, reverse: bool, base_url: str):
         self.fields, self.descending, self.size = list(fields), descending, size
         self.position, self.reverse, self.base_url = position, reverse, base_url
@@ -233,7 +238,7 @@ class Keyset:
 
     def _link(self, position, *, reverse: bool) -> str:
         values = [value.isoformat() if isinstance(value, datetime) else value for value in position]
-        encoded = signing.dumps([values, 1 if reverse else 0], salt=self.signing_salt, compress=False)
+        encoded = self.signer().sign_object([values, 1 if reverse else 0])
         return replace_query_param(self.base_url, CursorPage.cursor_query_param, encoded)
 
     def _params(self) -> list:
@@ -245,7 +250,7 @@ class Keyset:
     @classmethod
     def _decode(cls, encoded: str, fields) -> tuple[tuple, bool]:
         try:
-            values, reverse = signing.loads(encoded, salt=cls.signing_salt)
+            values, reverse = cls.signer().unsign_object(encoded)
         except signing.BadSignature:
             raise _invalid(
                 "cursor", "invalid_cursor", "This cursor was not made by this server: follow `next`."

@@ -94,22 +94,29 @@ def test_ascending_order_reads_oldest_first(merchants):
     assert rows == list(reversed(merchants))[:5] and links["next"]
 
 
-@pytest.mark.parametrize(
-    "cursor",
-    [
-        "garbage",
-        signing.dumps([["2026-01-01T00:00:00+00:00", 1], 0], salt="another.salt"),
-        signing.dumps([["2026-01-01T00:00:00+00:00"], 0], salt=Keyset.signing_salt),  # too short
-        signing.dumps([["2026-01-01T00:00:00", 1], 0], salt=Keyset.signing_salt),  # naive moment
-        signing.dumps([["not a time", 1], 0], salt=Keyset.signing_salt),
-        signing.dumps([["2026-01-01T00:00:00+00:00", "1"], 0], salt=Keyset.signing_salt),  # id as text
-        signing.dumps([["2026-01-01T00:00:00+00:00", 2**70], 0], salt=Keyset.signing_salt),  # out of range
-        signing.dumps([["2026-01-01T00:00:00+00:00", True], 0], salt=Keyset.signing_salt),
-        signing.dumps([["2026-01-01T00:00:00+00:00", 1], 2], salt=Keyset.signing_salt),
-        signing.dumps({"p": 1}, salt=Keyset.signing_salt),
-    ],
-)
-def test_a_cursor_the_list_did_not_make_is_a_400_on_cursor(cursor):
+def signed(value, salt: str = Keyset.signing_salt) -> str:
+    return signing.Signer(salt=salt).sign_object(value)
+
+
+MOMENT = "2026-01-01T00:00:00+00:00"
+# (why, the cursor): made in the test, so that every worker collects the same ids.
+NOT_THIS_LISTS = {
+    "garbage": lambda: "garbage",
+    "another-salt": lambda: signed([[MOMENT, 1], 0], salt="another.salt"),
+    "too-short": lambda: signed([[MOMENT], 0]),
+    "naive-moment": lambda: signed([["2026-01-01T00:00:00", 1], 0]),
+    "not-a-moment": lambda: signed([["not a time", 1], 0]),
+    "id-as-text": lambda: signed([[MOMENT, "1"], 0]),
+    "id-out-of-range": lambda: signed([[MOMENT, 2**70], 0]),
+    "id-a-boolean": lambda: signed([[MOMENT, True], 0]),
+    "direction-not-0-or-1": lambda: signed([[MOMENT, 1], 2]),
+    "not-a-list": lambda: signed({"p": 1}),
+}
+
+
+@pytest.mark.parametrize("why", NOT_THIS_LISTS)
+def test_a_cursor_the_list_did_not_make_is_a_400_on_cursor(why):
+    cursor = NOT_THIS_LISTS[why]()
     with pytest.raises(ValidationError) as raised:
         Keyset.from_request(request_for(f"/list?cursor={cursor}"), fields=FIELDS)
     assert raised.value.detail["cursor"][0].code == "invalid_cursor"
