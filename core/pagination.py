@@ -7,12 +7,14 @@ from urllib import parse
 from django.core import signing
 from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import models
+from django.db import connection, models
 from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.pagination import Cursor, CursorPagination
+from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from core.fields import column_range
+from core.sql import row_reader
 
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
@@ -172,8 +174,8 @@ class Keyset:
         # Made on use, as CursorPage's; no timestamp: a position does not expire.
         return signing.Signer(salt=cls.signing_salt)
 
-    def __init__(self, *, fields, descending: bool, size: int, position, reverse: bool, base_url: str):
-        self.fields, self.descending, self.size = list(fields), descending, size
+    def __init__(self, *, descending: bool, size: int, position, reverse: bool, base_url: str):
+        self.descending, self.size = descending, size
         self.position, self.reverse, self.base_url = position, reverse, base_url
 
     @classmethod
@@ -187,7 +189,6 @@ class Keyset:
         if encoded is not None:
             position, reverse = cls._decode(encoded, fields)
         return cls(
-            fields=fields,
             descending=descending,
             size=size,
             position=position,
@@ -214,6 +215,24 @@ class Keyset:
         read back from a ``previous`` link."""
         direction = "DESC" if self.descending != self.reverse else "ASC"
         return ", ".join(f"{column} {direction}" for column in columns)
+
+    def read(self, head: str, params: list, *, key: list[str], fields) -> list[list]:
+        """The rows of this page of ``head``: a SELECT up to its WHERE's filters (``params``
+        their parameters), to which the keyset's condition, ORDER BY and LIMIT are added on
+        the ``key`` columns. Each row's values as ``core.sql.row_reader(fields)`` converts them."""
+        condition, key_params = self.condition(key)
+        sql = f"{head} AND {condition} ORDER BY {self.order(key)} LIMIT {int(self.limit)}"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, *key_params])
+            rows = cursor.fetchall()
+        convert = row_reader(fields)
+        return [convert(row) for row in rows]
+
+    def response(self, rows: list, *, key, answer) -> Response:
+        """The contract's page of ``rows`` (as :meth:`read` gave them, as objects): its
+        links and ``answer(row)`` for each of its rows, in the list's order."""
+        page, links = self.page(rows, key=key)
+        return Response({**links, "results": [answer(row) for row in page]})
 
     def page(self, rows: list, *, key) -> tuple[list, dict]:
         """The page's rows in the list's order and its ``next`` and ``previous`` links;
@@ -242,8 +261,6 @@ class Keyset:
         return replace_query_param(self.base_url, CursorPage.cursor_query_param, encoded)
 
     def _params(self) -> list:
-        from django.db import connection
-
         adapt = connection.ops.adapt_datetimefield_value
         return [adapt(value) if isinstance(value, datetime) else value for value in self.position]
 

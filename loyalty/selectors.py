@@ -9,7 +9,6 @@ from django.db import connection
 from django.db.models import BooleanField, Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 
-from core.sql import row_reader
 from coupons import selectors as coupon_selectors
 from coupons.models import Coupon
 from coupons.rules import CartLine, in_scope
@@ -164,14 +163,8 @@ def member_page(
     PostgreSQL proves the partial index's predicate from them.
     """
     head, key = _member_page_sql(iron_fan=iron_fan, tiered=tier_id is not None)
-    condition, key_params = keyset.condition([key])
-    sql = f"{head} AND {condition} ORDER BY {keyset.order([key])} LIMIT {int(keyset.limit)}"
-    params = [merchant.pk, Membership.Status.ACTIVE, *([] if tier_id is None else [tier_id]), *key_params]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    read = row_reader(_MEMBER_FIELDS)
-    return [MemberRow(*read(row)) for row in rows]
+    params = [merchant.pk, Membership.Status.ACTIVE, *([] if tier_id is None else [tier_id])]
+    return [MemberRow(*values) for values in keyset.read(head, params, key=[key], fields=_MEMBER_FIELDS)]
 
 
 # The statement's columns, as ``MemberRow`` lists them: (table alias, model, field name);

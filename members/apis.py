@@ -209,10 +209,11 @@ class AccountListCreateApi(MerchantApi):
     def get(self, request):
         keyset = Keyset.from_request(request, fields=engagement_selectors.ACCOUNT_PAGE_KEY, descending=False)
         rows = engagement_selectors.account_page_with_fans(merchant=self.merchant, keyset=keyset)
-        page, links = keyset.page(rows, key=lambda account: (account.handle,))
         # AccountWithFansOutput's answer (the schema's), built directly.
         tz = timezone.get_current_timezone()
-        return Response({**links, "results": [account_with_fans_answer(account, tz=tz) for account in page]})
+        return keyset.response(
+            rows, key=lambda account: (account.handle,), answer=lambda a: account_with_fans_answer(a, tz=tz)
+        )
 
     @api_operation(
         summary="Add an account",

@@ -139,7 +139,8 @@ class MemberListApi(MerchantApi):
         rows = selectors.member_page(
             merchant=self.merchant, keyset=keyset, iron_fan=filters.get("iron_fan"), tier_id=tier_id
         )
-        page, links = keyset.page(rows, key=lambda member: (member.id,))
         # MemberOutput's answer (the schema's), built directly.
         tz = timezone.get_current_timezone()
-        return Response({**links, "results": [member_answer(member, tz=tz) for member in page]})
+        return keyset.response(
+            rows, key=lambda member: (member.id,), answer=lambda member: member_answer(member, tz=tz)
+        )

@@ -8,7 +8,6 @@ from django.db import connection
 from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from core.sql import row_reader
 from members import errors
 from members.engagement.models import AccountDailyStat, FanPolicy
 from members.models import Account, Follow, Merchant
@@ -56,13 +55,8 @@ def account_page_with_fans(*, merchant: Merchant, keyset) -> list[AccountWithFan
     ``follow_account_iron_fan``), not for every account's fans.
     """
     head, key = _account_page_sql()
-    condition, key_params = keyset.condition([key])
-    sql = f"{head} AND {condition} ORDER BY {keyset.order([key])} LIMIT {int(keyset.limit)}"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [merchant.pk, *key_params])
-        rows = cursor.fetchall()
-    read = row_reader(_ACCOUNT_FIELDS)
-    return [AccountWithFans(*read(row)) for row in rows]
+    rows = keyset.read(head, [merchant.pk], key=[key], fields=_ACCOUNT_FIELDS)
+    return [AccountWithFans(*values) for values in rows]
 
 
 _ACCOUNT_COLUMNS = ("handle", "kind", "display_name", "created_at")
