@@ -6,7 +6,8 @@ Each returns a queryset that locks what it selects, in primary-key order, and on
 the rows of the tables named in ``of`` (``"self"`` unless a join must be locked
 too): a ``select_related`` join is read, not locked, unless ``of`` names it. The
 caller filters it and evaluates it (``.first()``, ``.get()``, ``list(...)``); the
-locks last until the transaction ends. ``select_for_update`` is written nowhere else.
+locks last until the transaction ends. ``select_for_update`` is written nowhere else;
+a written-out statement that locks ends with :func:`locking_clause`, the same lock.
 
 Lock order across the apps. A transaction that takes several of these locks takes
 them top to bottom (skipping what it does not need); two transactions therefore
@@ -52,6 +53,7 @@ Rows written by ``INSERT ... ON CONFLICT`` or a guarded ``UPDATE`` (purchase sta
 coupon redemption) are locked by that statement, after all of the above.
 """
 
+from django.db import connection
 from django.db.models import Model, QuerySet
 
 
@@ -66,3 +68,15 @@ def locked(
     if isinstance(queryset, type):
         queryset = queryset._default_manager.all()
     return queryset.order_by("pk").select_for_update(of=of, skip_locked=skip_locked)
+
+
+def locking_clause(model: type[Model]) -> str:
+    """The end of a written-out statement that locks its rows of ``model`` (the table by
+    its name in the statement) as :func:`locked` does: in primary-key order, only that
+    table's rows. SQLite locks the whole database on write and has no ``FOR UPDATE``."""
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    clause = f" ORDER BY {table}.{quote(model._meta.pk.column)} ASC"
+    if connection.features.has_select_for_update:
+        clause += f" FOR UPDATE OF {table}"
+    return clause

@@ -134,3 +134,24 @@ def _row_reader(fields, wrapper):
         return values
 
     return read
+
+
+def model_columns(model, alias: str) -> str:
+    """The SELECT list of every concrete column of ``model`` (as :func:`instance_of` reads
+    them, in the model's field order), from the table named ``alias`` in the statement."""
+    quote = connection.ops.quote_name
+    return ", ".join(f"{alias}.{quote(field.column)}" for field in model._meta.concrete_fields)
+
+
+def instance_of(model, values, *, start: int = 0):
+    """The instance of ``model`` the ORM would load from a row's columns ``start`` onwards,
+    selected by :func:`model_columns`: the same values (Django's conversions) and the same
+    state (saved, from the default database), without a queryset's compile.
+
+    For the hot reads that need real instances (an order's products and coupons are
+    passed on to the services that write), where the ORM's compile of the query cost
+    more CPU than PostgreSQL spent answering it (docs/performance.md).
+    """
+    fields = model._meta.concrete_fields
+    row = row_reader(fields)(values[start : start + len(fields)])
+    return model.from_db(DEFAULT_DB_ALIAS, None, row)

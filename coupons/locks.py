@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from core.locks import locked
+from core.locks import locked, locking_clause
 from coupons.models import CampaignRun, Coupon, CouponTemplate, ScheduledCoupon
 from coupons.selectors import coupons_with_product_lists
 from members.models import Merchant
@@ -13,8 +13,7 @@ def coupons_lock_by_code(*, merchant: Merchant, codes: list[str]) -> dict[str, C
     not locked), each with its template's product list as ``coupons_by_code`` reads it."""
     if not codes:
         return {}
-    coupons = coupons_with_product_lists(locked(Coupon).filter(merchant=merchant, code__in=codes))
-    return {c.code: c for c in coupons}
+    return coupons_with_product_lists(merchant_id=merchant.pk, codes=codes, tail=locking_clause(Coupon))
 
 
 def scheduled_coupons_lock(*, skip_locked: bool = False) -> QuerySet[ScheduledCoupon]:

@@ -1,15 +1,15 @@
 """Coupon reads: coupons by code for a cart, a shopper's coupons, usable counts."""
 
+import functools
 from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, TextField
-from django.db.models.expressions import RawSQL
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from core.sql import any_of, comma_joined, row_reader, timestamp
+from core.sql import any_of, comma_joined, instance_of, model_columns, row_reader, timestamp
 from coupons import errors, rules
 from coupons.models import Campaign, CampaignRun, Coupon, CouponTemplate
 from members.models import Merchant, Shopper
@@ -19,20 +19,6 @@ from storefront.selectors import products_by_sku
 
 _LISTED = CouponTemplate.products.through._meta.db_table
 _COUPON = Coupon._meta.db_table
-
-
-def _listed_product_ids() -> RawSQL:
-    """The product ids a coupon's template lists, comma-separated (null unless ``products``-scoped).
-
-    Written out: as an ORM ``Subquery`` of a grouped aggregate it took 0.45 ms of CPU a
-    call to compile, more than the statement it saves (docs/performance.md).
-    """
-    return RawSQL(
-        f"SELECT {comma_joined('l.product_id')} FROM {_LISTED} l"
-        f" WHERE l.coupontemplate_id = {_COUPON}.template_id",
-        (),
-        output_field=TextField(),
-    )
 
 
 def coupons_by_code(*, merchant: Merchant, codes: list[str]) -> dict[str, Coupon]:
@@ -45,13 +31,58 @@ def coupons_by_code(*, merchant: Merchant, codes: list[str]) -> dict[str, Coupon
     """
     if not codes:
         return {}
-    coupons = coupons_with_product_lists(Coupon.objects.filter(merchant=merchant, code__in=codes))
-    return {c.code: c for c in coupons}
+    return coupons_with_product_lists(merchant_id=merchant.pk, codes=codes)
 
 
-def coupons_with_product_lists(coupons: QuerySet[Coupon]) -> QuerySet[Coupon]:
-    """``coupons`` with their templates and their templates' product lists, in one query."""
-    return coupons.select_related("template").annotate(listed_product_ids=_listed_product_ids())
+def coupons_with_product_lists(*, merchant_id: int, codes: list[str], tail: str = "") -> dict[str, Coupon]:
+    """The merchant's coupons with these codes, each with its template (loaded as
+    ``select_related`` would) and its template's product list (``listed_product_ids``),
+    in one statement; ``tail`` ends it (``coupons.locks`` adds its lock there).
+
+    Written out: every order and cart validation reads its coupons this way, and the
+    queryset's compile (the join, the product-list subquery) cost more CPU than
+    PostgreSQL's answer from ``coupon.code``'s unique index (docs/performance.md).
+    """
+    if not codes:
+        return {}
+    head, code_column = _coupons_with_product_lists_sql()
+    condition, params = any_of(code_column, codes)
+    with connection.cursor() as cursor:
+        cursor.execute(f"{head} AND {condition}{tail}", [merchant_id, *params])
+        rows = cursor.fetchall()
+    template_start = len(Coupon._meta.concrete_fields)
+    listed_at = template_start + len(CouponTemplate._meta.concrete_fields)
+    found = {}
+    for row in rows:
+        coupon = instance_of(Coupon, row)
+        _TEMPLATE.set_cached_value(coupon, instance_of(CouponTemplate, row, start=template_start))
+        coupon.listed_product_ids = row[listed_at]
+        found[coupon.code] = coupon
+    return found
+
+
+@functools.cache
+def _coupons_with_product_lists_sql() -> tuple[str, str]:
+    """The statement of ``coupons_with_product_lists`` up to its merchant filter (one
+    parameter), and the code's column. The coupon table goes by its name, not an alias,
+    so that a lock's ``FOR UPDATE OF`` can name it."""
+    quote = connection.ops.quote_name
+    coupon, template = Coupon._meta, CouponTemplate._meta
+    table = quote(coupon.db_table)
+    listed = (
+        f"SELECT {comma_joined('l.product_id')} FROM {_LISTED} l"
+        f" WHERE l.coupontemplate_id = {table}.{quote(coupon.get_field('template').column)}"
+    )
+    head = (
+        f"SELECT {model_columns(Coupon, table)}, {model_columns(CouponTemplate, 't')}, ({listed})"
+        f" FROM {table} JOIN {quote(template.db_table)} t"
+        f" ON t.{quote(template.pk.column)} = {table}.{quote(coupon.get_field('template').column)}"
+        f" WHERE {table}.{quote(coupon.get_field('merchant').column)} = %s"
+    )
+    return head, f"{table}.{quote(coupon.get_field('code').column)}"
+
+
+_TEMPLATE = Coupon._meta.get_field("template")
 
 
 def template_product_ids(*, coupons) -> dict[int, frozenset[int]]:
@@ -254,7 +285,7 @@ def cart_lines(*, lines: list[dict], products: dict) -> list[rules.CartLine]:
 def cart_validate(*, merchant: Merchant, shopper: str, lines: list[dict], coupon_codes: list[str]) -> dict:
     """The coupon rules of an order as a dry run: reads only, whatever the outcome."""
     products = products_by_sku(merchant=merchant, skus=[line["sku"] for line in lines])
-    shopper_id = Shopper.objects.filter(external_id=shopper).values_list("pk", flat=True).first()
+    shopper_id = _shopper_id(external_id=shopper)
     coupons = coupons_by_code(merchant=merchant, codes=coupon_codes)
     evaluation = rules.evaluate(
         codes=list(coupon_codes),
@@ -275,6 +306,21 @@ def cart_validate(*, merchant: Merchant, shopper: str, lines: list[dict], coupon
             for code, reason in evaluation.rejected
         ],
     }
+
+
+def _shopper_id(*, external_id: str) -> int | None:
+    """The shopper's id, None for one not known yet (their coupons cannot apply). Written
+    out, as ``coupons_with_product_lists``: the validation is a hot read."""
+    quote = connection.ops.quote_name
+    meta = Shopper._meta
+    sql = (
+        f"SELECT {quote(meta.pk.column)} FROM {quote(meta.db_table)}"
+        f" WHERE {quote(meta.get_field('external_id').column)} = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [external_id])
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def campaign_list(*, merchant: Merchant) -> QuerySet[Campaign]:
