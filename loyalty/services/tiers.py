@@ -13,6 +13,7 @@ picks the due members, locks them by id, moves them and writes their history; a 
 run the same day finds none due (the moved ones reached their tier that day).
 """
 
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -22,7 +23,8 @@ from django.utils import timezone
 
 from core.errors import DomainError
 from core.jobs import Chunk, chunks_run
-from coupons.models import Coupon
+from core.sql import instance_of, model_columns, timestamp
+from coupons.models import Coupon, CouponTemplate
 from coupons.services.issuing import coupon_issue
 from loyalty.models import Program, TierChange, TierReward
 from members.errors import TierNotFound
@@ -92,20 +94,14 @@ def _reward(*, move: TierMove, now: datetime) -> Coupon | None:
     A reward that cannot be issued (template paused, out of stock, limit reached) leaves
     the move as it is: the coupon's own checks write nothing when they refuse.
     """
-    reward = TierReward.objects.filter(tier_id=move.to_tier_id).select_related("template").first()
-    if reward is None:
-        return None
-    recently = TierChange.objects.filter(
-        membership_id=move.membership.pk,
-        to_tier_id=move.to_tier_id,
-        coupon__isnull=False,
-        at__gt=now - REWARD_ONCE_WITHIN,
+    template = _reward_template(
+        tier_id=move.to_tier_id, membership_id=move.membership.pk, since=now - REWARD_ONCE_WITHIN
     )
-    if recently.exists():
+    if template is None:
         return None
     try:
         return coupon_issue(
-            template=reward.template,
+            template=template,
             merchant_id=move.membership.merchant_id,
             shopper_id=move.membership.shopper_id,
             source=Coupon.Source.TIER,
@@ -114,6 +110,45 @@ def _reward(*, move: TierMove, now: datetime) -> Coupon | None:
     except DomainError as refused:
         logger.warning("tier reward of tier %s not issued: %s", move.to_tier_id, refused.code)
         return None
+
+
+def _reward_template(*, tier_id: int, membership_id: int, since: datetime) -> CouponTemplate | None:
+    """The template of the tier's upgrade reward, unless the member was rewarded on
+    reaching this tier after ``since``; None without a reward.
+
+    One statement, written out: an order that moves its member up reads it, and the two
+    querysets it replaces (the reward with its template, then the recent change) cost
+    more CPU to compile than PostgreSQL spent on them (docs/performance.md).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_reward_template_sql(), [membership_id, tier_id, timestamp(since), tier_id])
+        row = cursor.fetchone()
+    if row is None or row[-1]:
+        return None
+    return instance_of(CouponTemplate, row)
+
+
+@functools.cache
+def _reward_template_sql() -> str:
+    """Parameters: the membership, the tier, the moment after which a reward counts as
+    recent, the tier again."""
+    quote = connection.ops.quote_name
+    reward, template, change = TierReward._meta, CouponTemplate._meta, TierChange._meta
+
+    def column(meta, name: str) -> str:
+        return quote(meta.get_field(name).column)
+
+    recently = (
+        f"SELECT 1 FROM {quote(change.db_table)} c WHERE c.{column(change, 'membership')} = %s"
+        f" AND c.{column(change, 'to_tier')} = %s AND c.{column(change, 'coupon')} IS NOT NULL"
+        f" AND c.{column(change, 'at')} > %s"
+    )
+    return (
+        f"SELECT {model_columns(CouponTemplate, 't')}, EXISTS({recently})"
+        f" FROM {quote(reward.db_table)} r JOIN {quote(template.db_table)} t"
+        f" ON t.{quote(template.pk.column)} = r.{column(reward, 'template')}"
+        f" WHERE r.{column(reward, 'tier')} = %s"
+    )
 
 
 @transaction.atomic
