@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection
-from django.db.models import BooleanField, Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
 
 from coupons import selectors as coupon_selectors
@@ -14,6 +14,7 @@ from coupons.models import Coupon
 from coupons.rules import CartLine, in_scope
 from loyalty import errors
 from loyalty.models import PointsAccount, PointsEntry, Program
+from loyalty.wallet import WalletCard, wallet_cards
 from members import selectors as members_selectors
 from members.engagement.selectors import fan_policy_get
 from members.errors import MembershipNotFound, ShopperNotFound
@@ -38,24 +39,15 @@ def program_with_fan_policy(*, merchant: Merchant) -> Program:
     return program
 
 
-def wallet(*, shopper: Shopper, now: datetime) -> list[Membership]:
-    """The shopper's active memberships with tier, balance, iron-fan flag and usable coupons.
+def wallet(*, shopper: Shopper, now: datetime) -> list[WalletCard]:
+    """The shopper's active memberships with tier, balance, the points that expire within
+    ``EXPIRING_SOON_DAYS`` and the first date some do, usable coupons and iron-fan flag.
 
-    Two queries whatever the number of memberships: the cards (with the points that
-    expire within ``EXPIRING_SOON_DAYS`` and the first date some do), and the coupon counts.
+    One statement whatever the number of cards or coupons (``loyalty.wallet``): written
+    out, because the queryset's compile and a second statement for the coupon counts cost
+    more CPU than PostgreSQL spent on them.
     """
-    memberships = list(
-        Membership.objects.filter(shopper=shopper, status=Membership.Status.ACTIVE)
-        .select_related("merchant", "tier")
-        .annotate(**_points_columns())
-        .annotate(**_expiring_soon_columns(now=now))
-        .annotate(is_iron_fan=F("iron_fan"))
-        .order_by("merchant__name", "id")
-    )
-    counts = coupon_selectors.usable_counts_by_merchant(shopper=shopper, now=now) if memberships else {}
-    for membership in memberships:
-        membership.usable_coupons = counts.get(membership.merchant_id, 0)
-    return memberships
+    return wallet_cards(shopper=shopper, now=now, expiring_by=now + timedelta(days=EXPIRING_SOON_DAYS))
 
 
 def frequently_purchased_details(*, shopper: Shopper, stats: list[PurchaseStat], now: datetime) -> None:
@@ -109,17 +101,6 @@ def _expiring_by(now: datetime, prefix: str = "") -> Q:
     return Q(
         **{f"{prefix}remaining__gt": 0, f"{prefix}expires_at__isnull": False, f"{prefix}expires_at__lte": by}
     )
-
-
-def _expiring_soon_columns(*, now: datetime) -> dict:
-    """A membership's points expiring within ``EXPIRING_SOON_DAYS`` and the first date some
-    do (null when none): two subqueries on ``pointsentry_open_lots``, in the same query."""
-    lots = PointsEntry.objects.filter(_expiring_by(now), account__membership_id=OuterRef("pk"))
-    total = lots.order_by().values("account_id").annotate(n=Sum("remaining")).values("n")
-    return {
-        "points_expiring_soon": Coalesce(Subquery(total), 0),
-        "points_expiring_next_at": Subquery(lots.order_by("expires_at").values("expires_at")[:1]),
-    }
 
 
 def membership_list(*, shopper: Shopper) -> QuerySet[Membership]:
@@ -217,15 +198,6 @@ def _member_page_sql(*, iron_fan: bool | None, tiered: bool) -> tuple[str, str]:
         f" WHERE {' AND '.join(filters)}"
     )
     return head, key
-
-
-def _points_columns() -> dict:
-    """A membership's balance and lifetime points, 0 when its points account was never opened
-    (a membership from before the ledger): the contract's integers, never null."""
-    return {
-        "points_balance": Coalesce("points_account__balance", 0),
-        "lifetime_points": Coalesce("points_account__lifetime_earned", 0),
-    }
 
 
 def merchant_order_list(*, merchant: Merchant, **filters) -> QuerySet[Order]:

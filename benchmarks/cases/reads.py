@@ -56,7 +56,8 @@ PATHS = {
     "accounts": lambda r, i: "/api/v1/merchant/accounts",
 }
 # Budgets from the code: one query authenticates the caller, then
-# wallet: the cards (iron-fan flag on the membership), the usable-coupon counts;
+# wallet: the cards (iron-fan flag on the membership; the points expiring soon and the
+# usable-coupon count as subqueries);
 # frequently purchased: the page, purchase times, repurchase coupons, their product lists;
 # merchant members: the tier named by ?tier=, the page (iron-fan flag on the membership);
 # points ledger: the merchant, the membership, the page;
@@ -66,7 +67,7 @@ PATHS = {
 # inbox: the page (product, merchant, category joined in);
 # accounts (the merchant's): the page with each account's fans and iron fans (subqueries).
 ENDPOINTS = [
-    Endpoint("wallet", budget=3, shopper=True),
+    Endpoint("wallet", budget=2, shopper=True),
     Endpoint("frequently_purchased", budget=5, shopper=True),
     Endpoint("merchant_members", budget=3, shopper=False, target_ms=LIST_P99_TARGET_MS, later_pages=True),
     Endpoint("points_ledger", budget=4, shopper=True),
