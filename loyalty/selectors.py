@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection
-from django.db.models import BooleanField, Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from coupons import selectors as coupon_selectors
@@ -16,7 +16,7 @@ from loyalty import errors
 from loyalty.models import PointsAccount, PointsEntry, Program
 from members import selectors as members_selectors
 from members.engagement.selectors import fan_policy_get
-from members.errors import MembershipNotFound, ShopperNotFound
+from members.errors import ShopperNotFound
 from members.models import Membership, Merchant, Shopper, Tier
 from storefront import selectors as storefront_selectors
 from storefront.feed import FeedItem
@@ -81,27 +81,6 @@ def frequently_purchased_details(*, shopper: Shopper, stats: list[PurchaseStat],
             ),
             None,
         )
-
-
-def points_entry_list(*, shopper: Shopper, merchant: Merchant, now: datetime) -> QuerySet[PointsEntry]:
-    """A member's ledger, newest first. Former members keep seeing their history.
-
-    ``expiring_soon`` marks the lots with points left that expire within
-    ``EXPIRING_SOON_DAYS`` of ``now`` (or are past their date, awaiting the nightly expiry).
-    """
-    found = (
-        Membership.objects.filter(shopper=shopper, merchant=merchant).values_list("points_account").first()
-    )
-    if found is None:
-        raise MembershipNotFound()
-    # By the account's id, so the page is read in order from ``pointsentry_account_recent``.
-    (account_id,) = found
-    entries = PointsEntry.objects.filter(account_id=account_id) if account_id else PointsEntry.objects.none()
-    return entries.select_related("order", "refund").annotate(
-        expiring_soon=Case(
-            When(_expiring_by(now), then=Value(True)), default=Value(False), output_field=BooleanField()
-        )
-    )
 
 
 def _expiring_by(now: datetime, prefix: str = "") -> Q:
