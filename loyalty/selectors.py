@@ -20,7 +20,7 @@ from members.errors import ShopperNotFound
 from members.models import Membership, Merchant, Shopper, Tier
 from storefront import selectors as storefront_selectors
 from storefront.feed import FeedItem
-from storefront.models import Order, PurchaseStat
+from storefront.models import Order
 
 
 def program_get(*, merchant: Merchant) -> Program:
@@ -56,31 +56,6 @@ def wallet(*, shopper: Shopper, now: datetime) -> list[Membership]:
     for membership in memberships:
         membership.usable_coupons = counts.get(membership.merchant_id, 0)
     return memberships
-
-
-def frequently_purchased_details(*, shopper: Shopper, stats: list[PurchaseStat], now: datetime) -> None:
-    """Add ``due_again`` and the repurchase coupon that covers it to each row of a page.
-
-    At most three queries for the page: purchase times, usable repurchase coupons,
-    and the product lists of product-scoped templates.
-    """
-    due = storefront_selectors.purchase_due_again(shopper=shopper, stats=stats)
-    coupons = coupon_selectors.usable_repurchase_coupons(
-        shopper=shopper, merchant_ids={s.merchant_id for s in stats}, now=now
-    )
-    product_ids = coupon_selectors.template_product_ids(coupons=coupons)
-    for stat in stats:
-        stat.due_again = due.get(stat.product_id)
-        line = CartLine.of(stat.product, quantity=1, unit_price=stat.product.price)
-        stat.coupon = next(
-            (
-                c
-                for c in coupons
-                if c.merchant_id == stat.merchant_id
-                and in_scope(c.template, line, product_ids.get(c.template_id, frozenset()))
-            ),
-            None,
-        )
 
 
 def _expiring_by(now: datetime, prefix: str = "") -> Q:
