@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection
-from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, Sum, Value, When
+from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from coupons import selectors as coupon_selectors
@@ -17,11 +17,11 @@ from loyalty.models import PointsAccount, PointsEntry, Program
 from loyalty.wallet import WalletCard, wallet_cards
 from members import selectors as members_selectors
 from members.engagement.selectors import fan_policy_get
-from members.errors import MembershipNotFound, ShopperNotFound
+from members.errors import ShopperNotFound
 from members.models import Membership, Merchant, Shopper, Tier
 from storefront import selectors as storefront_selectors
 from storefront.feed import FeedItem
-from storefront.models import Order, PurchaseStat
+from storefront.models import Order
 
 
 def program_get(*, merchant: Merchant) -> Program:
@@ -48,52 +48,6 @@ def wallet(*, shopper: Shopper, now: datetime) -> list[WalletCard]:
     more CPU than PostgreSQL spent on them.
     """
     return wallet_cards(shopper=shopper, now=now, expiring_by=now + timedelta(days=EXPIRING_SOON_DAYS))
-
-
-def frequently_purchased_details(*, shopper: Shopper, stats: list[PurchaseStat], now: datetime) -> None:
-    """Add ``due_again`` and the repurchase coupon that covers it to each row of a page.
-
-    At most three queries for the page: purchase times, usable repurchase coupons,
-    and the product lists of product-scoped templates.
-    """
-    due = storefront_selectors.purchase_due_again(shopper=shopper, stats=stats)
-    coupons = coupon_selectors.usable_repurchase_coupons(
-        shopper=shopper, merchant_ids={s.merchant_id for s in stats}, now=now
-    )
-    product_ids = coupon_selectors.template_product_ids(coupons=coupons)
-    for stat in stats:
-        stat.due_again = due.get(stat.product_id)
-        line = CartLine.of(stat.product, quantity=1, unit_price=stat.product.price)
-        stat.coupon = next(
-            (
-                c
-                for c in coupons
-                if c.merchant_id == stat.merchant_id
-                and in_scope(c.template, line, product_ids.get(c.template_id, frozenset()))
-            ),
-            None,
-        )
-
-
-def points_entry_list(*, shopper: Shopper, merchant: Merchant, now: datetime) -> QuerySet[PointsEntry]:
-    """A member's ledger, newest first. Former members keep seeing their history.
-
-    ``expiring_soon`` marks the lots with points left that expire within
-    ``EXPIRING_SOON_DAYS`` of ``now`` (or are past their date, awaiting the nightly expiry).
-    """
-    found = (
-        Membership.objects.filter(shopper=shopper, merchant=merchant).values_list("points_account").first()
-    )
-    if found is None:
-        raise MembershipNotFound()
-    # By the account's id, so the page is read in order from ``pointsentry_account_recent``.
-    (account_id,) = found
-    entries = PointsEntry.objects.filter(account_id=account_id) if account_id else PointsEntry.objects.none()
-    return entries.select_related("order", "refund").annotate(
-        expiring_soon=Case(
-            When(_expiring_by(now), then=Value(True)), default=Value(False), output_field=BooleanField()
-        )
-    )
 
 
 def _expiring_by(now: datetime, prefix: str = "") -> Q:

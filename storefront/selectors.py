@@ -36,16 +36,6 @@ from storefront.models import (
 )
 
 
-def purchase_stat_list(*, shopper: Shopper, merchant: Merchant | None = None) -> QuerySet[PurchaseStat]:
-    """A shopper's frequently purchased goods: most often bought first, then most recent."""
-    stats = PurchaseStat.objects.filter(shopper=shopper).select_related(
-        "product__merchant", "product__category"
-    )
-    if merchant is not None:
-        stats = stats.filter(merchant=merchant)
-    return stats
-
-
 def purchase_due_again(*, shopper: Shopper, stats: list[PurchaseStat]) -> dict[int, datetime]:
     """When each product bought at least twice is due again: last purchase + median interval.
 

@@ -58,9 +58,11 @@ PATHS = {
 # Budgets from the code: one query authenticates the caller, then
 # wallet: the cards (iron-fan flag on the membership; the points expiring soon and the
 # usable-coupon count as subqueries);
-# frequently purchased: the page, purchase times, repurchase coupons, their product lists;
+# frequently purchased: the page (a ?merchant= a subquery in it), purchase times, the usable
+# coupons with their product lists;
 # merchant members: the tier named by ?tier=, the page (iron-fan flag on the membership);
-# points ledger: the merchant, the membership, the page;
+# points ledger: the page (merchant and membership in its account subquery), and on an empty
+# page only the lookup that tells its 404s from an empty ledger;
 # my coupons: the page (with each coupon's template, its category and the merchant joined in);
 # feed: the preferences, the ranked page (its merchants read in it, merchant and category
 # joined in), the usable coupons;
@@ -68,9 +70,9 @@ PATHS = {
 # accounts (the merchant's): the page with each account's fans and iron fans (subqueries).
 ENDPOINTS = [
     Endpoint("wallet", budget=2, shopper=True),
-    Endpoint("frequently_purchased", budget=5, shopper=True),
+    Endpoint("frequently_purchased", budget=4, shopper=True),
     Endpoint("merchant_members", budget=3, shopper=False, target_ms=LIST_P99_TARGET_MS, later_pages=True),
-    Endpoint("points_ledger", budget=4, shopper=True),
+    Endpoint("points_ledger", budget=3, shopper=True),
     Endpoint("my_coupons", budget=2, shopper=True),
     Endpoint("feed", budget=4, shopper=True),
     Endpoint("inbox", budget=2, shopper=True),

@@ -1,23 +1,27 @@
 """The shopper's own: wallet, points ledger, frequently purchased goods, coupon exchange."""
 
+from datetime import datetime, timedelta
+
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from core.api import moment_text, paginated_response, validated
+from core.api import moment_text, validated
 from core.fields import model_field
+from core.pagination import Keyset
 from core.schema import api_operation
 from coupons import errors as coupon_errors
 from coupons.apis import CouponOutput
 from coupons.models import CouponTemplate
-from loyalty import errors, selectors
+from loyalty import errors, frequently_purchased, ledger, selectors
 from loyalty.apis.memberships import MerchantRefOutput
 from loyalty.services.exchange import coupon_exchange
 from members import errors as members_errors
 from members import selectors as members_selectors
 from members.authentication import ShopperApi
-from storefront import selectors as storefront_selectors
+from storefront import purchases
 
 
 class WalletMembershipOutput(serializers.Serializer):
@@ -107,6 +111,23 @@ class PointsEntryOutput(serializers.Serializer):
     )
 
 
+def points_entry_answer(entry: ledger.LedgerEntryRow, *, tz, by: datetime) -> dict:
+    """What ``PointsEntryOutput`` makes of an entry, built directly (times in ``tz``; lots
+    expiring by ``by`` are ``expiring_soon``). tests/loyalty/test_points_ledger_api.py checks
+    the two agree."""
+    return {
+        "delta": entry.delta,
+        "kind": entry.kind,
+        "reason": entry.reason,
+        "order": entry.order_external_id,
+        "refund": entry.refund_external_id,
+        "created_at": moment_text(entry.created_at, tz),
+        "expires_at": moment_text(entry.expires_at, tz),
+        "remaining": entry.remaining,
+        "expiring_soon": entry.expiring_soon(by),
+    }
+
+
 class PointsLedgerApi(ShopperApi):
     @api_operation(
         summary="My points ledger",
@@ -119,9 +140,19 @@ class PointsLedgerApi(ShopperApi):
         tags=["shopper"],
     )
     def get(self, request, merchant: str):
-        merchant_obj = members_selectors.merchant_get(slug=merchant)
-        entries = selectors.points_entry_list(shopper=self.shopper, merchant=merchant_obj, now=timezone.now())
-        return paginated_response(self, request, entries, PointsEntryOutput)
+        try:
+            keyset = Keyset.from_request(request, fields=ledger.LEDGER_PAGE_KEY, descending=True)
+        except ValidationError:
+            # The 404s come before a bad cursor or page size, as they did.
+            ledger.ledger_owner_check(shopper=self.shopper, merchant_slug=merchant)
+            raise
+        rows = ledger.points_entry_page(shopper=self.shopper, merchant_slug=merchant, keyset=keyset)
+        # PointsEntryOutput's answer (the schema's), built directly.
+        tz = timezone.get_current_timezone()
+        by = timezone.now() + timedelta(days=selectors.EXPIRING_SOON_DAYS)
+        return keyset.response(
+            rows, key=lambda entry: (entry.id,), answer=lambda entry: points_entry_answer(entry, tz=tz, by=by)
+        )
 
 
 class PurchasedProductOutput(serializers.Serializer):
@@ -161,15 +192,23 @@ class FrequentlyPurchasedApi(ShopperApi):
     )
     def get(self, request):
         filters = validated(self.FilterSerializer, request, data=request.query_params)
-        merchant = members_selectors.merchant_get(slug=filters["merchant"]) if "merchant" in filters else None
-        stats = storefront_selectors.purchase_stat_list(shopper=self.shopper, merchant=merchant)
-
-        def complete(page):
-            selectors.frequently_purchased_details(shopper=self.shopper, stats=page, now=timezone.now())
-
-        ordering = ("-times_purchased", "-last_purchased_at", "-id")
-        return paginated_response(
-            self, request, stats, FrequentlyPurchasedOutput, ordering=ordering, complete=complete
+        slug = filters.get("merchant")
+        try:
+            keyset = Keyset.from_request(request, fields=purchases.PURCHASE_PAGE_KEY, descending=True)
+        except ValidationError:
+            # An unknown merchant is the 400 before a bad cursor or page size, as it was.
+            if slug is not None:
+                purchases.merchant_check(slug=slug)
+            raise
+        rows = purchases.purchase_page(shopper=self.shopper, merchant_slug=slug, keyset=keyset)
+        now = timezone.now()
+        page = frequently_purchased.frequently_purchased_page(shopper=self.shopper, rows=rows, now=now)
+        # FrequentlyPurchasedOutput's answer (the schema's), built directly.
+        tz = timezone.get_current_timezone()
+        return keyset.response(
+            page,
+            key=lambda item: (item.row.times_purchased, item.row.last_purchased_at, item.row.id),
+            answer=lambda item: frequently_purchased.frequently_purchased_answer(item, now=now, tz=tz),
         )
 
 
