@@ -195,17 +195,8 @@ def usable_coupons_shown(*, shopper: Shopper, merchant_ids, now: datetime) -> li
     if not merchant_ids:
         return []
     merchants, merchant_params = any_of("c.merchant_id", sorted(merchant_ids))
-    coupon_columns = ", ".join(_JOINED.get(name, f"c.{name}") for name in _COUPON_COLUMNS)
-    terms_columns = ", ".join(_JOINED.get(name, f"t.{name}") for name in _TERMS_COLUMNS)
     sql = (
-        f"SELECT {coupon_columns}, {terms_columns},"
-        f" CASE WHEN t.scope = %s THEN (SELECT {comma_joined('l.product_id')} FROM {_LISTED} l"
-        "  WHERE l.coupontemplate_id = t.id) END AS listed"
-        f" FROM {_COUPON} c"
-        f" JOIN {CouponTemplate._meta.db_table} t ON t.id = c.template_id"
-        f" JOIN {Merchant._meta.db_table} m ON m.id = c.merchant_id"
-        f" LEFT JOIN {Category._meta.db_table} tc ON tc.id = t.category_id"
-        f" WHERE c.shopper_id = %s AND {merchants}"
+        f"{_held_select()} WHERE c.shopper_id = %s AND {merchants}"
         " AND c.state = %s AND c.expires_at > %s AND (c.valid_from IS NULL OR c.valid_from <= %s)"
         " ORDER BY c.expires_at, c.id"
     )
@@ -215,24 +206,77 @@ def usable_coupons_shown(*, shopper: Shopper, merchant_ids, now: datetime) -> li
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    read = row_reader(
+    return [_held(values) for values in map(_held_reader(), rows)]
+
+
+# The shopper's coupon list, newest first; its cursor is this key (``core.pagination.Keyset``).
+COUPON_PAGE_KEY = [Coupon._meta.get_field("id")]
+
+
+def coupon_page(
+    *, shopper: Shopper, now: datetime, keyset, merchant: Merchant | None = None, state: str | None = None
+) -> list[HeldCoupon]:
+    """One page of ``coupon_list`` (the same filters, ``keyset`` the page asked for) as
+    ``HeldCoupon`` rows with their terms: one statement, written out, as
+    ``usable_coupons_shown`` and for the same reason (the shopper app's coupon wallet is read
+    on every visit). Reads ``coupon_shopper_state`` for the shopper and state, in id order."""
+    filters, params = ["c.shopper_id = %s"], [CouponTemplate.Scope.PRODUCTS, shopper.pk]
+    if merchant is not None:
+        filters.append("c.merchant_id = %s")
+        params.append(merchant.pk)
+    moment = timestamp(now)
+    if state == "usable":
+        filters.append("c.state = %s AND c.expires_at > %s AND (c.valid_from IS NULL OR c.valid_from <= %s)")
+        params += [Coupon.State.ISSUED, moment, moment]
+    elif state == "redeemed":
+        filters.append("c.state = %s")
+        params.append(Coupon.State.REDEEMED)
+    elif state == "expired":
+        filters.append("(c.state = %s OR (c.state = %s AND c.expires_at <= %s))")
+        params += [Coupon.State.EXPIRED, Coupon.State.ISSUED, moment]
+    head = f"{_held_select()} WHERE {' AND '.join(filters)}"
+    rows = keyset.read(head, params, key=["c.id"], fields=_held_fields())
+    return [_held(values) for values in rows]
+
+
+@functools.cache
+def _held_select() -> str:
+    """The SELECT of ``HeldCoupon`` rows up to its WHERE; its first parameter is the
+    ``products`` scope (the product list is read for those templates only)."""
+    coupon_columns = ", ".join(_JOINED.get(name, f"c.{name}") for name in _COUPON_COLUMNS)
+    terms_columns = ", ".join(_JOINED.get(name, f"t.{name}") for name in _TERMS_COLUMNS)
+    return (
+        f"SELECT {coupon_columns}, {terms_columns},"
+        f" CASE WHEN t.scope = %s THEN (SELECT {comma_joined('l.product_id')} FROM {_LISTED} l"
+        "  WHERE l.coupontemplate_id = t.id) END AS listed"
+        f" FROM {_COUPON} c"
+        f" JOIN {CouponTemplate._meta.db_table} t ON t.id = c.template_id"
+        f" JOIN {Merchant._meta.db_table} m ON m.id = c.merchant_id"
+        f" LEFT JOIN {Category._meta.db_table} tc ON tc.id = t.category_id"
+    )
+
+
+def _held_fields() -> list:
+    return (
         [None if name in _JOINED else Coupon._meta.get_field(name) for name in _COUPON_COLUMNS]
         + [None if name in _JOINED else CouponTemplate._meta.get_field(name) for name in _TERMS_COLUMNS]
         + [None]
     )
-    held = []
+
+
+def _held_reader():
+    return row_reader(_held_fields())
+
+
+def _held(values: list) -> HeldCoupon:
+    """A ``HeldCoupon`` of a ``_held_select`` row's converted values."""
+    listed = values.pop()
     split = len(_COUPON_COLUMNS)
-    for row in rows:
-        values = read(row)
-        listed = values.pop()
-        held.append(
-            HeldCoupon(
-                *values[:split],
-                template=HeldTerms(*values[split:]),
-                product_ids=frozenset(int(i) for i in str(listed).split(",") if i) if listed else frozenset(),
-            )
-        )
-    return held
+    return HeldCoupon(
+        *values[:split],
+        template=HeldTerms(*values[split:]),
+        product_ids=frozenset(int(i) for i in str(listed).split(",") if i) if listed else frozenset(),
+    )
 
 
 def usable_counts_by_merchant(*, shopper: Shopper, now: datetime) -> dict[int, int]:

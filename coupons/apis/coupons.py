@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from core.api import moment_text, money_text, paginated_response, validated
 from core.fields import SHOPPER_ID_VALIDATOR, AwareDateTimeField, BoundedListField, model_field
+from core.pagination import Keyset
 from core.schema import api_operation
 from coupons import errors, selectors
 from coupons.models import Coupon, CouponTemplate
@@ -321,7 +322,13 @@ class MyCouponListApi(ShopperApi):
     def get(self, request):
         filters = validated(self.FilterSerializer, request, data=request.query_params)
         merchant = members_selectors.merchant_get(slug=filters["merchant"]) if "merchant" in filters else None
-        coupons = selectors.coupon_list(
-            shopper=self.shopper, now=timezone.now(), merchant=merchant, state=filters.get("state")
+        keyset = Keyset.from_request(request, fields=selectors.COUPON_PAGE_KEY, descending=True)
+        now = timezone.now()
+        coupons = selectors.coupon_page(
+            shopper=self.shopper, now=now, keyset=keyset, merchant=merchant, state=filters.get("state")
         )
-        return paginated_response(self, request, coupons, CouponOutput)
+        # CouponOutput's answer (the schema's), built directly.
+        tz = timezone.get_current_timezone()
+        return keyset.response(
+            coupons, key=lambda coupon: (coupon.id,), answer=lambda c: coupon_answer(c, now=now, tz=tz)
+        )

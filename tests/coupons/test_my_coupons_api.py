@@ -11,7 +11,7 @@ from django.utils import timezone
 from coupons.models import Coupon
 from tests.conftest import assert_error
 from tests.coupons.factories import CouponFactory, CouponTemplateFactory
-from tests.storefront.factories import CategoryFactory
+from tests.storefront.factories import CategoryFactory, ProductFactory
 
 MY_COUPONS = "/api/v1/me/coupons"
 
@@ -193,3 +193,82 @@ def test_a_page_of_usable_coupons_takes_two_queries_whatever_their_number(
         response = shopper_api.get(MY_COUPONS, {"state": "usable"})
 
     assert len(codes(response)) == 50 and response.json()["next"]
+
+
+def test_each_listed_coupon_is_what_the_schemas_serializer_makes_of_it(shopper_api, shopper, merchant):
+    """The list builds its answer directly (``coupon_answer``); ``CouponOutput`` is the schema."""
+    from django.test import override_settings
+    from django.utils import timezone as tz
+
+    from coupons.apis import CouponOutput
+
+    now = timezone.now()
+    category = CategoryFactory(merchant=merchant, slug="lips")
+    listed_product = ProductFactory(merchant=merchant)
+    listed = CouponTemplateFactory(merchant=merchant, scope="products", kind="fixed", value=Decimal("3.5"))
+    listed.products.set([listed_product])
+    templates = [
+        CouponTemplateFactory(
+            merchant=merchant, kind="percent", value=Decimal("10"), max_discount=Decimal("15")
+        ),
+        CouponTemplateFactory(
+            merchant=merchant, scope="category", category=category, min_spend=Decimal("20")
+        ),
+        listed,
+        CouponTemplateFactory(
+            merchant=merchant,
+            valid_days=None,
+            valid_from=now - timedelta(days=2),
+            valid_until=now + timedelta(days=9),
+            stock=100,
+            points_price=300,
+            stackable=True,
+            per_member_limit=2,
+        ),
+    ]
+    for template in templates:
+        CouponFactory(template=template, shopper=shopper, source="campaign")
+    CouponFactory(template=templates[0], shopper=shopper, state="redeemed", redeemed_at=now)
+    CouponFactory(template=templates[1], shopper=shopper, expires_at=now - timedelta(hours=1))
+    CouponFactory(template=templates[2], shopper=shopper, valid_from=now + timedelta(days=1))
+
+    for zone in ("UTC", "Asia/Taipei"):
+        with override_settings(TIME_ZONE=zone):
+            tz.activate(zone)
+            try:
+                rows = shopper_api.get(MY_COUPONS).json()["results"]
+                coupons = Coupon.objects.filter(shopper=shopper).select_related(
+                    "template__category", "merchant"
+                )
+                expected = CouponOutput(coupons.order_by("-id"), many=True, context={"now": now}).data
+            finally:
+                tz.deactivate()
+        assert len(rows) == 7
+        assert [list(r) for r in rows] == [list(e) for e in expected]  # key order too
+        assert rows == [_as_json(e) for e in expected]
+
+
+def _as_json(data) -> dict:
+    import json
+
+    from rest_framework.utils.encoders import JSONEncoder
+
+    return json.loads(json.dumps(data, cls=JSONEncoder))
+
+
+def test_pages_walk_the_coupons_newest_first_without_repeats_and_refuse_a_tampered_cursor(
+    shopper_api, shopper, merchant
+):
+    template = CouponTemplateFactory(merchant=merchant)
+    made = [CouponFactory(template=template, shopper=shopper).code for _ in range(5)]
+
+    first = shopper_api.get(MY_COUPONS, {"page_size": 2}).json()
+    second = shopper_api.get(first["next"]).json()
+    third = shopper_api.get(second["next"]).json()
+    back = shopper_api.get(third["previous"]).json()
+
+    walked = [c["code"] for page in (first, second, third) for c in page["results"]]
+    assert walked == made[::-1]
+    assert third["next"] is None and first["previous"] is None
+    assert [c["code"] for c in back["results"]] == [c["code"] for c in second["results"]]
+    assert_error(shopper_api.get(MY_COUPONS, {"cursor": "not-a-cursor"}), 400, "invalid_cursor", "cursor")
