@@ -1,7 +1,10 @@
 """Reads over the catalog and purchases."""
 
+import functools
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from itertools import pairwise
 from statistics import median
 
@@ -337,6 +340,77 @@ def inbox_list(*, shopper: Shopper) -> QuerySet[InboxMessage]:
     return InboxMessage.objects.filter(shopper=shopper, delivered_at__isnull=False).select_related(
         "product__merchant", "product__category"
     )
+
+
+@dataclass(slots=True)
+class InboxRow:
+    """One delivered push of the shopper's inbox, as ``inbox_page`` reads it (no model
+    instances: the inbox is read on every visit of the home page and only shown)."""
+
+    id: int
+    delivered_at: datetime
+    opened_at: datetime | None
+    sku: str
+    title: str
+    price: Decimal
+    tags: list
+    category_slug: str | None
+    merchant_slug: str
+    merchant_name: str
+
+
+# The inbox's order, newest delivery first; its cursor is this key (``core.pagination.Keyset``).
+INBOX_PAGE_KEY = [InboxMessage._meta.get_field("delivered_at"), InboxMessage._meta.get_field("id")]
+
+
+def inbox_page(*, shopper: Shopper, keyset) -> list[InboxRow]:
+    """One page of the shopper's delivered pushes (``keyset``: the page asked for) with
+    their product, its category and merchant: one statement, written out, reading
+    ``inbox_shopper_delivered`` in order (the queryset's compile and the nested serializers
+    cost more CPU than the statement)."""
+    head, key = _inbox_page_sql()
+    rows = keyset.read(head, [shopper.pk], key=key, fields=_INBOX_FIELDS)
+    return [InboxRow(*values) for values in rows]
+
+
+# The statement's columns, as ``InboxRow`` lists them: (table alias, model, field name).
+_INBOX_COLUMNS = (
+    ("i", InboxMessage, "id"),
+    ("i", InboxMessage, "delivered_at"),
+    ("i", InboxMessage, "opened_at"),
+    ("p", Product, "sku"),
+    ("p", Product, "title"),
+    ("p", Product, "price"),
+    ("p", Product, "tags"),
+    ("c", Category, "slug"),
+    ("m", Merchant, "slug"),
+    ("m", Merchant, "name"),
+)
+_INBOX_FIELDS = [model._meta.get_field(name) for _, model, name in _INBOX_COLUMNS]
+
+
+@functools.cache
+def _inbox_page_sql() -> tuple[str, list[str]]:
+    """The page statement of ``inbox_page`` up to its WHERE's filters (the keyset's
+    condition, ORDER BY and LIMIT follow), and the key's columns. Parameter: the shopper."""
+    quote = connection.ops.quote_name
+
+    def column(model, name: str) -> str:
+        return quote(model._meta.get_field(name).column)
+
+    def table(model) -> str:
+        return quote(model._meta.db_table)
+
+    selected = ", ".join(f"{alias}.{column(model, name)}" for alias, model, name in _INBOX_COLUMNS)
+    delivered = f"i.{column(InboxMessage, 'delivered_at')}"
+    head = (
+        f"SELECT {selected} FROM {table(InboxMessage)} i"
+        f" JOIN {table(Product)} p ON p.{column(Product, 'id')} = i.{column(InboxMessage, 'product')}"
+        f" JOIN {table(Merchant)} m ON m.{column(Merchant, 'id')} = p.{column(Product, 'merchant')}"
+        f" LEFT JOIN {table(Category)} c ON c.{column(Category, 'id')} = p.{column(Product, 'category')}"
+        f" WHERE i.{column(InboxMessage, 'shopper')} = %s AND {delivered} IS NOT NULL"
+    )
+    return head, [delivered, f"i.{column(InboxMessage, 'id')}"]
 
 
 def rollout_get(*, merchant: Merchant, sku: str) -> PushRollout:
