@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from core.sql import any_of, comma_joined, instance_of, model_columns, row_reader, timestamp
@@ -276,25 +276,6 @@ def _held(values: list) -> HeldCoupon:
         *values[:split],
         template=HeldTerms(*values[split:]),
         product_ids=frozenset(int(i) for i in str(listed).split(",") if i) if listed else frozenset(),
-    )
-
-
-def usable_counts_by_merchant(*, shopper: Shopper, now: datetime) -> dict[int, int]:
-    rows = Coupon.objects.filter(usable_q(now), shopper=shopper).values("merchant_id").annotate(n=Count("id"))
-    return {row["merchant_id"]: row["n"] for row in rows}
-
-
-def usable_repurchase_coupons(*, shopper: Shopper, merchant_ids: set[int], now: datetime) -> list[Coupon]:
-    """Usable coupons the shopper got for buying again, soonest to expire first."""
-    if not merchant_ids:
-        return []
-    return list(
-        Coupon.objects.filter(
-            usable_q(now), shopper=shopper, merchant_id__in=merchant_ids, source=Coupon.Source.REPURCHASE
-        )
-        # Shown with their terms and merchant beside the products: no query per coupon.
-        .select_related("template__category", "merchant")
-        .order_by("expires_at", "id")
     )
 
 

@@ -31,7 +31,7 @@ def frequently_purchased_page(
     one that expires first). At most two statements for the page: the purchase times of
     the products bought twice or more, and the usable coupons of the page's merchants with
     their product lists (``usable_coupons_shown``, one statement; the repurchase ones kept
-    here, in its order: soonest to expire first, as ``usable_repurchase_coupons``)."""
+    here, in its order: soonest to expire first, as the list's coupons always were)."""
     if not rows:
         return []
     due = storefront_selectors.purchase_due_again(shopper=shopper, stats=rows)

@@ -179,8 +179,15 @@ def _old_answer(shopper, now) -> bytes:
         .order_by("-times_purchased", "-last_purchased_at", "-id")
     )
     due = storefront_selectors.purchase_due_again(shopper=shopper, stats=stats)
-    coupons = coupon_selectors.usable_repurchase_coupons(
-        shopper=shopper, merchant_ids={s.merchant_id for s in stats}, now=now
+    coupons = list(
+        Coupon.objects.filter(
+            coupon_selectors.usable_q(now),
+            shopper=shopper,
+            merchant_id__in={s.merchant_id for s in stats},
+            source=Coupon.Source.REPURCHASE,
+        )
+        .select_related("template__category", "merchant")
+        .order_by("expires_at", "id")
     )
     product_ids = coupon_selectors.template_product_ids(coupons=coupons)
     for stat in stats:

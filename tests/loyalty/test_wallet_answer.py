@@ -5,12 +5,13 @@ import json
 from datetime import timedelta
 
 import pytest
-from django.db.models import F, OuterRef, Subquery, Sum
+from django.db.models import Count, F, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
 from coupons import selectors as coupon_selectors
+from coupons.models import Coupon
 from loyalty.apis.shopper import WalletMembershipOutput
 from loyalty.models import PointsEntry
 from loyalty.selectors import EXPIRING_SOON_DAYS
@@ -50,7 +51,8 @@ def orm_wallet(shopper, now):
         )
         .order_by("merchant__name", "id")
     )
-    counts = coupon_selectors.usable_counts_by_merchant(shopper=shopper, now=now)
+    usable = Coupon.objects.filter(coupon_selectors.usable_q(now), shopper=shopper)
+    counts = {row["merchant_id"]: row["n"] for row in usable.values("merchant_id").annotate(n=Count("id"))}
     for membership in memberships:
         membership.usable_coupons = counts.get(membership.merchant_id, 0)
     return memberships
