@@ -136,6 +136,16 @@ def _row_reader(fields, wrapper):
     return read
 
 
+def column(model, name: str) -> str:
+    """The quoted column of ``model``'s field ``name``, for a written-out statement."""
+    return connection.ops.quote_name(model._meta.get_field(name).column)
+
+
+def table(model) -> str:
+    """The quoted table of ``model``, for a written-out statement."""
+    return connection.ops.quote_name(model._meta.db_table)
+
+
 def model_columns(model, alias: str) -> str:
     """The SELECT list of every concrete column of ``model`` (as :func:`instance_of` reads
     them, in the model's field order), from the table named ``alias`` in the statement."""

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from django.db import connection
 
+from core.sql import column, table
 from loyalty.models import PointsAccount, PointsEntry
 from members.errors import MembershipNotFound, MerchantNotFound
 from members.models import Membership, Merchant, Shopper
@@ -87,32 +88,24 @@ _LEDGER_COLUMNS = (
 _LEDGER_FIELDS = [model._meta.get_field(name) for _, model, name in _LEDGER_COLUMNS]
 
 
-def _column(model, name: str) -> str:
-    return connection.ops.quote_name(model._meta.get_field(name).column)
-
-
-def _table(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
 @functools.cache
 def _ledger_page_sql() -> tuple[str, str]:
     """The page statement of ``points_entry_page`` up to its WHERE's filters (the keyset's
     condition, ORDER BY and LIMIT follow), and the key's column. Parameters: the merchant's
     slug, the shopper."""
-    c = _column
+    c = column
     selected = ", ".join(f"{alias}.{c(model, name)}" for alias, model, name in _LEDGER_COLUMNS)
     account = (
-        f"SELECT pa.{c(PointsAccount, 'id')} FROM {_table(PointsAccount)} pa"
-        f" JOIN {_table(Membership)} ms ON ms.{c(Membership, 'id')} = pa.{c(PointsAccount, 'membership')}"
-        f" JOIN {_table(Merchant)} mc ON mc.{c(Merchant, 'id')} = ms.{c(Membership, 'merchant')}"
+        f"SELECT pa.{c(PointsAccount, 'id')} FROM {table(PointsAccount)} pa"
+        f" JOIN {table(Membership)} ms ON ms.{c(Membership, 'id')} = pa.{c(PointsAccount, 'membership')}"
+        f" JOIN {table(Merchant)} mc ON mc.{c(Merchant, 'id')} = ms.{c(Membership, 'merchant')}"
         f" WHERE mc.{c(Merchant, 'slug')} = %s AND ms.{c(Membership, 'shopper')} = %s"
     )
     key = f"e.{c(PointsEntry, 'id')}"
     head = (
-        f"SELECT {selected} FROM {_table(PointsEntry)} e"
-        f" LEFT JOIN {_table(Order)} o ON o.{c(Order, 'id')} = e.{c(PointsEntry, 'order')}"
-        f" LEFT JOIN {_table(Refund)} r ON r.{c(Refund, 'id')} = e.{c(PointsEntry, 'refund')}"
+        f"SELECT {selected} FROM {table(PointsEntry)} e"
+        f" LEFT JOIN {table(Order)} o ON o.{c(Order, 'id')} = e.{c(PointsEntry, 'order')}"
+        f" LEFT JOIN {table(Refund)} r ON r.{c(Refund, 'id')} = e.{c(PointsEntry, 'refund')}"
         f" WHERE e.{c(PointsEntry, 'account')} = ({account})"
     )
     return head, key
@@ -122,10 +115,10 @@ def _ledger_page_sql() -> tuple[str, str]:
 def _owner_sql() -> str:
     """The merchant with the slug and the shopper's membership of it (null if none).
     Parameters: the shopper, the slug."""
-    c = _column
+    c = column
     return (
-        f"SELECT mc.{c(Merchant, 'id')}, ms.{c(Membership, 'id')} FROM {_table(Merchant)} mc"
-        f" LEFT JOIN {_table(Membership)} ms ON ms.{c(Membership, 'merchant')} = mc.{c(Merchant, 'id')}"
+        f"SELECT mc.{c(Merchant, 'id')}, ms.{c(Membership, 'id')} FROM {table(Merchant)} mc"
+        f" LEFT JOIN {table(Membership)} ms ON ms.{c(Membership, 'merchant')} = mc.{c(Merchant, 'id')}"
         f" AND ms.{c(Membership, 'shopper')} = %s"
         f" WHERE mc.{c(Merchant, 'slug')} = %s"
     )

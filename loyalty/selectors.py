@@ -5,10 +5,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
+from core.sql import column, table
 from coupons import selectors as coupon_selectors
 from coupons.models import Coupon
 from coupons.rules import CartLine, in_scope
@@ -125,13 +125,6 @@ def _member_page_sql(*, iron_fan: bool | None, tiered: bool) -> tuple[str, str]:
     """The page statement of ``member_page`` for one set of filters, up to its WHERE's
     filters (the keyset's condition, ORDER BY and LIMIT follow), and the key's column.
     Parameters: the merchant, the active status, the tier if ``tiered``."""
-    quote = connection.ops.quote_name
-
-    def column(model, name: str) -> str:
-        return quote(model._meta.get_field(name).column)
-
-    def table(model) -> str:
-        return quote(model._meta.db_table)
 
     selected = []
     for alias, model, name in _MEMBER_COLUMNS:

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from django.db import connection
 
-from core.sql import row_reader, timestamp
+from core.sql import column, row_reader, table, timestamp
 from coupons.models import Coupon
 from loyalty.models import PointsAccount, PointsEntry
 from members.models import Membership, Merchant, Shopper, Tier
@@ -76,13 +76,6 @@ def _wallet_sql() -> str:
     The lots' condition is the ORM's spelling of ``remaining > 0`` so that PostgreSQL proves
     the partial index's predicate from it; the sum is cast to an integer (PostgreSQL's SUM of
     a bigint is a numeric)."""
-    quote = connection.ops.quote_name
-
-    def column(model, name: str) -> str:
-        return quote(model._meta.get_field(name).column)
-
-    def table(model) -> str:
-        return quote(model._meta.db_table)
 
     lots = (
         f"FROM {table(PointsEntry)} e"

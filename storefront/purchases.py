@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.db import connection
 
+from core.sql import column, table
 from members.errors import MerchantNotFound
 from members.models import Merchant, Shopper
 from storefront.models import Category, Product, PurchaseStat
@@ -83,31 +84,23 @@ _PURCHASE_COLUMNS = (
 _PURCHASE_FIELDS = [model._meta.get_field(name) for _, model, name in _PURCHASE_COLUMNS]
 
 
-def _column(model, name: str) -> str:
-    return connection.ops.quote_name(model._meta.get_field(name).column)
-
-
-def _table(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
 @functools.cache
 def _purchase_page_sql(*, by_merchant: bool) -> tuple[str, list[str]]:
     """The page statement of ``purchase_page`` up to its WHERE's filters (the keyset's
     condition, ORDER BY and LIMIT follow), and the key's columns. Parameters: the shopper,
     the merchant's slug if ``by_merchant``."""
-    c = _column
+    c = column
     selected = ", ".join(f"{alias}.{c(model, name)}" for alias, model, name in _PURCHASE_COLUMNS)
     filters = [f"ps.{c(PurchaseStat, 'shopper')} = %s"]
     if by_merchant:
-        merchant = f"SELECT {c(Merchant, 'id')} FROM {_table(Merchant)} WHERE {c(Merchant, 'slug')} = %s"
+        merchant = f"SELECT {c(Merchant, 'id')} FROM {table(Merchant)} WHERE {c(Merchant, 'slug')} = %s"
         filters.append(f"ps.{c(PurchaseStat, 'merchant')} = ({merchant})")
     key = [f"ps.{c(PurchaseStat, name)}" for name in ("times_purchased", "last_purchased_at", "id")]
     head = (
-        f"SELECT {selected} FROM {_table(PurchaseStat)} ps"
-        f" JOIN {_table(Product)} p ON p.{c(Product, 'id')} = ps.{c(PurchaseStat, 'product')}"
-        f" JOIN {_table(Merchant)} m ON m.{c(Merchant, 'id')} = p.{c(Product, 'merchant')}"
-        f" LEFT JOIN {_table(Category)} c ON c.{c(Category, 'id')} = p.{c(Product, 'category')}"
+        f"SELECT {selected} FROM {table(PurchaseStat)} ps"
+        f" JOIN {table(Product)} p ON p.{c(Product, 'id')} = ps.{c(PurchaseStat, 'product')}"
+        f" JOIN {table(Merchant)} m ON m.{c(Merchant, 'id')} = p.{c(Product, 'merchant')}"
+        f" LEFT JOIN {table(Category)} c ON c.{c(Category, 'id')} = p.{c(Product, 'category')}"
         f" WHERE {' AND '.join(filters)}"
     )
     return head, key
@@ -115,4 +108,4 @@ def _purchase_page_sql(*, by_merchant: bool) -> tuple[str, list[str]]:
 
 @functools.cache
 def _merchant_sql() -> str:
-    return f"SELECT 1 FROM {_table(Merchant)} WHERE {_column(Merchant, 'slug')} = %s"
+    return f"SELECT 1 FROM {table(Merchant)} WHERE {column(Merchant, 'slug')} = %s"

@@ -13,6 +13,7 @@ from django.db.models import F, Prefetch, QuerySet
 
 from core.sql import (
     any_of,
+    column,
     epoch_seconds,
     in_subquery,
     instance_of,
@@ -21,6 +22,7 @@ from core.sql import (
     minus_seconds,
     model_columns,
     row_reader,
+    table,
     timestamp,
 )
 from members.models import Account, Follow, Membership, Merchant, Shopper
@@ -393,13 +395,6 @@ _INBOX_FIELDS = [model._meta.get_field(name) for _, model, name in _INBOX_COLUMN
 def _inbox_page_sql() -> tuple[str, list[str]]:
     """The page statement of ``inbox_page`` up to its WHERE's filters (the keyset's
     condition, ORDER BY and LIMIT follow), and the key's columns. Parameter: the shopper."""
-    quote = connection.ops.quote_name
-
-    def column(model, name: str) -> str:
-        return quote(model._meta.get_field(name).column)
-
-    def table(model) -> str:
-        return quote(model._meta.db_table)
 
     selected = ", ".join(f"{alias}.{column(model, name)}" for alias, model, name in _INBOX_COLUMNS)
     delivered = f"i.{column(InboxMessage, 'delivered_at')}"
