@@ -4,7 +4,9 @@ Raw statements that must run on both databases take their function names from he
 so the vendor branch is written once.
 """
 
+import functools
 import json
+import re
 import weakref
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
@@ -84,6 +86,25 @@ def any_of(column: str, values: list) -> tuple[str, list]:
     if connection.vendor == "postgresql":
         return f"{column} = ANY(%s)", [list(values)]
     return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
+
+
+# Runs of whitespace, or a quoted literal or identifier (kept as written).
+_SPACE_OR_QUOTED = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|\s+""")
+
+
+@functools.lru_cache(maxsize=512)
+def compact(statement: str) -> str:
+    """``statement`` with each run of whitespace outside quotes made one space.
+
+    psycopg parses a statement's placeholders once and keeps the result only for a
+    statement of at most 4,096 bytes and 50 parameters (``psycopg._queries``); a longer
+    one is parsed again on every execute, 0.4 ms for the order's side effects. Written
+    out with the indentation that makes them readable, the order's statements pass
+    that limit; compacted (once per text: cached), they stay under it. Quoted literals
+    and identifiers are kept as written; the statement must hold no comments and no
+    dollar-quoted text (none of ours does).
+    """
+    return _SPACE_OR_QUOTED.sub(lambda m: m.group() if m.group()[0] in "'\"" else " ", statement).strip()
 
 
 def timestamp(value):

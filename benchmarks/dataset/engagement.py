@@ -18,7 +18,7 @@ SELECT f.account_id, f.shopper_id, x.kind,
 FROM (SELECT e, (ARRAY['view', 'view', 'like', 'like', 'comment', 'share', 'live_watch', 'purchase',
                         'like', 'live_watch'])[1 + mod(pg_temp.bench_rand(e, 21), 10)] AS kind,
              1 + mod(pg_temp.bench_rand(e, 20), %(f)s) AS f
-      FROM generate_series(%(lo)s, %(hi)s) e) x
+      FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) e) x
 JOIN members_follow f ON f.id = x.f
 """
 

@@ -34,7 +34,7 @@ def insert_chunked(cur, label: str, total: int, statement: str, *, unit: str = "
 CATEGORIES = """
 INSERT INTO storefront_category (id, merchant_id, slug, name)
 SELECT g, m.merchant_id, 'bench-cat-' || (1 + mod(g - 1, %(c)s)), 'Category ' || (1 + mod(g - 1, %(c)s))
-FROM generate_series(%(lo)s, %(hi)s) g
+FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) g
 JOIN bench_m m ON m.idx = (g - 1) / %(c)s
 """
 
@@ -49,7 +49,7 @@ SELECT g, m.merchant_id,
        (100 + mod(pg_temp.bench_rand(g, 3), 19900)) / 100.0,
        now() - make_interval(days => mod(pg_temp.bench_rand(g, 4), 365)::int),
        now(), now()
-FROM generate_series(%(lo)s, %(hi)s) g
+FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) g
 JOIN bench_m m ON m.idx = (g - 1) / %(ppm)s
 """
 
@@ -57,7 +57,7 @@ SHOPPERS = """
 INSERT INTO members_shopper (id, external_id, display_name, created_at)
 SELECT g, 'bench-shopper-' || lpad(g::text, 7, '0'), 'Shopper ' || g,
        now() - make_interval(days => mod(pg_temp.bench_rand(g, 5), 1000)::int)
-FROM generate_series(%(lo)s, %(hi)s) g
+FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) g
 """
 
 # Membership k: shopper s = (k - 1) / 2 + 1 joins merchants s mod M and (s + 1) mod M;
@@ -66,7 +66,8 @@ MEMBERSHIPS = """
 INSERT INTO members_membership (id, shopper_id, merchant_id, number, tier_id, status, joined_at)
 SELECT k.k, k.s, m.merchant_id, 2 * ((k.s - 1) / %(m)s) + k.j + 1, m.entry_tier_id, 'active',
        now() - make_interval(days => mod(pg_temp.bench_rand(k.k, 6), 700)::int)
-FROM (SELECT g AS k, (g - 1) / 2 + 1 AS s, mod(g - 1, 2) AS j FROM generate_series(%(lo)s, %(hi)s) g) k
+FROM (SELECT g AS k, (g - 1) / 2 + 1 AS s, mod(g - 1, 2) AS j
+      FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) g) k
 JOIN bench_m m ON m.idx = mod(k.s + k.j, %(m)s)
 """
 
@@ -82,7 +83,7 @@ EARNED = "(1 + mod(pg_temp.bench_rand(g, 7), 500))"
 POINTS_ACCOUNTS = f"""
 INSERT INTO loyalty_pointsaccount (id, membership_id, balance, lifetime_earned, join_bonus_at, updated_at)
 SELECT g, g, %(bonus)s + {EARNED}, %(bonus)s + {EARNED}, now() - interval '30 days', now()
-FROM generate_series(%(lo)s, %(hi)s) g
+FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) g
 """
 
 POINTS_ENTRIES = f"""
@@ -94,7 +95,7 @@ SELECT e, g,
        now() + interval '335 days',
        CASE WHEN b THEN %(bonus)s ELSE {EARNED} END,
        now() - CASE WHEN b THEN interval '30 days' ELSE interval '1 day' END
-FROM (SELECT e, (e + 1) / 2 AS g, mod(e, 2) = 1 AS b FROM generate_series(%(lo)s, %(hi)s) e) x
+FROM (SELECT e, (e + 1) / 2 AS g, mod(e, 2) = 1 AS b FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) e) x
 """
 
 # Follow f: shopper mod(f - 1, S) + 1 follows an account picked by its hash; a shopper's
@@ -108,7 +109,7 @@ SELECT x.f, x.s, a.account_id, now() - make_interval(days => mod(pg_temp.bench_r
        now(), x.iron, CASE WHEN x.iron THEN now() - interval '10 days' END
 FROM (SELECT g AS f, mod(g - 1, %(s)s) + 1 AS s, (g - 1) / %(s)s AS r,
              mod(pg_temp.bench_rand(g, 10), 10) = 0 AS iron
-      FROM generate_series(%(lo)s, %(hi)s) g) x
+      FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) g) x
 JOIN bench_a a ON a.idx = mod(pg_temp.bench_rand(x.s, 11) + x.r, %(a)s)
 """
 
@@ -130,7 +131,7 @@ WITH o AS (
                + 3 * mod(pg_temp.bench_rand(g, 13), 5) AS base,
            now() - make_interval(days => mod(pg_temp.bench_rand(g, 14), 365)::int,
                                  secs => mod(pg_temp.bench_rand(g, 15), 86400)::int) AS paid_at
-    FROM generate_series(%(lo)s, %(hi)s) g
+    FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) g
     JOIN members_membership ms ON ms.id = 1 + mod(pg_temp.bench_rand(g, 16), %(nm)s)
     JOIN bench_m m ON m.merchant_id = ms.merchant_id
 ), l AS (
@@ -202,7 +203,7 @@ FROM (SELECT g AS c, mod(pg_temp.bench_rand(g, 20), 20) AS r,
                           THEN make_interval(days => mod(pg_temp.bench_rand(g, 21), 20)::int, hours => 1)
                           ELSE make_interval(days => 40 + mod(pg_temp.bench_rand(g, 21), 100)::int) END
                  AS issued_at
-      FROM generate_series(%(lo)s, %(hi)s) g) x
+      FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) g) x
 JOIN members_membership ms ON ms.id = x.c
 JOIN bench_t t ON t.merchant_id = ms.merchant_id AND t.k = mod(pg_temp.bench_rand(x.c, 22), %(k)s)
 """

@@ -70,8 +70,10 @@ def ensure_month(cursor, month: date) -> bool:
         cursor.execute(f"CREATE TABLE {name} (LIKE {TABLE} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
         cursor.execute(f"INSERT INTO {name} SELECT * FROM {DEFAULT_PARTITION} WHERE {bounds}", [lower, upper])
         cursor.execute(f"DELETE FROM {DEFAULT_PARTITION} WHERE {bounds}", [lower, upper])
+        # DDL takes no bound parameters (the server binds them: settings.py); the bounds
+        # are ISO dates made here from a date, so they are written in as literals.
         cursor.execute(
-            f"ALTER TABLE {TABLE} ATTACH PARTITION {name} FOR VALUES FROM (%s) TO (%s)", [lower, upper]
+            f"ALTER TABLE {TABLE} ATTACH PARTITION {name} FOR VALUES FROM ('{lower}') TO ('{upper}')"
         )
     return True
 

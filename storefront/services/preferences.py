@@ -104,11 +104,15 @@ def preferences_add(*, interests: Iterable[Interest]) -> None:
     folded = _folded(interests)
     if not folded:
         return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_upsert_sql(_ARRAY_ROWS), _array_params(folded))
+        return
     params = []
     for (shopper_id, kind, slug), (weight, at) in sorted(folded.items()):
         params += [shopper_id, kind, slug, weight, connection.ops.adapt_datetimefield_value(at)]
     with connection.cursor() as cursor:
-        cursor.execute(_upsert_sql(", ".join(["(%s, %s, %s, %s, %s)"] * len(folded))), params)
+        cursor.execute(_upsert_sql("VALUES " + ", ".join(["(%s, %s, %s, %s, %s)"] * len(folded))), params)
 
 
 def order_interests(
@@ -135,6 +139,8 @@ def preferences_upsert(*, interests: Iterable[Interest]) -> tuple[str, dict]:
     folded = _folded(interests)
     if not folded:
         return "", {}
+    if connection.vendor == "postgresql":
+        return _upsert_sql(_ARRAY_ROWS), _array_params(folded)
     values, params = [], {}
     for i, ((shopper_id, kind, slug), (weight, at)) in enumerate(sorted(folded.items())):
         params.update(
@@ -147,7 +153,26 @@ def preferences_upsert(*, interests: Iterable[Interest]) -> tuple[str, dict]:
             }
         )
         values.append(f"(%(pref_s{i})s, %(pref_k{i})s, %(pref_g{i})s, %(pref_w{i})s, %(pref_t{i})s)")
-    return _upsert_sql(", ".join(values)), params
+    return _upsert_sql(f"VALUES {', '.join(values)}"), params
+
+
+# PostgreSQL: the rows as five arrays, so the statement's text is the same however many
+# rows (psycopg parses it once; the server keeps it prepared: loyalty/settings.py).
+_ARRAY_ROWS = (
+    "SELECT * FROM unnest(%(pref_shoppers)s::bigint[], %(pref_kinds)s::text[], %(pref_slugs)s::text[],"
+    " %(pref_weights)s::double precision[], %(pref_ats)s::timestamptz[])"
+)
+
+
+def _array_params(folded: dict[tuple[int, str, str], tuple[float, datetime]]) -> dict:
+    rows = sorted(folded.items())
+    return {
+        "pref_shoppers": [shopper_id for (shopper_id, _, _), _ in rows],
+        "pref_kinds": [kind for (_, kind, _), _ in rows],
+        "pref_slugs": [slug for (_, _, slug), _ in rows],
+        "pref_weights": [weight for _, (weight, _) in rows],
+        "pref_ats": [at for _, (_, at) in rows],
+    }
 
 
 def _folded(interests: Iterable[Interest]) -> dict[tuple[int, str, str], tuple[float, datetime]]:
@@ -167,7 +192,9 @@ def _folded(interests: Iterable[Interest]) -> dict[tuple[int, str, str], tuple[f
     return folded
 
 
-def _upsert_sql(values: str) -> str:
+def _upsert_sql(rows: str) -> str:
+    """The upsert of ``rows`` (a ``VALUES`` list or a ``SELECT``) of
+    ``(shopper_id, kind, slug, weight, updated_at)``."""
     table = Preference._meta.db_table
     later = f"{greatest()}({table}.updated_at, EXCLUDED.updated_at)"
     half_life = affinity.HALF_LIFE.total_seconds()
@@ -180,7 +207,7 @@ def _upsert_sql(values: str) -> str:
 
     return f"""
         INSERT INTO {table} (shopper_id, kind, slug, weight, updated_at)
-        VALUES {values}
+        {rows}
         ON CONFLICT (shopper_id, kind, slug) DO UPDATE SET
             weight = {faded(f"{table}.weight", f"{table}.updated_at")}
                    + {faded("EXCLUDED.weight", "EXCLUDED.updated_at")},

@@ -41,18 +41,31 @@ def purchase_stats_upsert(
         "stat_merchant": merchant_id,
         "stat_at": connection.ops.adapt_datetimefield_value(at),
     }
-    values = []
-    for i, (product_id, quantity) in enumerate(lines):
-        params[f"stat_p{i}"], params[f"stat_q{i}"] = product_id, quantity
-        values.append(
-            f"(%(stat_shopper)s, %(stat_p{i})s, %(stat_merchant)s, 1, %(stat_q{i})s,"
-            " %(stat_at)s, %(stat_at)s)"
+    if connection.vendor == "postgresql":
+        # The lines as two arrays: one statement text for any number of lines, so psycopg
+        # parses it once and the server keeps it prepared (loyalty/settings.py).
+        params["stat_products"] = [product_id for product_id, _ in lines]
+        params["stat_quantities"] = [quantity for _, quantity in lines]
+        rows = (
+            "SELECT %(stat_shopper)s, v.product_id, %(stat_merchant)s, 1, v.quantity,"
+            " %(stat_at)s, %(stat_at)s"
+            " FROM unnest(%(stat_products)s::bigint[], %(stat_quantities)s::integer[])"
+            " AS v (product_id, quantity)"
         )
+    else:
+        values = []
+        for i, (product_id, quantity) in enumerate(lines):
+            params[f"stat_p{i}"], params[f"stat_q{i}"] = product_id, quantity
+            values.append(
+                f"(%(stat_shopper)s, %(stat_p{i})s, %(stat_merchant)s, 1, %(stat_q{i})s,"
+                " %(stat_at)s, %(stat_at)s)"
+            )
+        rows = f"VALUES {', '.join(values)}"
     statement = f"""
         INSERT INTO {table}
             (shopper_id, product_id, merchant_id, times_purchased, quantity,
              first_purchased_at, last_purchased_at)
-        VALUES {", ".join(values)}
+        {rows}
         ON CONFLICT (shopper_id, product_id) DO UPDATE SET
             times_purchased = {table}.times_purchased + 1,
             quantity = {table}.quantity + EXCLUDED.quantity,

@@ -1,7 +1,7 @@
 from django.db import connection
 
 from core.fingerprint import request_fingerprint
-from core.sql import comma_joined, greatest, least
+from core.sql import comma_joined, compact, greatest, least
 
 
 def test_fingerprint_ignores_key_order_and_sees_any_value_change():
@@ -15,3 +15,16 @@ def test_greatest_least_and_comma_join_run_on_this_database(db):
         assert tuple(cursor.fetchone()) == (5, 2)
         cursor.execute(f"SELECT {comma_joined('v')} FROM (SELECT 1 AS v UNION ALL SELECT 2 AS v) AS t")
         assert sorted(cursor.fetchone()[0].split(",")) == ["1", "2"]
+
+
+def test_compact_makes_each_run_of_whitespace_one_space_outside_quotes():
+    statement = """
+        SELECT  a,
+                'two  spaces\nand a line' AS "Odd  Name",
+                'it''s   kept'
+        FROM t   WHERE x = %(x)s
+    """
+
+    assert compact(statement) == (
+        "SELECT a, 'two  spaces\nand a line' AS \"Odd  Name\", 'it''s   kept' FROM t WHERE x = %(x)s"
+    )

@@ -5,11 +5,13 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from psycopg import _queries
 
 from loyalty.models import PointsEntry
 from loyalty.services.memberships import membership_enrol
 from loyalty.services.purchases import purchase_record
 from storefront.models import Order, PurchaseStat
+from tests.conftest import requires_postgres
 from tests.loyalty.conftest import order_input, points_account
 from tests.loyalty.factories import ProgramFactory
 from tests.members.factories import (
@@ -26,20 +28,26 @@ MEMBER_ORDER_STATEMENTS = 12
 THREE_LINES = [("S0", 2, "10.00"), ("S1", 1, "5.00"), ("S2", 3, "1.50")]
 
 
-def test_a_members_three_line_order_takes_at_most_twelve_statements(transactional_db):
-    # given: a member in a tier, with a program and a catalog, and a first order already
-    # behind them (so the count is the steady state, not a first purchase)
+def tiered_fan():
+    """A member in a tier who follows the brand account, with a program, a catalog and a
+    first order already behind them (so a count is the steady state, not a first purchase)."""
     merchant = MerchantFactory()
     brand = AccountFactory(merchant=merchant, kind="brand", handle=merchant.slug)
     ProgramFactory(merchant=merchant, points_per_unit=Decimal("1"))
     TierFactory(merchant=merchant, rank=1, min_spend_12m=0)
     TierFactory(merchant=merchant, rank=2, min_spend_12m=Decimal("1000"), earn_multiplier=Decimal("2"))
-    for sku in ("S0", "S1", "S2"):
-        ProductFactory(merchant=merchant, sku=sku)
+    for sku in ("S0", "S1", "S2"):  # tagged: each tag is a preference the order adds
+        ProductFactory(merchant=merchant, sku=sku, tags=[f"{sku}-a", f"{sku}-b", f"{sku}-c"])
     shopper = ShopperFactory()
     fan = FollowFactory(shopper=shopper, account=brand)
     membership = membership_enrol(shopper=shopper, merchant=merchant).membership
     purchase_record(merchant=merchant, order=order_input(shopper.external_id, "o-0", lines=THREE_LINES))
+    return merchant, shopper, membership, fan
+
+
+def test_a_members_three_line_order_takes_at_most_twelve_statements(transactional_db):
+    # given
+    merchant, shopper, membership, fan = tiered_fan()
 
     # when
     with CaptureQueriesContext(connection) as statements:
@@ -55,6 +63,34 @@ def test_a_members_three_line_order_takes_at_most_twelve_statements(transactiona
     assert PurchaseStat.objects.get(shopper=shopper, product__sku="S2").times_purchased == 2
     fan.refresh_from_db()
     assert fan.score == pytest.approx(40.0)  # two purchases of weight 20, a moment apart
+
+
+@requires_postgres
+def test_an_orders_statements_are_the_same_texts_for_any_number_of_lines_and_fit_psycopgs_parse_cache(
+    transactional_db,
+):
+    # A connection prepares a statement it has run DB_PREPARE_THRESHOLD times, which only
+    # happens when the text repeats; psycopg parses a text once only up to 4,096 bytes
+    # and 50 parameters (psycopg._queries): past that, 0.4 ms of Python on every order.
+    merchant, shopper, _, _ = tiered_fan()
+    runs = []
+    for external_id, lines in (("o-1", THREE_LINES), ("o-2", THREE_LINES[:2])):
+        executed = []
+
+        def record(execute, sql, params, many, context, executed=executed):
+            executed.append((sql, params))
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(record):
+            purchase_record(
+                merchant=merchant, order=order_input(shopper.external_id, external_id, lines=lines)
+            )
+        runs.append(executed)
+
+    assert [sql for sql, _ in runs[0]] == [sql for sql, _ in runs[1]]
+    for sql, params in runs[0]:
+        assert len(sql.encode()) <= _queries.MAX_CACHED_STATEMENT_LENGTH, sql
+        assert len(params or ()) <= _queries.MAX_CACHED_STATEMENT_PARAMS, sql
 
 
 def test_the_first_order_of_a_member_is_within_the_budget_too(transactional_db):

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from django.db import connection
 
+from core.sql import compact
 from members.engagement.services.purchase import (
     purchase_engagement_ctes,
     purchase_engagement_record,
@@ -84,5 +85,5 @@ def order_effects_record(
         return
     with connection.cursor() as cursor:
         cursor.execute(
-            "WITH " + ", ".join(f"{name} AS ({body})" for name, body in ctes) + " SELECT 1", params
+            compact("WITH " + ", ".join(f"{name} AS ({body})" for name, body in ctes) + " SELECT 1"), params
         )

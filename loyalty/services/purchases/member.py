@@ -69,7 +69,7 @@ def member_row(
             {
                 "merchant": merchant.pk,
                 "shopper": shopper_external_id,
-                **_listed("sku", skus),
+                **_skus(skus),
                 **_listed("code", codes),
             },
         )
@@ -93,7 +93,7 @@ def member_row_by_shopper_id(*, merchant: Merchant, shopper_id: int, skus, codes
 def products_by_sku(*, merchant: Merchant, skus: list[str]) -> dict[str, OrderProduct]:
     """A non-member's order: the products alone, one statement."""
     with connection.cursor() as cursor:
-        cursor.execute(_products_sql(len(skus)), {"merchant": merchant.pk, **_listed("sku", skus)})
+        cursor.execute(_products_sql(len(skus)), {"merchant": merchant.pk, **_skus(skus)})
         rows = cursor.fetchall()
     return products_checked(skus, [_product(row) for row in rows])
 
@@ -126,15 +126,18 @@ _SQL: dict[tuple, str] = {}
 
 
 def _member_sql(skus: int, codes: int) -> str:
-    """The statement for so many skus and codes, built once per process."""
-    key = ("member", connection.vendor, skus, codes)
+    """The statement for so many skus and codes, built once per process. On PostgreSQL
+    one text serves any number of either (the skus are one array parameter, the codes
+    are not read here), so psycopg parses it once and the server keeps it prepared."""
+    postgresql = connection.vendor == "postgresql"
+    key = ("member", connection.vendor) if postgresql else ("member", connection.vendor, skus, codes)
     if key not in _SQL:
-        _SQL[key] = _build_member_sql(postgresql=connection.vendor == "postgresql", skus=skus, codes=codes)
+        _SQL[key] = _build_member_sql(postgresql=postgresql, skus=skus, codes=codes)
     return _SQL[key]
 
 
 def _products_sql(skus: int) -> str:
-    key = ("products", connection.vendor, skus)
+    key = ("products", connection.vendor, 0 if connection.vendor == "postgresql" else skus)
     if key not in _SQL:
         where = _products_where("%(merchant)s", skus)
         _SQL[key] = f"SELECT {_PRODUCT_FIELDS} FROM {_PRODUCT_FROM} WHERE {where}"
@@ -143,6 +146,13 @@ def _products_sql(skus: int) -> str:
 
 def _listed(name: str, values: list[str]) -> dict[str, str]:
     return {f"{name}{i}": value for i, value in enumerate(values)}
+
+
+def _skus(skus: list[str]) -> dict:
+    """The skus' parameters: one array on PostgreSQL, one each on SQLite."""
+    if connection.vendor == "postgresql":
+        return {"skus": list(skus)}
+    return _listed("sku", skus)
 
 
 def _in_list(column: str, name: str, count: int) -> str:
@@ -158,6 +168,8 @@ _PRODUCT_FIELDS = "pr.id, pr.sku, pr.category_id, pc.slug, pr.tags"
 
 
 def _products_where(merchant: str, skus: int) -> str:
+    if connection.vendor == "postgresql":
+        return f"pr.merchant_id = {merchant} AND pr.sku = ANY(%(skus)s::text[])"
     return f"pr.merchant_id = {merchant} AND {_in_list('pr.sku', 'sku', skus)}"
 
 

@@ -2,10 +2,12 @@
 lines' ``INSERT`` reads the order's id from a data-modifying CTE), two on SQLite.
 
 The ORM's ``create`` and ``bulk_create`` cost more CPU to compile and to adapt their
-parameters (``bulk_create``'s arrays) than the database spent on the rows
-(docs/performance.md, "Orders: where the time goes"). The values still go through
-each field's ``get_db_prep_save``, so they are stored exactly as the ORM stores them.
-An ``IntegrityError`` (a replayed ``external_id``) is raised as from ``create``.
+parameters (``bulk_create``'s arrays, quoted in Python by a client-side cursor) than
+the database spent on the rows (docs/performance.md, "Orders: where the time goes").
+The values still go through each field's ``get_db_prep_save``, so they are stored
+exactly as the ORM stores them. On PostgreSQL the lines go as three arrays (``unnest``):
+one statement text for any number of lines. An ``IntegrityError`` (a replayed
+``external_id``) is raised as from ``create``.
 """
 
 from django.db import connection
@@ -24,26 +26,21 @@ def order_insert(*, order: Order, lines: list[tuple[int, int, object]]) -> Order
     """Insert ``order`` (unsaved) and its ``(product_id, quantity, unit_price)`` lines;
     returns the order with its id."""
     values = [field.get_db_prep_save(getattr(order, field.attname), connection) for field in ORDER_FIELDS]
-    line_values = [
-        value
-        for product_id, quantity, unit_price in lines
-        for value in (
-            product_id,
-            quantity,
-            LINE_FIELDS[3].get_db_prep_save(unit_price, connection),
-            0,
-        )
-    ]
+    prices = [LINE_FIELDS[3].get_db_prep_save(unit_price, connection) for _, _, unit_price in lines]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(_statement(len(lines)), values + line_values)
+            # The lines as three arrays: one statement text for any number of lines (psycopg
+            # parses it once; the server keeps it prepared: loyalty/settings.py).
+            products = [product_id for product_id, _, _ in lines]
+            quantities = [quantity for _, quantity, _ in lines]
+            cursor.execute(_statement(len(lines)), [*values, products, quantities, prices])
             order.pk = cursor.fetchone()[0]
         else:
             cursor.execute(_statement(0), values)
             order.pk = cursor.fetchone()[0]
             params = []
-            for i in range(len(lines)):
-                params += [order.pk, *line_values[4 * i : 4 * i + 4]]
+            for (product_id, quantity, _), price in zip(lines, prices, strict=True):
+                params += [order.pk, product_id, quantity, price, 0]
             cursor.execute(_lines_statement(len(lines)), params)
     order._state.adding = False
     return order
@@ -58,18 +55,19 @@ def _order_insert_sql() -> str:
 
 
 def _statement(line_count: int) -> str:
-    key = (connection.vendor, line_count)
+    """PostgreSQL: the order, and its lines when ``line_count``, whatever their number."""
+    key = (connection.vendor, min(line_count, 1))
     if key not in _SQL:
         if line_count == 0:
             _SQL[key] = _order_insert_sql()
         else:
-            rows = ", ".join(["(%s, %s, %s::numeric, %s)"] * line_count)
             _SQL[key] = (
                 f"WITH new_order AS ({_order_insert_sql()}) "
                 f"INSERT INTO {OrderLine._meta.db_table}"
                 " (order_id, product_id, quantity, unit_price, refunded_quantity) "
-                f"SELECT new_order.id, v.product_id, v.quantity, v.unit_price, v.refunded "
-                f"FROM new_order, (VALUES {rows}) AS v (product_id, quantity, unit_price, refunded) "
+                "SELECT new_order.id, v.product_id, v.quantity, v.unit_price, 0 "
+                "FROM new_order, unnest(%s::bigint[], %s::integer[], %s::numeric[])"
+                " AS v (product_id, quantity, unit_price) "
                 "RETURNING order_id"
             )
     return _SQL[key]
