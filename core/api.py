@@ -70,13 +70,13 @@ def validated(serializer_class, request, *, data=None, partial: bool = False) ->
     # an unticked HTML checkbox (false) instead of "not given".
     raw = request.data if data is None else (data.dict() if hasattr(data, "dict") else data)
     serializer = serializer_class(data=raw, partial=partial)
-    serializer.fields = _bound_fields(serializer_class, partial)
+    serializer.fields = bound_fields(serializer_class, partial)
     check_json_types(serializer, raw, query=data is not None)  # raises on any fault
     return serializer.validated_data
 
 
 @functools.cache
-def _bound_fields(serializer_class, partial: bool):
+def bound_fields(serializer_class, partial: bool = False):
     """The input fields of ``serializer_class``, bound once per process and shared by every
     request's serializer.
 

@@ -1,5 +1,6 @@
 """The shop system's orders and refunds: the entrance of the purchase pipeline, and the read-back."""
 
+import functools
 from decimal import Decimal
 
 from django.utils.dateparse import parse_datetime
@@ -7,7 +8,7 @@ from drf_spectacular.utils import OpenApiExample, extend_schema_field, inline_se
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from core.api import paginated_response, validated
+from core.api import bound_fields, paginated_response, validated
 from core.fields import (
     IDENTIFIER_VALIDATOR,
     SHOPPER_ID_VALIDATOR,
@@ -19,6 +20,7 @@ from core.schema import api_operation
 from coupons import errors as coupon_errors
 from coupons.apis import CouponCodesField
 from loyalty import errors, selectors
+from loyalty.apis.order_input import OrderBodyRules, well_formed_order
 from loyalty.services.purchases import NOT_A_MEMBER, OrderInput, OrderLineInput, purchase_record
 from loyalty.services.refunds import RefundInput, RefundLineInput, refund_record
 from members.authentication import MerchantApi
@@ -254,7 +256,7 @@ class OrderListCreateApi(MerchantApi):
         tags=TAGS,
     )
     def post(self, request):
-        data = validated(self.InputSerializer, request)
+        data = well_formed_order(request, _order_rules()) or validated(self.InputSerializer, request)
         order = OrderInput(
             external_id=data["external_id"],
             shopper=data["shopper"],
@@ -337,3 +339,8 @@ class RefundCreateApi(MerchantApi):
             RefundOutput(result.response).data,
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         )
+
+
+@functools.cache
+def _order_rules() -> OrderBodyRules:
+    return OrderBodyRules(bound_fields(OrderListCreateApi.InputSerializer))
