@@ -13,6 +13,7 @@ The rules (weights, half-life) are in ``storefront.affinity``.
   ``preferences_from_engagement`` with the events that name a sku, in its transaction.
 """
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -106,7 +107,7 @@ def preferences_add(*, interests: Iterable[Interest]) -> None:
         return
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(_upsert_sql(_ARRAY_ROWS), _array_params(folded))
+            cursor.execute(_upsert_sql(_JSON_ROWS), _json_params(folded))
         return
     params = []
     for (shopper_id, kind, slug), (weight, at) in sorted(folded.items()):
@@ -140,7 +141,7 @@ def preferences_upsert(*, interests: Iterable[Interest]) -> tuple[str, dict]:
     if not folded:
         return "", {}
     if connection.vendor == "postgresql":
-        return _upsert_sql(_ARRAY_ROWS), _array_params(folded)
+        return _upsert_sql(_JSON_ROWS), _json_params(folded)
     values, params = [], {}
     for i, ((shopper_id, kind, slug), (weight, at)) in enumerate(sorted(folded.items())):
         params.update(
@@ -156,23 +157,22 @@ def preferences_upsert(*, interests: Iterable[Interest]) -> tuple[str, dict]:
     return _upsert_sql(f"VALUES {', '.join(values)}"), params
 
 
-# PostgreSQL: the rows as five arrays, so the statement's text is the same however many
-# rows (psycopg parses it once; the server keeps it prepared: loyalty/settings.py).
-_ARRAY_ROWS = (
-    "SELECT * FROM unnest(%(pref_shoppers)s::bigint[], %(pref_kinds)s::text[], %(pref_slugs)s::text[],"
-    " %(pref_weights)s::double precision[], %(pref_ats)s::timestamptz[])"
+# PostgreSQL: the rows as one JSON parameter, so the statement's text is the same however
+# many rows (psycopg parses it once; the server keeps it prepared: loyalty/settings.py).
+# JSON is dumped in C, where psycopg dumps arrays in Python; the time goes as ISO text and
+# a weight as its shortest exact decimal (``repr``), so both arrive unchanged.
+_JSON_ROWS = (
+    "SELECT * FROM json_to_recordset(%(pref_rows)s::json)"
+    " AS v (s bigint, k text, g text, w double precision, t timestamptz)"
 )
 
 
-def _array_params(folded: dict[tuple[int, str, str], tuple[float, datetime]]) -> dict:
-    rows = sorted(folded.items())
-    return {
-        "pref_shoppers": [shopper_id for (shopper_id, _, _), _ in rows],
-        "pref_kinds": [kind for (_, kind, _), _ in rows],
-        "pref_slugs": [slug for (_, _, slug), _ in rows],
-        "pref_weights": [weight for _, (weight, _) in rows],
-        "pref_ats": [at for _, (_, at) in rows],
-    }
+def _json_params(folded: dict[tuple[int, str, str], tuple[float, datetime]]) -> dict:
+    rows = [
+        {"s": shopper_id, "k": kind, "g": slug, "w": weight, "t": at.isoformat()}
+        for (shopper_id, kind, slug), (weight, at) in sorted(folded.items())
+    ]
+    return {"pref_rows": json.dumps(rows)}
 
 
 def _folded(interests: Iterable[Interest]) -> dict[tuple[int, str, str], tuple[float, datetime]]:

@@ -1,5 +1,6 @@
 """Purchase statistics: what each shopper bought, how often, for "frequently purchased"."""
 
+import json
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -42,15 +43,15 @@ def purchase_stats_upsert(
         "stat_at": connection.ops.adapt_datetimefield_value(at),
     }
     if connection.vendor == "postgresql":
-        # The lines as two arrays: one statement text for any number of lines, so psycopg
-        # parses it once and the server keeps it prepared (loyalty/settings.py).
-        params["stat_products"] = [product_id for product_id, _ in lines]
-        params["stat_quantities"] = [quantity for _, quantity in lines]
+        # The lines as one JSON parameter: one statement text for any number of lines, so
+        # psycopg parses it once and the server keeps it prepared (loyalty/settings.py);
+        # JSON is dumped in C, where psycopg dumps arrays in Python.
+        params["stat_lines"] = json.dumps(
+            [{"p": product_id, "q": quantity} for product_id, quantity in lines]
+        )
         rows = (
-            "SELECT %(stat_shopper)s, v.product_id, %(stat_merchant)s, 1, v.quantity,"
-            " %(stat_at)s, %(stat_at)s"
-            " FROM unnest(%(stat_products)s::bigint[], %(stat_quantities)s::integer[])"
-            " AS v (product_id, quantity)"
+            "SELECT %(stat_shopper)s, v.p, %(stat_merchant)s, 1, v.q, %(stat_at)s, %(stat_at)s"
+            " FROM json_to_recordset(%(stat_lines)s::json) AS v (p bigint, q integer)"
         )
     else:
         values = []

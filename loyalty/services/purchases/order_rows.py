@@ -5,10 +5,12 @@ The ORM's ``create`` and ``bulk_create`` cost more CPU to compile and to adapt t
 parameters (``bulk_create``'s arrays, quoted in Python by a client-side cursor) than
 the database spent on the rows (docs/performance.md, "Orders: where the time goes").
 The values still go through each field's ``get_db_prep_save``, so they are stored
-exactly as the ORM stores them. On PostgreSQL the lines go as three arrays (``unnest``):
-one statement text for any number of lines. An ``IntegrityError`` (a replayed
-``external_id``) is raised as from ``create``.
+exactly as the ORM stores them. On PostgreSQL the lines go as one JSON parameter: one
+statement text for any number of lines (JSON is dumped in C, arrays in Python). An
+``IntegrityError`` (a replayed ``external_id``) is raised as from ``create``.
 """
+
+import json
 
 from django.db import connection
 
@@ -29,11 +31,16 @@ def order_insert(*, order: Order, lines: list[tuple[int, int, object]]) -> Order
     prices = [LINE_FIELDS[3].get_db_prep_save(unit_price, connection) for _, _, unit_price in lines]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # The lines as three arrays: one statement text for any number of lines (psycopg
-            # parses it once; the server keeps it prepared: loyalty/settings.py).
-            products = [product_id for product_id, _, _ in lines]
-            quantities = [quantity for _, quantity, _ in lines]
-            cursor.execute(_statement(len(lines)), [*values, products, quantities, prices])
+            # The lines as one JSON parameter: one statement text for any number of lines
+            # (psycopg parses it once; the server keeps it prepared: loyalty/settings.py).
+            # A price goes as its text, which PostgreSQL reads into the numeric exactly.
+            rows = json.dumps(
+                [
+                    {"p": product_id, "q": quantity, "u": str(price)}
+                    for (product_id, quantity, _), price in zip(lines, prices, strict=True)
+                ]
+            )
+            cursor.execute(_statement(len(lines)), [*values, rows])
             order.pk = cursor.fetchone()[0]
         else:
             cursor.execute(_statement(0), values)
@@ -65,9 +72,8 @@ def _statement(line_count: int) -> str:
                 f"WITH new_order AS ({_order_insert_sql()}) "
                 f"INSERT INTO {OrderLine._meta.db_table}"
                 " (order_id, product_id, quantity, unit_price, refunded_quantity) "
-                "SELECT new_order.id, v.product_id, v.quantity, v.unit_price, 0 "
-                "FROM new_order, unnest(%s::bigint[], %s::integer[], %s::numeric[])"
-                " AS v (product_id, quantity, unit_price) "
+                "SELECT new_order.id, v.p, v.q, v.u, 0 "
+                "FROM new_order, json_to_recordset(%s::json) AS v (p bigint, q integer, u numeric) "
                 "RETURNING order_id"
             )
     return _SQL[key]
