@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.sql import default_connection
 from loyalty.errors import InsufficientPoints, LedgerCorrupt
 from loyalty.locks import points_accounts_lock
 from loyalty.models import PointsAccount, PointsEntry, Program
@@ -79,8 +80,9 @@ def _credit_in_one_statement(*, entry: PointsEntry, earned: int, first_order_at:
     statement budget has no room for two once the fan score joins it."""
     fields = [f for f in PointsEntry._meta.concrete_fields if not f.primary_key]
     columns = ", ".join(f.column for f in fields)
-    values = [f.get_db_prep_save(getattr(entry, f.attname), connection) for f in fields]
-    with connection.cursor() as cursor:
+    db = default_connection()
+    values = [f.get_db_prep_save(getattr(entry, f.attname), db) for f in fields]
+    with db.cursor() as cursor:
         cursor.execute(
             f"""
             WITH entry AS (
@@ -97,7 +99,7 @@ def _credit_in_one_statement(*, entry: PointsEntry, earned: int, first_order_at:
         )
         entry.pk = cursor.fetchone()[0]
     entry._state.adding = False
-    entry._state.db = connection.alias
+    entry._state.db = db.alias
 
 
 def points_debit_locked(

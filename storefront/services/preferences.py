@@ -13,6 +13,7 @@ The rules (weights, half-life) are in ``storefront.affinity``.
   ``preferences_from_engagement`` with the events that name a sku, in its transaction.
 """
 
+import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -194,7 +195,12 @@ def _folded(interests: Iterable[Interest]) -> dict[tuple[int, str, str], tuple[f
 
 def _upsert_sql(rows: str) -> str:
     """The upsert of ``rows`` (a ``VALUES`` list or a ``SELECT``) of
-    ``(shopper_id, kind, slug, weight, updated_at)``."""
+    ``(shopper_id, kind, slug, weight, updated_at)``, built once per text and database."""
+    return _upsert_sql_for(rows, connection.vendor)
+
+
+@functools.lru_cache(maxsize=256)
+def _upsert_sql_for(rows: str, vendor: str) -> str:  # vendor: the cache key (the SQL spells per database)
     table = Preference._meta.db_table
     later = f"{greatest()}({table}.updated_at, EXCLUDED.updated_at)"
     half_life = affinity.HALF_LIFE.total_seconds()

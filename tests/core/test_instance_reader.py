@@ -75,3 +75,28 @@ def test_a_written_out_lock_ends_as_the_querysets_lock_does(db):
     coupon = CouponFactory()
     with transaction.atomic():
         assert list(coupons_lock_by_code(merchant=coupon.merchant, codes=[coupon.code])) == [coupon.code]
+
+
+def test_an_instance_inserted_by_fixed_sql_is_stored_as_save_stores_it(db):
+    # given: the same values saved the ORM's way and by instance_insert (defaults and JSON included)
+    from core.models import OutboxMessage
+    from core.sql import instance_insert
+
+    by_orm = OutboxMessage(task="loyalty.send", kwargs={"ids": [1, 2], "note": "é"})
+    by_orm.save(force_insert=True)
+    fixed = OutboxMessage(
+        task="loyalty.send", kwargs={"ids": [1, 2], "note": "é"}, created_at=by_orm.created_at
+    )
+    fixed.available_at = by_orm.available_at
+
+    # when
+    with CaptureQueriesContext(connection) as statements:
+        returned = instance_insert(fixed)
+
+    # then: one statement, the key set, saved state, and the stored row the same
+    assert returned is fixed
+    assert len(statements) == 1
+    assert fixed.pk is not None and fixed.pk != by_orm.pk
+    assert (fixed._state.adding, fixed._state.db) == (False, "default")
+    stored = {m.pk: field_values(m) for m in OutboxMessage.objects.filter(pk__in=[by_orm.pk, fixed.pk])}
+    assert {**stored[fixed.pk], "id": None} == {**stored[by_orm.pk], "id": None}

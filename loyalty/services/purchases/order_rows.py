@@ -14,6 +14,7 @@ import json
 
 from django.db import connection
 
+from core.sql import default_connection
 from storefront.models import Order, OrderLine
 
 ORDER_FIELDS = [f for f in Order._meta.concrete_fields if not f.primary_key]
@@ -27,10 +28,11 @@ _SQL: dict[tuple[str, int], str] = {}
 def order_insert(*, order: Order, lines: list[tuple[int, int, object]]) -> Order:
     """Insert ``order`` (unsaved) and its ``(product_id, quantity, unit_price)`` lines;
     returns the order with its id."""
-    values = [field.get_db_prep_save(getattr(order, field.attname), connection) for field in ORDER_FIELDS]
-    prices = [LINE_FIELDS[3].get_db_prep_save(unit_price, connection) for _, _, unit_price in lines]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+    db = default_connection()
+    values = [field.get_db_prep_save(getattr(order, field.attname), db) for field in ORDER_FIELDS]
+    prices = [LINE_FIELDS[3].get_db_prep_save(unit_price, db) for _, _, unit_price in lines]
+    with db.cursor() as cursor:
+        if db.vendor == "postgresql":
             # The lines as one JSON parameter: one statement text for any number of lines
             # (psycopg parses it once; the server keeps it prepared: loyalty/settings.py).
             # A price goes as its text, which PostgreSQL reads into the numeric exactly.

@@ -8,6 +8,8 @@ builds the same instances the ORM would, through the fields' own database conver
 from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import Model
 
+from core.sql import default_connection
+
 
 class Columns:
     """A model's concrete columns under a table alias, and its instances from their values."""
@@ -26,13 +28,14 @@ class Columns:
         """The instance, or None for the null row of an outer join (no primary key)."""
         if values[0] is None:
             return None
-        converters = self._converters.get(connection.vendor)
+        db = default_connection()
+        converters = self._converters.get(db.vendor)
         if converters is None:
-            converters = self._converters[connection.vendor] = [_converters(f) for f in self.fields]
+            converters = self._converters[db.vendor] = [_converters(f) for f in self.fields]
         converted = []
         for value, chain in zip(values, converters, strict=True):
             for convert, expression in chain:
-                value = convert(value, expression, connection)
+                value = convert(value, expression, db)
             converted.append(value)
         return self.model.from_db(DEFAULT_DB_ALIAS, self.names, converted)
 

@@ -18,6 +18,7 @@ shopper follows the account, read in its own transaction (SQLite runs one writer
 time, so it cannot change meanwhile).
 """
 
+import functools
 from datetime import datetime
 
 from django.db import connection
@@ -44,15 +45,17 @@ def purchase_params(*, merchant_id: int, shopper_id: int, account_id: int, occur
     }
 
 
-def purchase_engagement_ctes() -> list[tuple[str, str]]:
+@functools.cache
+def purchase_engagement_ctes() -> tuple[tuple[str, str], ...]:
     """PostgreSQL: the score and the event as named CTEs of one statement (``policy``,
-    ``eng_fan``, ``eng_waiting``, ``eng_event``), with :func:`purchase_params`."""
-    return [
+    ``eng_fan``, ``eng_waiting``, ``eng_event``), with :func:`purchase_params`. Built
+    once: every order runs them."""
+    return (
         ("policy", _POLICY_BODY),
         ("eng_fan", _follow_update(returning=True)),
         ("eng_waiting", _waiting_upsert(unless_followed=True)),
         ("eng_event", _EVENT_INSERT),
-    ]
+    )
 
 
 def purchase_engagement_record(
