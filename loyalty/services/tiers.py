@@ -51,6 +51,9 @@ class TierMove:
     membership: Membership
     from_tier_id: int | None
     to_tier_id: int | None
+    # False when the move was read with the knowledge that the tier has no reward (an
+    # order's upgrade reads it in its statement): no reward is then looked up.
+    reward_possible: bool = True
 
 
 def tier_moved(
@@ -98,6 +101,8 @@ def _reward(*, move: TierMove, now: datetime) -> Coupon | None:
     A reward that cannot be issued (template paused, out of stock, limit reached) leaves
     the move as it is: the coupon's own checks write nothing when they refuse.
     """
+    if not move.reward_possible:
+        return None
     template = _reward_template(
         tier_id=move.to_tier_id, membership_id=move.membership.pk, since=now - REWARD_ONCE_WITHIN
     )

@@ -132,6 +132,10 @@ def test_an_order_that_lifts_the_member_a_tier_is_within_the_budget_too(transact
     assert not [q for q in sql if 'FROM "members_tier"' in q or 'FROM "members_merchant"' in q], "\n".join(
         sql
     )
+    # gold has no reward, which the upgrade's own statement says: no reward is looked up
+    assert not [q for q in sql if q.lstrip().startswith("SELECT") and "loyalty_tierreward" in q], "\n".join(
+        sql
+    )
 
 
 def test_an_order_writes_one_earn_lot_tied_to_the_order(member, shopper, merchant):

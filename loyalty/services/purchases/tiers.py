@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 
 from django.db import connection
 
+from loyalty.models import TierReward
 from loyalty.services.tiers import TierMove
 from members.models import Membership, Tier
 from storefront.models import Order
@@ -27,7 +28,8 @@ def tier_upgrade(*, membership: Membership, now: datetime) -> TierMove | None:
     at the tier it was placed in; the new tier's multiplier applies from the next order.
     Tiers only go up here. Returns the move (``RETURNING``, in the same statement), or
     None: the membership row is locked with the points account, so the tier it was read
-    in is the one it moves from.
+    in is the one it moves from. The same statement says whether the new tier has a
+    reward: most have none, and the move then reads nothing more for it.
     """
     with connection.cursor() as cursor:
         cursor.execute(
@@ -44,11 +46,19 @@ def tier_upgrade(*, membership: Membership, now: datetime) -> TierMove | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    return TierMove(membership=membership, from_tier_id=membership.tier_id, to_tier_id=row[0])
+    to_tier_id, has_reward = row
+    return TierMove(
+        membership=membership,
+        from_tier_id=membership.tier_id,
+        to_tier_id=to_tier_id,
+        reward_possible=bool(has_reward),
+    )
 
 
+_MEMBERSHIP = Membership._meta.db_table  # unaliased: SQLite's RETURNING reads no alias
+_REWARD_TIER = TierReward._meta.get_field("tier").column
 TIER_UPGRADE_SQL = f"""
-    UPDATE {Membership._meta.db_table} AS m SET tier_id = reached.id, tier_since = %(at)s
+    UPDATE {_MEMBERSHIP} SET tier_id = reached.id, tier_since = %(at)s
     FROM (
         SELECT id, rank FROM {Tier._meta.db_table}
         WHERE merchant_id = %(merchant)s AND min_spend_12m <= COALESCE(
@@ -57,7 +67,9 @@ TIER_UPGRADE_SQL = f"""
                AND paid_at >= %(since)s AND paid_at <= %(now)s), 0)
         ORDER BY rank DESC LIMIT 1
     ) AS reached
-    WHERE m.id = %(membership)s
-      AND (m.tier_id IS NULL OR (SELECT rank FROM {Tier._meta.db_table} WHERE id = m.tier_id) < reached.rank)
-    RETURNING tier_id
+    WHERE {_MEMBERSHIP}.id = %(membership)s
+      AND ({_MEMBERSHIP}.tier_id IS NULL
+           OR (SELECT rank FROM {Tier._meta.db_table} WHERE id = {_MEMBERSHIP}.tier_id) < reached.rank)
+    RETURNING tier_id,
+        EXISTS (SELECT 1 FROM {TierReward._meta.db_table} r WHERE r.{_REWARD_TIER} = {_MEMBERSHIP}.tier_id)
 """
