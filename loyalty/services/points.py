@@ -44,20 +44,15 @@ def points_credit_locked(
     first_order_at: datetime | None = None,
 ) -> PointsEntry:
     """Add a lot. A debt left by a refund is paid first: only the rest is spendable."""
-    if points <= 0:
-        raise ValueError(f"a credit adds at least one point, not {points}")
-    debt = max(0, -account.balance)
-    earned = points if kind in EARNING_KINDS else 0
-    entry = PointsEntry(
+    entry, earned = _credit_entry(
         account=account,
-        delta=points,
+        points=points,
         kind=kind,
-        order=order,
-        reason=reason,
+        now=now,
         expires_at=expires_at,
-        remaining=max(0, points - debt),
+        reason=reason,
+        order=order,
         created_by=created_by,
-        created_at=now,
     )
     if connection.vendor == "postgresql":
         _credit_in_one_statement(entry=entry, earned=earned, first_order_at=first_order_at)
@@ -73,6 +68,72 @@ def points_credit_locked(
     account.balance += points
     account.lifetime_earned += earned
     return entry
+
+
+def points_credit_ctes(
+    *,
+    account: PointsAccount,
+    points: int,
+    kind: str,
+    now: datetime,
+    expires_at: datetime | None,
+    reason: str = "",
+    order=None,
+    first_order_at: datetime | None = None,
+) -> tuple[list[tuple[str, str]], dict]:
+    """PostgreSQL: :func:`points_credit_locked`'s lot and balance as two named CTEs
+    (``points_lot``, ``points_balance``) of the caller's statement, with their named
+    parameters (``pc_*``). The caller holds the account's lock and runs the statement in
+    the same transaction; the account in hand moves as after the credit. An order folds
+    them into its side effects' statement: one round trip less on every member order.
+    """
+    entry, earned = _credit_entry(
+        account=account, points=points, kind=kind, now=now, expires_at=expires_at, reason=reason, order=order
+    )
+    db = default_connection()
+    params = {
+        f"pc_{i}": f.get_db_prep_save(getattr(entry, f.attname), db) for i, f in enumerate(_ENTRY_FIELDS)
+    }
+    params |= {"pc_delta": points, "pc_earned": earned, "pc_at": now, "pc_first": first_order_at}
+    params["pc_account"] = account.pk
+    account.balance += points
+    account.lifetime_earned += earned
+    return list(_CREDIT_CTES), params
+
+
+def _credit_entry(*, account, points, kind, now, expires_at, reason, order, created_by=None):
+    """The lot a credit adds (unsaved) and the points it adds to ``lifetime_earned``."""
+    if points <= 0:
+        raise ValueError(f"a credit adds at least one point, not {points}")
+    debt = max(0, -account.balance)
+    entry = PointsEntry(
+        account=account,
+        delta=points,
+        kind=kind,
+        order=order,
+        reason=reason,
+        expires_at=expires_at,
+        remaining=max(0, points - debt),
+        created_by=created_by,
+        created_at=now,
+    )
+    return entry, points if kind in EARNING_KINDS else 0
+
+
+_ENTRY_FIELDS = [f for f in PointsEntry._meta.concrete_fields if not f.primary_key]
+_CREDIT_CTES = (
+    (
+        "points_lot",
+        f"INSERT INTO {PointsEntry._meta.db_table} ({', '.join(f.column for f in _ENTRY_FIELDS)})"
+        f" VALUES ({', '.join(f'%(pc_{i})s' for i in range(len(_ENTRY_FIELDS)))})",
+    ),
+    (
+        "points_balance",
+        f"UPDATE {PointsAccount._meta.db_table} SET balance = balance + %(pc_delta)s,"
+        " lifetime_earned = lifetime_earned + %(pc_earned)s, updated_at = %(pc_at)s,"
+        " first_order_at = COALESCE(%(pc_first)s, first_order_at) WHERE id = %(pc_account)s",
+    ),
+)
 
 
 def _credit_in_one_statement(*, entry: PointsEntry, earned: int, first_order_at: datetime | None) -> None:

@@ -88,6 +88,9 @@ def test_an_orders_statements_are_the_same_texts_for_any_number_of_lines_and_fit
         runs.append(executed)
 
     assert [sql for sql, _ in runs[0]] == [sql for sql, _ in runs[1]]
+    # the member row, the order with its lines, the tier update (a higher tier exists), and
+    # the points with every other side effect in one
+    assert len(runs[0]) == 4, "\n".join(sql for sql, _ in runs[0])
     for sql, params in runs[0]:
         assert len(sql.encode()) <= _queries.MAX_CACHED_STATEMENT_LENGTH, sql
         assert len(params or ()) <= _queries.MAX_CACHED_STATEMENT_PARAMS, sql

@@ -1,11 +1,11 @@
-"""What an order leaves behind besides its rows and points: the "frequently purchased"
-statistics, the shopper's preferences and the attributed account's engagement (the fan
-score and the order's day as a ``purchase`` event).
+"""What an order leaves behind besides its rows: its points (the lot and the balance), the
+"frequently purchased" statistics, the shopper's preferences and the attributed account's
+engagement (the fan score and the order's day as a ``purchase`` event).
 
 On PostgreSQL all of it is **one statement**: each part is a data-modifying CTE of a
 ``WITH ... SELECT 1`` (they write different tables, so they cannot see or block each
 other within it). SQLite has no data-modifying CTEs: there each part is a statement of
-its own (four at most), which the order's budget leaves room for because SQLite reads
+its own (six at most), which the order's budget leaves room for because SQLite reads
 the member, the products and the coupons in one statement (``member.py``).
 """
 
@@ -15,6 +15,7 @@ from datetime import datetime
 from django.db import connection
 
 from core.sql import compact
+from loyalty.services.points import points_credit_ctes, points_credit_locked
 from members.engagement.services.purchase import (
     purchase_engagement_ctes,
     purchase_engagement_record,
@@ -37,8 +38,11 @@ def order_effects_record(
     lines: list[tuple[int, int, str | None, tuple[str, ...]]],
     paid_at: datetime,
     attribution: Attribution,
+    credit: dict | None = None,
 ) -> None:
-    """``lines``: ``(product_id, quantity, category slug, tags)`` of each order line."""
+    """``lines``: ``(product_id, quantity, category slug, tags)`` of each order line.
+    ``credit``: the order's points (``points_credit_locked``'s arguments; the caller holds
+    the account's lock), written here: in the same statement on PostgreSQL."""
     stats, stats_params = purchase_stats_upsert(
         shopper_id=shopper_id,
         merchant_id=merchant_id,
@@ -51,6 +55,8 @@ def order_effects_record(
         )
     )
     if connection.vendor != "postgresql":
+        if credit is not None:
+            points_credit_locked(**credit)
         with connection.cursor() as cursor:
             if stats:
                 cursor.execute(stats, stats_params)
@@ -67,6 +73,9 @@ def order_effects_record(
         return
     ctes: list[tuple[str, str]] = []
     params: dict = {}
+    if credit is not None:
+        credit_ctes, params = points_credit_ctes(**credit)
+        ctes += credit_ctes
     if attribution.account_id is not None:
         ctes += purchase_engagement_ctes()
         params |= purchase_params(

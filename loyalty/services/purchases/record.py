@@ -11,7 +11,7 @@ from coupons.services.redemption import coupons_redeem
 from loyalty import errors
 from loyalty.models import PointsAccount, PointsEntry, TierChange
 from loyalty.services.order_events import order_events_emit
-from loyalty.services.points import lot_expiry, points_credit_locked
+from loyalty.services.points import lot_expiry
 from loyalty.services.purchases.attribution import attribution_for, via_account_for
 from loyalty.services.purchases.effects import order_effects_record
 from loyalty.services.purchases.inputs import OrderInput, PurchaseResult
@@ -150,17 +150,18 @@ def _record(*, merchant: Merchant, order: OrderInput, fingerprint: str) -> Purch
         lines=[(products[line.sku].pk, line.quantity, line.unit_price) for line in order.lines],
     )
     coupons_redeem(coupons=redeemed, order=new_order, now=now)
+    credit = None  # the points are written with the side effects, below (one statement)
     if points > 0:
-        points_credit_locked(
-            account=account,
-            points=points,
-            kind=PointsEntry.Kind.EARN,
-            order=new_order,
-            reason="points for an order",
-            now=now,
-            expires_at=lot_expiry(program=program, now=now),
-            first_order_at=now if first_order else None,
-        )
+        credit = {
+            "account": account,
+            "points": points,
+            "kind": PointsEntry.Kind.EARN,
+            "order": new_order,
+            "reason": "points for an order",
+            "now": now,
+            "expires_at": lot_expiry(program=program, now=now),
+            "first_order_at": now if first_order else None,
+        }
     elif first_order:
         PointsAccount.objects.filter(pk=account.pk).update(first_order_at=now)
     if is_member and higher_tier_exists(membership=membership, top_rank=member.top_tier_rank):
@@ -176,6 +177,7 @@ def _record(*, merchant: Merchant, order: OrderInput, fingerprint: str) -> Purch
         ],
         paid_at=paid_at,
         attribution=attribution,
+        credit=credit,
     )
     order_events_emit(
         merchant=merchant,
