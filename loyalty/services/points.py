@@ -90,12 +90,7 @@ def points_credit_ctes(
     entry, earned = _credit_entry(
         account=account, points=points, kind=kind, now=now, expires_at=expires_at, reason=reason, order=order
     )
-    db = default_connection()
-    params = {
-        f"pc_{i}": f.get_db_prep_save(getattr(entry, f.attname), db) for i, f in enumerate(_ENTRY_FIELDS)
-    }
-    params |= {"pc_delta": points, "pc_earned": earned, "pc_at": now, "pc_first": first_order_at}
-    params["pc_account"] = account.pk
+    params = _credit_params(entry=entry, earned=earned, first_order_at=first_order_at)
     account.balance += points
     account.lifetime_earned += earned
     return list(_CREDIT_CTES), params
@@ -125,7 +120,7 @@ _CREDIT_CTES = (
     (
         "points_lot",
         f"INSERT INTO {PointsEntry._meta.db_table} ({', '.join(f.column for f in _ENTRY_FIELDS)})"
-        f" VALUES ({', '.join(f'%(pc_{i})s' for i in range(len(_ENTRY_FIELDS)))})",
+        f" VALUES ({', '.join(f'%(pc_{i})s' for i in range(len(_ENTRY_FIELDS)))}) RETURNING id",
     ),
     (
         "points_balance",
@@ -136,27 +131,34 @@ _CREDIT_CTES = (
 )
 
 
-def _credit_in_one_statement(*, entry: PointsEntry, earned: int, first_order_at: datetime | None) -> None:
-    """The lot and the balance in one statement (a data-modifying CTE): an order's
-    statement budget has no room for two once the fan score joins it."""
-    fields = [f for f in PointsEntry._meta.concrete_fields if not f.primary_key]
-    columns = ", ".join(f.column for f in fields)
+# The credit as a statement of its own: the same two CTEs, answering the lot's id.
+_CREDIT_STATEMENT = (
+    "WITH " + ", ".join(f"{name} AS ({body})" for name, body in _CREDIT_CTES) + (" SELECT id FROM points_lot")
+)
+
+
+def _credit_params(*, entry: PointsEntry, earned: int, first_order_at: datetime | None) -> dict:
     db = default_connection()
-    values = [f.get_db_prep_save(getattr(entry, f.attname), db) for f in fields]
+    params = {
+        f"pc_{i}": field.get_db_prep_save(getattr(entry, field.attname), db)
+        for i, field in enumerate(_ENTRY_FIELDS)
+    }
+    return params | {
+        "pc_delta": entry.delta,
+        "pc_earned": earned,
+        "pc_at": entry.created_at,
+        "pc_first": first_order_at,
+        "pc_account": entry.account_id,
+    }
+
+
+def _credit_in_one_statement(*, entry: PointsEntry, earned: int, first_order_at: datetime | None) -> None:
+    """The lot and the balance in one statement (data-modifying CTEs): an order's
+    statement budget has no room for two once the fan score joins it."""
+    db = default_connection()
     with db.cursor() as cursor:
         cursor.execute(
-            f"""
-            WITH entry AS (
-                INSERT INTO {PointsEntry._meta.db_table} ({columns})
-                VALUES ({", ".join(["%s"] * len(fields))}) RETURNING id
-            )
-            UPDATE {PointsAccount._meta.db_table} SET
-                balance = balance + %s, lifetime_earned = lifetime_earned + %s, updated_at = %s,
-                first_order_at = COALESCE(%s, first_order_at)
-            WHERE id = %s
-            RETURNING (SELECT id FROM entry)
-            """,
-            [*values, entry.delta, earned, entry.created_at, first_order_at, entry.account_id],
+            _CREDIT_STATEMENT, _credit_params(entry=entry, earned=earned, first_order_at=first_order_at)
         )
         entry.pk = cursor.fetchone()[0]
     entry._state.adding = False

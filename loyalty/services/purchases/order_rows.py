@@ -10,14 +10,14 @@ statement text for any number of lines (JSON is dumped in C, arrays in Python). 
 ``IntegrityError`` (a replayed ``external_id``) is raised as from ``create``.
 """
 
+import functools
 import json
 
 from django.db import connection
 
-from core.sql import default_connection
+from core.sql import default_connection, insert_statement, insert_values, instance_insert
 from storefront.models import Order, OrderLine
 
-ORDER_FIELDS = [f for f in Order._meta.concrete_fields if not f.primary_key]
 LINE_FIELDS = [
     OrderLine._meta.get_field(name)
     for name in ("order", "product", "quantity", "unit_price", "refunded_quantity")
@@ -29,56 +29,44 @@ def order_insert(*, order: Order, lines: list[tuple[int, int, object]]) -> Order
     """Insert ``order`` (unsaved) and its ``(product_id, quantity, unit_price)`` lines;
     returns the order with its id."""
     db = default_connection()
-    values = [field.get_db_prep_save(getattr(order, field.attname), db) for field in ORDER_FIELDS]
     prices = [LINE_FIELDS[3].get_db_prep_save(unit_price, db) for _, _, unit_price in lines]
-    with db.cursor() as cursor:
-        if db.vendor == "postgresql":
-            # The lines as one JSON parameter: one statement text for any number of lines
-            # (psycopg parses it once; the server keeps it prepared: loyalty/settings.py).
-            # A price goes as its text, which PostgreSQL reads into the numeric exactly.
-            rows = json.dumps(
-                [
-                    {"p": product_id, "q": quantity, "u": str(price)}
-                    for (product_id, quantity, _), price in zip(lines, prices, strict=True)
-                ]
-            )
-            cursor.execute(_statement(len(lines)), [*values, rows])
-            order.pk = cursor.fetchone()[0]
-        else:
-            cursor.execute(_statement(0), values)
-            order.pk = cursor.fetchone()[0]
-            params = []
-            for (product_id, quantity, _), price in zip(lines, prices, strict=True):
-                params += [order.pk, product_id, quantity, price, 0]
+    if db.vendor != "postgresql":
+        instance_insert(order)
+        params = []
+        for (product_id, quantity, _), price in zip(lines, prices, strict=True):
+            params += [order.pk, product_id, quantity, price, 0]
+        with db.cursor() as cursor:
             cursor.execute(_lines_statement(len(lines)), params)
+        return order
+    # The lines as one JSON parameter: one statement text for any number of lines (psycopg
+    # parses it once; the server keeps it prepared: loyalty/settings.py). A price goes as
+    # its text, which PostgreSQL reads into the numeric exactly.
+    insert, fields = insert_statement(Order)
+    rows = json.dumps(
+        [
+            {"p": product_id, "q": quantity, "u": str(price)}
+            for (product_id, quantity, _), price in zip(lines, prices, strict=True)
+        ]
+    )
+    with db.cursor() as cursor:
+        cursor.execute(_with_lines(insert), [*insert_values(order, fields), rows])
+        order.pk = cursor.fetchone()[0]
     order._state.adding = False
+    order._state.db = db.alias
     return order
 
 
-def _order_insert_sql() -> str:
-    columns = ", ".join(f.column for f in ORDER_FIELDS)
+@functools.cache
+def _with_lines(order_insert_sql: str) -> str:
+    """PostgreSQL: the order's insert, and its lines read from one JSON parameter."""
     return (
-        f"INSERT INTO {Order._meta.db_table} ({columns}) "
-        f"VALUES ({', '.join(['%s'] * len(ORDER_FIELDS))}) RETURNING id"
+        f"WITH new_order AS ({order_insert_sql}) "
+        f"INSERT INTO {OrderLine._meta.db_table}"
+        " (order_id, product_id, quantity, unit_price, refunded_quantity) "
+        "SELECT new_order.id, v.p, v.q, v.u, 0 "
+        "FROM new_order, json_to_recordset(%s::json) AS v (p bigint, q integer, u numeric) "
+        "RETURNING order_id"
     )
-
-
-def _statement(line_count: int) -> str:
-    """PostgreSQL: the order, and its lines when ``line_count``, whatever their number."""
-    key = (connection.vendor, min(line_count, 1))
-    if key not in _SQL:
-        if line_count == 0:
-            _SQL[key] = _order_insert_sql()
-        else:
-            _SQL[key] = (
-                f"WITH new_order AS ({_order_insert_sql()}) "
-                f"INSERT INTO {OrderLine._meta.db_table}"
-                " (order_id, product_id, quantity, unit_price, refunded_quantity) "
-                "SELECT new_order.id, v.p, v.q, v.u, 0 "
-                "FROM new_order, json_to_recordset(%s::json) AS v (p bigint, q integer, u numeric) "
-                "RETURNING order_id"
-            )
-    return _SQL[key]
 
 
 def _lines_statement(line_count: int) -> str:
