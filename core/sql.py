@@ -39,6 +39,21 @@ def epoch_seconds(column: str) -> str:
     return f"((julianday({column}) - 2440587.5) * 86400.0)"
 
 
+def seconds_between(later: str, earlier: str) -> str:
+    """``later - earlier`` in seconds, as a float, for two timestamp expressions."""
+    if connection.vendor == "postgresql":
+        return f"EXTRACT(EPOCH FROM ({later} - {earlier}))"
+    return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
+
+
+def decay(*, later: str, earlier: str, half_life_seconds: str) -> str:
+    """The fraction of a decaying weight left from ``earlier`` to ``later`` (1 when not
+    later). Django registers ``POWER`` on SQLite connections: the same SQL on both. The
+    clamp at 0 seconds means decaying to the later of two moments can be written as
+    decaying to the other one: both upserts of a score and of a preference do."""
+    return f"POWER(0.5, {greatest()}({seconds_between(later, earlier)}, 0) / {half_life_seconds})"
+
+
 def json_array_has(column: str) -> str:
     """True when the JSON array in ``column`` holds the text bound to the one placeholder.
 
@@ -88,13 +103,22 @@ def any_of(column: str, values: list) -> tuple[str, list]:
     return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
 
 
-# Runs of whitespace, or a quoted literal or identifier (kept as written).
-_SPACE_OR_QUOTED = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|\s+""")
+# A quoted literal or identifier (kept as written), a comma or parenthesis with the
+# whitespace around it, or a run of whitespace.
+_SPACE_OR_QUOTED = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|\s*[,()]\s*|\s+""")
+
+
+def _compacted(match: re.Match) -> str:
+    text = match.group()
+    if text[0] in "'\"":
+        return text
+    return text.strip() or " "
 
 
 @functools.lru_cache(maxsize=512)
 def compact(statement: str) -> str:
-    """``statement`` with each run of whitespace outside quotes made one space.
+    """``statement`` with each run of whitespace outside quotes made one space, and none
+    beside a comma or a parenthesis (which SQL's tokens never need).
 
     psycopg parses a statement's placeholders once and keeps the result only for a
     statement of at most 4,096 bytes and 50 parameters (``psycopg._queries``); a longer
@@ -104,7 +128,7 @@ def compact(statement: str) -> str:
     and identifiers are kept as written; the statement must hold no comments and no
     dollar-quoted text (none of ours does).
     """
-    return _SPACE_OR_QUOTED.sub(lambda m: m.group() if m.group()[0] in "'\"" else " ", statement).strip()
+    return _SPACE_OR_QUOTED.sub(_compacted, statement).strip()
 
 
 def timestamp(value):

@@ -10,24 +10,13 @@ from django.db import connection
 
 from core import sql as core_sql
 
-DAY_SECONDS = 86400.0
-
-
-def seconds_between(later: str, earlier: str) -> str:
-    """``later - earlier`` in seconds, as a float, for two timestamp expressions."""
-    if connection.vendor == "postgresql":
-        return f"EXTRACT(EPOCH FROM ({later} - {earlier}))"
-    return f"((julianday({later}) - julianday({earlier})) * {DAY_SECONDS})"
+# The scoring's time arithmetic is core's, which the preferences' decay shares.
+seconds_between = core_sql.seconds_between
+decay = core_sql.decay
 
 
 def greatest(a: str, b: str) -> str:
     return f"{core_sql.greatest()}({a}, {b})"
-
-
-def decay(*, later: str, earlier: str, half_life_seconds: str) -> str:
-    """The fraction of a score left from ``earlier`` to ``later`` (1 when not later)."""
-    seconds = seconds_between(later, earlier)
-    return f"POWER(0.5, {greatest(seconds, '0')} / {half_life_seconds})"
 
 
 def utc_date(column: str) -> str:

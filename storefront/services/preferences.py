@@ -23,7 +23,7 @@ from django.db import connection
 from django.utils import timezone
 
 from core.jobs import chunks_run
-from core.sql import epoch_seconds, greatest
+from core.sql import decay, greatest
 from storefront import affinity
 from storefront.models import Order, OrderLine, Preference, Product
 
@@ -201,23 +201,21 @@ def _upsert_sql(rows: str) -> str:
 
 @functools.lru_cache(maxsize=256)
 def _upsert_sql_for(rows: str, vendor: str) -> str:  # vendor: the cache key (the SQL spells per database)
-    table = Preference._meta.db_table
-    later = f"{greatest()}({table}.updated_at, EXCLUDED.updated_at)"
-    half_life = affinity.HALF_LIFE.total_seconds()
+    half_life = str(affinity.HALF_LIFE.total_seconds())
 
-    def faded(weight: str, since: str) -> str:
-        return (
-            f"{weight} * POWER(0.5, CAST(({epoch_seconds(later)} - {epoch_seconds(since)}) / {half_life}"
-            " AS DOUBLE PRECISION))"
-        )
+    def faded(row: str, other: str) -> str:
+        # ``row``'s weight decayed to the later of the two moments: decay clamps at 0, so
+        # decaying to the other row's moment is that (and keeps the order's statement
+        # under psycopg's parse cache: core.sql.compact).
+        left = decay(later=f"{other}.updated_at", earlier=f"{row}.updated_at", half_life_seconds=half_life)
+        return f"{row}.weight * {left}"
 
     return f"""
-        INSERT INTO {table} (shopper_id, kind, slug, weight, updated_at)
+        INSERT INTO {Preference._meta.db_table} AS p (shopper_id, kind, slug, weight, updated_at)
         {rows}
         ON CONFLICT (shopper_id, kind, slug) DO UPDATE SET
-            weight = {faded(f"{table}.weight", f"{table}.updated_at")}
-                   + {faded("EXCLUDED.weight", "EXCLUDED.updated_at")},
-            updated_at = {later}"""
+            weight = {faded("p", "EXCLUDED")} + {faded("EXCLUDED", "p")},
+            updated_at = {greatest()}(p.updated_at, EXCLUDED.updated_at)"""
 
 
 def _slugs(product: Product) -> list[tuple[str, str]]:

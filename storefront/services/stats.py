@@ -63,15 +63,15 @@ def purchase_stats_upsert(
             )
         rows = f"VALUES {', '.join(values)}"
     statement = f"""
-        INSERT INTO {table}
+        INSERT INTO {table} AS s
             (shopper_id, product_id, merchant_id, times_purchased, quantity,
              first_purchased_at, last_purchased_at)
         {rows}
         ON CONFLICT (shopper_id, product_id) DO UPDATE SET
-            times_purchased = {table}.times_purchased + 1,
-            quantity = {table}.quantity + EXCLUDED.quantity,
-            first_purchased_at = {least()}({table}.first_purchased_at, EXCLUDED.first_purchased_at),
-            last_purchased_at = {greatest()}({table}.last_purchased_at, EXCLUDED.last_purchased_at)"""
+            times_purchased = s.times_purchased + 1,
+            quantity = s.quantity + EXCLUDED.quantity,
+            first_purchased_at = {least()}(s.first_purchased_at, EXCLUDED.first_purchased_at),
+            last_purchased_at = {greatest()}(s.last_purchased_at, EXCLUDED.last_purchased_at)"""
     return statement, params
 
 

@@ -17,14 +17,15 @@ def test_greatest_least_and_comma_join_run_on_this_database(db):
         assert sorted(cursor.fetchone()[0].split(",")) == ["1", "2"]
 
 
-def test_compact_makes_each_run_of_whitespace_one_space_outside_quotes():
+def test_compact_leaves_one_space_per_run_outside_quotes_and_none_beside_commas_or_parentheses():
     statement = """
         SELECT  a,
                 'two  spaces\nand a line' AS "Odd  Name",
-                'it''s   kept'
-        FROM t   WHERE x = %(x)s
+                'it''s   kept', ' ( , ) '
+        FROM t   WHERE x = %(x)s AND y IN ( 1 , 2 ) AND z = COALESCE( %(z)s , 0 )
     """
 
     assert compact(statement) == (
-        "SELECT a, 'two  spaces\nand a line' AS \"Odd  Name\", 'it''s   kept' FROM t WHERE x = %(x)s"
+        "SELECT a,'two  spaces\nand a line' AS \"Odd  Name\",'it''s   kept',' ( , ) '"
+        " FROM t WHERE x = %(x)s AND y IN(1,2)AND z = COALESCE(%(z)s,0)"
     )

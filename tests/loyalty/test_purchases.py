@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from psycopg import _queries
 
-from loyalty.models import PointsEntry
+from loyalty.models import PointsEntry, TierChange
 from loyalty.services.memberships import membership_enrol
 from loyalty.services.purchases import purchase_record
 from storefront.models import Order, PurchaseStat
@@ -88,9 +88,9 @@ def test_an_orders_statements_are_the_same_texts_for_any_number_of_lines_and_fit
         runs.append(executed)
 
     assert [sql for sql, _ in runs[0]] == [sql for sql, _ in runs[1]]
-    # the member row, the order with its lines, the tier update (a higher tier exists), and
-    # the points with every other side effect in one
-    assert len(runs[0]) == 4, "\n".join(sql for sql, _ in runs[0])
+    # the member row, the order with its lines, and the points, the tier update (a higher
+    # tier exists) and every other side effect in one
+    assert len(runs[0]) == 3, "\n".join(sql for sql, _ in runs[0])
     for sql, params in runs[0]:
         assert len(sql.encode()) <= _queries.MAX_CACHED_STATEMENT_LENGTH, sql
         assert len(params or ()) <= _queries.MAX_CACHED_STATEMENT_PARAMS, sql
@@ -110,12 +110,12 @@ def test_the_first_order_of_a_member_is_within_the_budget_too(transactional_db):
     assert len(statements) <= MEMBER_ORDER_STATEMENTS, "\n".join(q["sql"] for q in statements)
 
 
-def test_an_order_that_lifts_the_member_a_tier_is_within_the_budget_too(transactional_db):
-    # given: a member in the entry tier, one order short of the next
+def member_one_order_short_of_gold():
+    """A member in the entry tier (bronze), one order short of gold (no reward, earns double)."""
     merchant = MerchantFactory()
     ProgramFactory(merchant=merchant)
-    TierFactory(merchant=merchant, rank=1, min_spend_12m=0)
-    gold = TierFactory(merchant=merchant, rank=2, min_spend_12m=Decimal("20"))
+    bronze = TierFactory(merchant=merchant, rank=1, min_spend_12m=0)
+    gold = TierFactory(merchant=merchant, rank=2, min_spend_12m=Decimal("20"), earn_multiplier=Decimal("2"))
     for sku in ("S0", "S1", "S2"):
         ProductFactory(merchant=merchant, sku=sku)
     shopper = ShopperFactory()
@@ -123,6 +123,11 @@ def test_an_order_that_lifts_the_member_a_tier_is_within_the_budget_too(transact
     purchase_record(
         merchant=merchant, order=order_input(shopper.external_id, "o-0", lines=[("S0", 1, "1.00")])
     )
+    return merchant, shopper, membership, bronze, gold
+
+
+def test_an_order_that_lifts_the_member_a_tier_is_within_the_budget_too(transactional_db):
+    merchant, shopper, membership, _, gold = member_one_order_short_of_gold()
 
     with CaptureQueriesContext(connection) as statements:
         purchase_record(merchant=merchant, order=order_input(shopper.external_id, "o-1", lines=THREE_LINES))
@@ -139,6 +144,28 @@ def test_an_order_that_lifts_the_member_a_tier_is_within_the_budget_too(transact
     assert not [q for q in sql if q.lstrip().startswith("SELECT") and "loyalty_tierreward" in q], "\n".join(
         sql
     )
+
+
+@requires_postgres
+def test_an_order_that_lifts_the_member_to_a_tier_without_a_reward_writes_the_move_in_its_side_effects(
+    transactional_db,
+):
+    merchant, shopper, membership, bronze, gold = member_one_order_short_of_gold()
+
+    with CaptureQueriesContext(connection) as statements:
+        purchase_record(merchant=merchant, order=order_input(shopper.external_id, "o-1", lines=THREE_LINES))
+
+    # the member row, the order with its lines, and everything else with the move in one
+    sql = [q["sql"] for q in statements if q["sql"] not in ("BEGIN", "COMMIT")]
+    assert len(sql) == 3, "\n".join(sql)
+    membership.refresh_from_db()
+    assert membership.tier == gold
+    order = Order.objects.get(external_id="o-1")
+    assert membership.tier_since == order.created_at
+    change = TierChange.objects.get(membership=membership)
+    assert (change.from_tier, change.to_tier, change.reason, change.note) == (bronze, gold, "upgrade", "")
+    assert (change.coupon, change.created_by, change.at) == (None, None, order.created_at)
+    assert points_account(membership).balance == 1 + 29  # earned at bronze's multiplier, not gold's
 
 
 def test_an_order_writes_one_earn_lot_tied_to_the_order(member, shopper, merchant):

@@ -1,12 +1,14 @@
 """What an order leaves behind besides its rows: its points (the lot and the balance), the
 "frequently purchased" statistics, the shopper's preferences and the attributed account's
-engagement (the fan score and the order's day as a ``purchase`` event).
+engagement (the fan score and the order's day as a ``purchase`` event), and the member's
+move up a tier when the order's spend reaches one.
 
 On PostgreSQL all of it is **one statement**: each part is a data-modifying CTE of a
 ``WITH ... SELECT 1`` (they write different tables, so they cannot see or block each
-other within it). SQLite has no data-modifying CTEs: there each part is a statement of
-its own (six at most), which the order's budget leaves room for because SQLite reads
-the member, the products and the coupons in one statement (``member.py``).
+other within it); with the tier's move, the statement selects the move's outcome
+(``purchases/tiers.py``). SQLite has no data-modifying CTEs: there each part is a
+statement of its own (seven at most), which the order's budget leaves room for because
+SQLite reads the member, the products and the coupons in one statement (``member.py``).
 """
 
 from dataclasses import dataclass
@@ -16,11 +18,20 @@ from django.db import connection
 
 from core.sql import compact
 from loyalty.services.points import points_credit_ctes, points_credit_locked
+from loyalty.services.purchases.tiers import (
+    TIER_UPGRADE_CTES,
+    TIER_UPGRADE_RESULT,
+    Upgrade,
+    tier_upgrade,
+    tier_upgrade_params,
+    tier_upgrade_read,
+)
 from members.engagement.services.purchase import (
     purchase_engagement_ctes,
     purchase_engagement_record,
     purchase_params,
 )
+from members.models import Membership
 from storefront.services.preferences import order_interests, preferences_upsert
 from storefront.services.stats import purchase_stats_upsert
 
@@ -39,10 +50,15 @@ def order_effects_record(
     paid_at: datetime,
     attribution: Attribution,
     credit: dict | None = None,
-) -> None:
+    move_up: Membership | None = None,
+    now: datetime | None = None,
+) -> Upgrade | None:
     """``lines``: ``(product_id, quantity, category slug, tags)`` of each order line.
     ``credit``: the order's points (``points_credit_locked``'s arguments; the caller holds
-    the account's lock), written here: in the same statement on PostgreSQL."""
+    the account's lock), written here: in the same statement on PostgreSQL.
+    ``move_up``: the (locked) membership to move up to the tier its spend reaches at
+    ``now``, the order's own included; returns the move made, which the caller finishes
+    (``upgrade_recorded``), or None."""
     stats, stats_params = purchase_stats_upsert(
         shopper_id=shopper_id,
         merchant_id=merchant_id,
@@ -55,6 +71,7 @@ def order_effects_record(
         )
     )
     if connection.vendor != "postgresql":
+        moved = tier_upgrade(membership=move_up, now=now) if move_up is not None else None
         if credit is not None:
             points_credit_locked(**credit)
         with connection.cursor() as cursor:
@@ -70,7 +87,7 @@ def order_effects_record(
                 occurred_at=paid_at,
                 follows=attribution.follows,
             )
-        return
+        return moved
     ctes: list[tuple[str, str]] = []
     params: dict = {}
     if credit is not None:
@@ -90,9 +107,15 @@ def order_effects_record(
     if prefs:
         ctes.append(("prefs", prefs))
         params |= prefs_params
+    result = "SELECT 1"
+    if move_up is not None:
+        ctes += TIER_UPGRADE_CTES
+        params |= tier_upgrade_params(membership=move_up, now=now)
+        result = TIER_UPGRADE_RESULT
     if not ctes:
-        return
+        return None
     with connection.cursor() as cursor:
-        cursor.execute(
-            compact("WITH " + ", ".join(f"{name} AS ({body})" for name, body in ctes) + " SELECT 1"), params
-        )
+        parts = ", ".join(f"{name} AS ({body})" for name, body in ctes)
+        cursor.execute(compact(f"WITH {parts} {result}"), params)
+        row = cursor.fetchone() if move_up is not None else None
+    return None if row is None else tier_upgrade_read(row, membership=move_up)

@@ -9,7 +9,7 @@ from core.errors import DomainError
 from core.fields import column_range
 from coupons.services.redemption import coupons_redeem
 from loyalty import errors
-from loyalty.models import PointsAccount, PointsEntry, TierChange
+from loyalty.models import PointsAccount, PointsEntry
 from loyalty.services.order_events import order_events_emit
 from loyalty.services.points import lot_expiry
 from loyalty.services.purchases.attribution import attribution_for, via_account_for
@@ -30,8 +30,7 @@ from loyalty.services.purchases.order_coupons import (
     repurchase_coupon,
 )
 from loyalty.services.purchases.order_rows import order_insert
-from loyalty.services.purchases.tiers import higher_tier_exists, tier_upgrade
-from loyalty.services.tiers import tier_moved
+from loyalty.services.purchases.tiers import higher_tier_exists, upgrade_recorded
 from members import services as members_services
 from members.models import Membership, Merchant, Tier
 from storefront.models import Order
@@ -164,11 +163,8 @@ def _record(*, merchant: Merchant, order: OrderInput, fingerprint: str) -> Purch
         }
     elif first_order:
         PointsAccount.objects.filter(pk=account.pk).update(first_order_at=now)
-    if is_member and higher_tier_exists(membership=membership, top_rank=member.top_tier_rank):
-        move = tier_upgrade(membership=membership, now=now)
-        if move is not None:
-            tier_moved(move=move, reason=TierChange.Reason.UPGRADE, now=now, merchant=merchant)
-    order_effects_record(
+    may_move_up = is_member and higher_tier_exists(membership=membership, top_rank=member.top_tier_rank)
+    upgrade = order_effects_record(
         merchant_id=merchant.pk,
         shopper_id=shopper.pk,
         lines=[
@@ -178,7 +174,11 @@ def _record(*, merchant: Merchant, order: OrderInput, fingerprint: str) -> Purch
         paid_at=paid_at,
         attribution=attribution,
         credit=credit,
+        move_up=membership if may_move_up else None,
+        now=now,
     )
+    if upgrade is not None:
+        upgrade_recorded(upgrade, now=now, merchant=merchant)
     order_events_emit(
         merchant=merchant,
         shopper_external_id=shopper.external_id,

@@ -121,33 +121,35 @@ _POLICY = f"policy AS ({_POLICY_BODY})"
 _HALF_LIFE = "(SELECT half_life FROM policy)"
 
 
+def _decay(*, later: str, earlier: str) -> str:
+    return sql.decay(later=later, earlier=earlier, half_life_seconds=_HALF_LIFE)
+
+
 def _follow_update(*, returning: bool) -> str:
-    table = Follow._meta.db_table
-    old_at = f"COALESCE({table}.score_at, %(eng_at)s)"
-    new_at = sql.greatest(old_at, "%(eng_at)s")
+    # Unqualified columns and the decay measured from the event itself: the statement is
+    # a part of an order's side effects, which must stay under psycopg's parse cache
+    # (core.sql.compact). ``decay`` never grows a score (it clamps at 0 seconds), so
+    # decaying from the old moment to the event's is decaying to the later of the two.
+    old_at = "COALESCE(score_at, %(eng_at)s)"
     return f"""
-    UPDATE {table} SET
-        score = {table}.score * {sql.decay(later=new_at, earlier=old_at, half_life_seconds=_HALF_LIFE)}
-                + (SELECT weight FROM policy)
-                  * {sql.decay(later=new_at, earlier="%(eng_at)s", half_life_seconds=_HALF_LIFE)},
-        score_at = {new_at}
-    WHERE {table}.account_id = %(eng_account)s AND {table}.shopper_id = %(eng_shopper)s
-    {f"RETURNING {table}.id" if returning else ""}"""
+    UPDATE {Follow._meta.db_table} SET
+        score = score * {_decay(later="%(eng_at)s", earlier=old_at)}
+                + (SELECT weight FROM policy) * {_decay(later=old_at, earlier="%(eng_at)s")},
+        score_at = {sql.greatest(old_at, "%(eng_at)s")}
+    WHERE account_id = %(eng_account)s AND shopper_id = %(eng_shopper)s
+    {"RETURNING id" if returning else ""}"""
 
 
 def _waiting_upsert(*, unless_followed: bool) -> str:
-    table = EngagementScore._meta.db_table
-    new_at = sql.greatest(f"{table}.score_at", "excluded.score_at")
+    # As in _follow_update: the table aliased ``s``, each decay to the other moment.
     condition = "NOT EXISTS (SELECT 1 FROM eng_fan)" if unless_followed else "TRUE"
     return f"""
-    INSERT INTO {table} (account_id, shopper_id, score, score_at)
+    INSERT INTO {EngagementScore._meta.db_table} AS s (account_id, shopper_id, score, score_at)
     SELECT %(eng_account)s, %(eng_shopper)s, (SELECT weight FROM policy), %(eng_at)s WHERE {condition}
     ON CONFLICT (account_id, shopper_id) DO UPDATE SET
-        score = {table}.score
-                  * {sql.decay(later=new_at, earlier=f"{table}.score_at", half_life_seconds=_HALF_LIFE)}
-                + excluded.score
-                  * {sql.decay(later=new_at, earlier="excluded.score_at", half_life_seconds=_HALF_LIFE)},
-        score_at = {new_at}"""
+        score = s.score * {_decay(later="excluded.score_at", earlier="s.score_at")}
+                + excluded.score * {_decay(later="s.score_at", earlier="excluded.score_at")},
+        score_at = {sql.greatest("s.score_at", "excluded.score_at")}"""
 
 
 def _score_taken_back(table: str) -> str:
