@@ -4,6 +4,12 @@ then the knee: the highest rate of a rising sweep whose p99 stays within 100 ms.
 The sweep offers ``KNEE_RATES`` in turn, ``KNEE_SECONDS`` each (fresh orders every
 step), and stops at the first step that misses (p99 over ``KNEE_P99_MS`` or any
 error): the knee is the last rate that held. Bounded: at most the sum of the steps.
+
+Beside the order's CPU, a floor measured on the same server in the same round: the
+CPU of a request to a path that does not exist (``FLOOR_PATH``: every middleware, the
+URL resolver and a 404 in the error shape, no view and no database), the floor any API
+request pays on this machine. Machines of the same kind differ by half in speed; the
+order's CPU less the floor is what the order's own path costs.
 """
 
 from benchmarks.loadgen import open_loop
@@ -16,6 +22,8 @@ PATH = "/api/v1/merchant/orders"
 P99_TARGET_MS = 50
 CPU_TARGET_MS = 4  # issue 14: gunicorn's CPU per order
 WARMUP_REQUESTS = 20
+FLOOR_PATH = "/api/v1/merchant/no-such-resource"
+FLOOR_SECONDS = 3
 KNEE_P99_MS = 100
 KNEE_RATES = (25, 50, 75, 100, 150, 200, 300, 400)
 KNEE_SECONDS = 4
@@ -54,8 +62,24 @@ def orders_http(ctx) -> list[Result]:
         say(f"  gunicorn used {cpu_ms:.1f} ms of CPU a request (master and workers, from /proc)")
         cpu_target = at_most(CPU_TARGET_MS)
         results.append(Result("orders.http.server_cpu_per_request", cpu_ms, "ms", target=cpu_target))
+        results.append(_floor(ctx, server, headers))
     results.append(_knee(ctx, server, headers))
     return results
+
+
+def _floor(ctx, server, headers) -> Result:
+    """gunicorn's CPU per request of a 404 (``FLOOR_PATH``): the stack's floor."""
+    cpu = server.cpu_seconds()
+    step = open_loop(
+        port=server.port, rate=ctx.scale.http_rate, seconds=FLOOR_SECONDS,
+        request=lambda i: ("GET", FLOOR_PATH, None, headers),
+    )  # fmt: skip
+    server.wait_idle()
+    cpu_ms = (server.cpu_seconds() - cpu) / step.sent * 1000
+    answers = dict(step.statuses)
+    say(f"  floor    {step.sent} requests of a 404 ({answers}): gunicorn used {cpu_ms:.2f} ms of CPU each")
+    sound = set(step.statuses) == {404}  # every request answered, with the 404 it asks for
+    return Result("orders.http.floor_cpu_per_request", cpu_ms, "ms", valid=sound)
 
 
 def _knee(ctx, server, headers) -> Result:
