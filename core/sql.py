@@ -232,9 +232,15 @@ def instance_insert(instance):
     statement, fields = insert_statement(type(instance))
     with db.cursor() as cursor:
         cursor.execute(statement, insert_values(instance, fields))
-        instance.pk = cursor.fetchone()[0]
+        return mark_inserted(instance, cursor.fetchone()[0])
+
+
+def mark_inserted(instance, pk):
+    """``instance``, inserted by a raw statement that answered its key ``pk``, in the state
+    ``save()`` leaves it: its key set, no longer adding, on the default database."""
+    instance.pk = pk
     instance._state.adding = False
-    instance._state.db = db.alias
+    instance._state.db = DEFAULT_DB_ALIAS
     return instance
 
 

@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from core.sql import default_connection
+from core.sql import default_connection, mark_inserted
 from loyalty.errors import InsufficientPoints, LedgerCorrupt
 from loyalty.locks import points_accounts_lock
 from loyalty.models import PointsAccount, PointsEntry, Program
@@ -155,14 +155,11 @@ def _credit_params(*, entry: PointsEntry, earned: int, first_order_at: datetime 
 def _credit_in_one_statement(*, entry: PointsEntry, earned: int, first_order_at: datetime | None) -> None:
     """The lot and the balance in one statement (data-modifying CTEs): an order's
     statement budget has no room for two once the fan score joins it."""
-    db = default_connection()
-    with db.cursor() as cursor:
+    with default_connection().cursor() as cursor:
         cursor.execute(
             _CREDIT_STATEMENT, _credit_params(entry=entry, earned=earned, first_order_at=first_order_at)
         )
-        entry.pk = cursor.fetchone()[0]
-    entry._state.adding = False
-    entry._state.db = db.alias
+        mark_inserted(entry, cursor.fetchone()[0])
 
 
 def points_debit_locked(

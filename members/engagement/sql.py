@@ -10,8 +10,7 @@ from django.db import connection
 
 from core import sql as core_sql
 
-# The scoring's time arithmetic is core's, which the preferences' decay shares.
-seconds_between = core_sql.seconds_between
+# The scoring's decay is core's, which the preferences' decay shares.
 decay = core_sql.decay
 
 

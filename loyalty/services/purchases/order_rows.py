@@ -15,7 +15,7 @@ import json
 
 from django.db import connection
 
-from core.sql import default_connection, insert_statement, insert_values, instance_insert
+from core.sql import default_connection, insert_statement, insert_values, instance_insert, mark_inserted
 from storefront.models import Order, OrderLine
 
 LINE_FIELDS = [
@@ -50,10 +50,7 @@ def order_insert(*, order: Order, lines: list[tuple[int, int, object]]) -> Order
     )
     with db.cursor() as cursor:
         cursor.execute(_with_lines(insert), [*insert_values(order, fields), rows])
-        order.pk = cursor.fetchone()[0]
-    order._state.adding = False
-    order._state.db = db.alias
-    return order
+        return mark_inserted(order, cursor.fetchone()[0])
 
 
 @functools.cache
