@@ -50,7 +50,10 @@ The outbox relay (``core.outbox``) locks outbox rows with ``SKIP LOCKED`` in a
 transaction of its own that takes no other lock; writers only insert outbox rows.
 
 Rows written by ``INSERT ... ON CONFLICT`` or a guarded ``UPDATE`` (purchase stats,
-coupon redemption) are locked by that statement, after all of the above.
+coupon redemption) are locked by that statement, after all of the above. Last of all,
+the accounts' fan counts (``members.fan_counts``), one account at a time in account-id
+order; a recount locks them (``members.locks.account_fan_counts_lock``) before it reads
+the follows, and takes no other lock.
 """
 
 from django.db import connection

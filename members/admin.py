@@ -10,7 +10,7 @@ from members.admin_scoping import (
 )
 from members.engagement.admin import AccountFansMixin  # also registers the engagement admins
 from members.models import Account, Follow, Membership, Merchant, MerchantAPIKey, MerchantStaff, Shopper, Tier
-from members.services import account_delete
+from members.services import account_delete, follow_delete, shopper_delete
 from members.webhooks import admin as webhooks_admin  # noqa: F401 (registers the webhook admins)
 
 # The library's own key model has no merchant; Fanbase uses MerchantAPIKey only.
@@ -80,6 +80,15 @@ class ShopperAdmin(MerchantScopedAdmin):
     ordering = ["external_id"]
     readonly_fields = ["user"]
 
+    # A superuser's deletion goes through shopper_delete (the accounts' fan counts), one
+    # shopper per transaction.
+    def delete_model(self, request, obj):
+        shopper_delete(shopper=obj)
+
+    def delete_queryset(self, request, queryset):
+        for shopper in queryset.order_by("pk"):
+            shopper_delete(shopper=shopper)
+
 
 @admin.register(Account)
 class AccountAdmin(AccountFansMixin, MerchantScopedAdmin):
@@ -109,6 +118,19 @@ class FollowAdmin(MerchantScopedAdmin):
     list_select_related = ["shopper", "account"]
     autocomplete_fields = ["shopper"]
     readonly_fields = ["score", "score_at", "iron_fan", "iron_fan_since"]
+
+    def has_add_permission(self, request):
+        # Not even a superuser's: a follow is the shopper's (POST .../follows), and its
+        # score, flags and fan counts start with it (members.services.follow_create).
+        return False
+
+    # A superuser's deletion is an unfollow (the score waits, the flags and counts move).
+    def delete_model(self, request, obj):
+        follow_delete(shopper=obj.shopper, handle=obj.account.handle)
+
+    def delete_queryset(self, request, queryset):
+        for follow in queryset.select_related("shopper", "account").order_by("pk"):
+            follow_delete(shopper=follow.shopper, handle=follow.account.handle)
 
 
 @admin.register(Tier)

@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 
 from core.locks import locked
 from members.engagement.models import EngagementScore, FanPolicy
-from members.models import Follow, Membership, Merchant, Shopper, ShopperClaim
+from members.models import AccountFanCount, Follow, Membership, Merchant, Shopper, ShopperClaim
 
 
 def merchants_lock() -> QuerySet[Merchant]:
@@ -40,3 +40,9 @@ def waiting_scores_lock() -> QuerySet[EngagementScore]:
 def fan_policies_lock() -> QuerySet[FanPolicy]:
     """Fan policies, locked: edited alone (``PATCH /api/v1/merchant/program``)."""
     return locked(FanPolicy)
+
+
+def account_fan_counts_lock() -> QuerySet[AccountFanCount]:
+    """Accounts' fan counts, locked: a recount reads the follows only once it holds them
+    (``members.fan_counts``); every other writer moves them by an upsert, last."""
+    return locked(AccountFanCount)

@@ -186,6 +186,35 @@ class Follow(models.Model):
         return f"{self.shopper} follows {self.account}"
 
 
+class AccountFanCount(models.Model):
+    """An account's fans and iron fans, counted as they change (``members.fan_counts``).
+
+    The account list reads these instead of counting follows on every request (30 accounts
+    and 50k follows were 10 ms of counting; a merchant with a million fans, a second). A
+    row of its own, not columns of ``Account``: an account saved from the admin writes
+    every column it read, and would put back counts that had moved since.
+    """
+
+    account = models.OneToOneField(
+        Account, primary_key=True, on_delete=models.CASCADE, related_name="fan_count"
+    )
+    fans = models.PositiveIntegerField(default=0)
+    iron_fans = models.PositiveIntegerField(default=0)
+
+    objects = scoped_manager("account__merchant")
+
+    class Meta:
+        constraints = [
+            # Both are non-negative by their type's own check.
+            models.CheckConstraint(
+                condition=Q(iron_fans__lte=models.F("fans")), name="account_fan_count_iron_fans_within_fans"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account}: {self.fans} fans, {self.iron_fans} iron fans"
+
+
 class Tier(models.Model):
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="tiers")
     name = models.CharField(max_length=50)

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from benchmarks.progress import say
 from benchmarks.registry import Result, benchmark, ratio_at_least
+from members.fan_counts import fan_counts_recount
 from members.models import Account, Follow, Merchant, Shopper
 from storefront.models import InboxMessage, Product, PushRollout
 from storefront.services.rollouts import rollout_stage_send
@@ -73,6 +74,7 @@ def _setup(followers: int) -> tuple[Merchant, Product]:
         )
         cursor.execute(f"ANALYZE {Follow._meta.db_table}")
         cursor.execute(f"VACUUM ANALYZE {InboxMessage._meta.db_table}")
+    fan_counts_recount(account_ids=[account.pk])  # loaded around the services, so counted after
     product = Product.objects.create(
         merchant=merchant, sku="BENCH-ROLLOUT", title="Bench", price=1, tags=[], published_at=timezone.now()
     )

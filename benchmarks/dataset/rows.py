@@ -122,6 +122,12 @@ FROM (SELECT DISTINCT f.shopper_id, a.merchant_id
 WHERE ms.shopper_id = x.shopper_id AND ms.merchant_id = x.merchant_id
 """
 
+# Each account's fans and iron fans, as members.fan_counts keeps them from here on.
+ACCOUNT_FAN_COUNTS = """
+INSERT INTO members_accountfancount (account_id, fans, iron_fans)
+SELECT account_id, COUNT(*), COUNT(*) FILTER (WHERE iron_fan) FROM members_follow GROUP BY account_id
+"""
+
 # Order o: a membership picked by hash; three consecutive products from a window the
 # shopper favours (so products come back and "frequently purchased" has repeats).
 HISTORY_ORDERS = """

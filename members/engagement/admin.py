@@ -7,7 +7,6 @@ from django.db.models.functions import Cast, Coalesce, NullIf
 
 from members.admin_scoping import MerchantScopedAdmin, scope
 from members.engagement.models import AccountDailyStat, EngagementEvent, FanPolicy, iron_fan_ratio
-from members.engagement.selectors import follow_count
 from members.models import Account
 
 
@@ -18,7 +17,12 @@ class AccountFansMixin:
         return (
             super()
             .get_queryset(request)
-            .annotate(fans_count=follow_count(), iron_fans_count=follow_count(iron_fan=True))
+            # The counts kept as follows change (members.fan_counts): an account without a
+            # follow yet has no row.
+            .annotate(
+                fans_count=Coalesce(F("fan_count__fans"), Value(0)),
+                iron_fans_count=Coalesce(F("fan_count__iron_fans"), Value(0)),
+            )
             .annotate(
                 ratio=Coalesce(
                     Cast(F("iron_fans_count"), FloatField())

@@ -30,6 +30,7 @@ from members.engagement import partitions, scoring, sql
 from members.engagement.fan_events import FanChange, iron_fan_changes_emit
 from members.engagement.models import AccountDailyStat, EngagementEvent, EngagementScore, FanPolicy
 from members.engagement.selectors import fan_policy_get
+from members.fan_counts import fan_counts_move
 from members.iron_fan_flags import iron_fan_flags_sync, iron_fan_memberships_lock
 from members.locks import waiting_scores_lock
 from members.models import Account, Follow, Merchant
@@ -163,7 +164,8 @@ def iron_fans_recompute_range(
     The follows that change are read first, their shoppers' memberships locked (lock
     order: memberships before follows, ``core.locks``), then those follows updated (each
     condition checked again on the row) and the memberships' iron-fan flags set from
-    the result (``members.iron_fan_flags``). Set-based: five statements for any range, and
+    the result (``members.iron_fan_flags``), and the accounts' iron-fan counts moved
+    (``members.fan_counts``). Set-based: seven statements for any range, and
     for the merchant's webhooks (``fan_events``) three more when some endpoint listens.
     """
     params = {
@@ -195,6 +197,7 @@ def iron_fans_recompute_range(
                 counts.setdefault(account_id, [0, 0])[column] += 1
                 changes.append(FanChange(account_id, shopper_id, float(score), promoted=column == 0))
     iron_fan_flags_sync(merchant_id=merchant.pk, shopper_ids={change.shopper_id for change in changes})
+    fan_counts_move({account_id: (0, up - down) for account_id, (up, down) in counts.items()})
     if counts:
         _count_changes(day=now.astimezone(UTC).date(), counts=counts)
     iron_fan_changes_emit(merchant=merchant, changes=changes, now=now)

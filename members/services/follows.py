@@ -2,7 +2,8 @@
 
 The engagement score moves with the follow: a new follow starts from the score its
 shopper earned before following, and an unfollow leaves the score waiting for the
-next follow (docs/iron-fans.md).
+next follow (docs/iron-fans.md). The account's fan counts move with it too
+(``members.fan_counts``).
 """
 
 from django.db import IntegrityError, transaction
@@ -10,6 +11,7 @@ from django.db import IntegrityError, transaction
 from members import errors
 from members.engagement import selectors as engagement_selectors
 from members.engagement import services as engagement_services
+from members.fan_counts import fan_counts_move
 from members.iron_fan_flags import iron_fan_flags_sync, iron_fan_memberships_lock
 from members.locks import follows_lock
 from members.models import Account, Follow, Shopper
@@ -25,6 +27,7 @@ def follow_create(*, shopper: Shopper, handle: str) -> tuple[Follow, bool]:
             follow, created = Follow.objects.get_or_create(shopper=shopper, account=account)
             if created:
                 engagement_services.follow_adopt_score(follow=follow)
+                fan_counts_move({account.pk: (1, 0)})
     except IntegrityError:  # a concurrent follow of the same account
         follow, created = Follow.objects.get(shopper=shopper, account=account), False
     follow.account = account
@@ -49,5 +52,6 @@ def follow_delete(*, shopper: Shopper, handle: str) -> None:
     policy = engagement_selectors.fan_policy_for(merchant_id=account.merchant_id)
     engagement_services.follow_release_score(follow=follow, policy=policy)
     follow.delete()
+    fan_counts_move({account.pk: (-1, -1 if follow.iron_fan else 0)})
     if follow.iron_fan:
         iron_fan_flags_sync(merchant_id=account.merchant_id, shopper_ids=[shopper.pk])

@@ -12,6 +12,7 @@ from django.db import connection
 
 from coupons.models import CampaignRun, Coupon
 from coupons.services.campaign_runs import CAMPAIGN_CHUNK
+from members.fan_counts import fan_counts_recount
 from members.models import Follow, Shopper
 from tests.coupons.factories import CouponTemplateFactory
 from tests.members.factories import AccountFactory, MerchantAPIKeyFactory, MerchantFactory
@@ -55,6 +56,7 @@ def test_a_campaign_run_through_the_api_by_a_real_worker(celery_worker_process):
     account = AccountFactory(merchant=merchant)
     shoppers = Shopper.objects.bulk_create(Shopper(external_id=f"e2e-{i}") for i in range(FANS))
     Follow.objects.bulk_create(Follow(shopper=s, account=account) for s in shoppers)
+    fan_counts_recount(account_ids=[account.pk])
     template = CouponTemplateFactory(merchant=merchant, stock=FANS - 100)
 
     created = api.post(

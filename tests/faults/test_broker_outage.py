@@ -14,6 +14,7 @@ from django.db import connection
 from core.models import OutboxMessage
 from coupons.models import CampaignRun
 from loyalty.services.memberships import membership_enrol
+from members.fan_counts import fan_counts_recount
 from members.models import Follow, Shopper
 from storefront.models import Order, Product, PushRollout
 from tests.coupons.factories import CouponTemplateFactory
@@ -55,6 +56,7 @@ def world():
     for shopper in shoppers:
         membership_enrol(shopper=shopper, merchant=merchant)
     Follow.objects.bulk_create(Follow(shopper=s, account=account) for s in shoppers)
+    fan_counts_recount(account_ids=[account.pk])
     template = CouponTemplateFactory(merchant=merchant)
     key = MerchantAPIKeyFactory(merchant=merchant).plain_key
     return {"merchant": merchant, "account": account, "template": template, "shoppers": shoppers, "key": key}

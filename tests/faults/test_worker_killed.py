@@ -30,6 +30,7 @@ from coupons.models import Campaign, CampaignRun, Coupon
 from coupons.services.campaign_runs import CAMPAIGN_CHUNK, campaign_run_request
 from loyalty.celery import app as celery_app
 from loyalty.models import PointsAccount, PointsEntry
+from members.fan_counts import fan_counts_recount
 from members.models import Account, Follow, Membership, Shopper
 from tests.coupons.factories import CouponTemplateFactory
 from tests.faults.processes import Redis, celery_worker, database_url_of, service_env, stop, wait_for
@@ -124,6 +125,7 @@ def test_a_campaign_run_whose_worker_is_killed_mid_chunk_ends_as_an_undisturbed_
     account = AccountFactory(merchant=merchant)
     shoppers = Shopper.objects.bulk_create(Shopper(external_id=f"kill-{i}") for i in range(FANS))
     Follow.objects.bulk_create(Follow(shopper=s, account=account) for s in shoppers)
+    fan_counts_recount(account_ids=[account.pk])
     template = CouponTemplateFactory(merchant=merchant)
     campaign = Campaign.objects.create(
         merchant=merchant, name="Fans", template=template, audience={"followers_of": account.handle}
@@ -209,6 +211,7 @@ def test_the_iron_fan_recompute_whose_worker_is_killed_mid_range_ends_as_an_undi
             Follow(shopper=s, account=account, score=100.0 if i % 3 else 0.5, score_at=now)
             for i, s in enumerate(shoppers)
         )
+        fan_counts_recount(account_ids=[account.pk])
         worlds[name] = merchant
     iron_fans_recompute(merchant=worlds["undisturbed"], now=now)
 
@@ -255,6 +258,7 @@ def test_a_rollout_stage_whose_worker_is_killed_mid_delivery_ends_as_an_undistur
         Follow.objects.bulk_create(
             Follow(shopper=s, account=account, iron_fan=i % 2 == 0) for i, s in enumerate(shoppers)
         )
+        fan_counts_recount(account_ids=[account.pk])
         products[name] = ProductFactory(merchant=merchant, sku="NEW", published_at=now)
     analyze(Shopper, Follow, Account, Preference, InboxMessage)
     rollout_start(product_id=products["undisturbed"].pk)

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from members.engagement.models import AccountDailyStat, EngagementEvent, EngagementKind, FanPolicy
+from members.fan_counts import fan_counts_move
 from members.iron_fan_flags import iron_fan_flags_sync, is_iron_fan
 from members.models import Account, Follow, Membership, Merchant, MerchantAPIKey, MerchantStaff, Shopper, Tier
 from members.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -83,6 +84,13 @@ class FollowFactory(factory.django.DjangoModelFactory):
         membership's iron-fan flag set (members.iron_fan_flags)."""
         if create and follow.iron_fan:
             iron_fan_flags_sync(merchant_id=follow.account.merchant_id, shopper_ids=[follow.shopper_id])
+
+    @factory.post_generation
+    def counted(follow, create, extracted, **kwargs):
+        """A follow made here is counted as follow_create and the recompute count it
+        (members.fan_counts)."""
+        if create:
+            fan_counts_move({follow.account_id: (1, 1 if follow.iron_fan else 0)})
 
 
 class TierFactory(factory.django.DjangoModelFactory):

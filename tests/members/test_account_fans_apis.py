@@ -5,11 +5,12 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from rest_framework.renderers import JSONRenderer
 
 from members.apis import AccountWithFansOutput
-from members.engagement.selectors import follow_count
-from members.models import Account
+from members.models import Account, Follow
 from tests.conftest import assert_error
 from tests.members.factories import AccountDailyStatFactory, AccountFactory, FollowFactory
 
@@ -18,6 +19,18 @@ ACCOUNTS = "/api/v1/merchant/accounts"
 ACCOUNT_LIST_QUERIES = 2
 # The API key, the account, one page of days.
 STATS_QUERIES = 3
+
+
+def follow_count(**filters) -> Coalesce:
+    """For an account row: its follows (matching ``filters``) counted, not the kept counts."""
+    counted = (
+        Follow.objects.filter(account=OuterRef("pk"), **filters)
+        .order_by()
+        .values("account")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted), 0)
 
 
 def stats_url(handle: str) -> str:

@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from core.models import OutboxMessage
 from members.engagement import jobs
+from members.fan_counts import fan_counts_recount
 from members.models import Follow
 from members.webhooks import endpoints
 from members.webhooks.models import WebhookEvent
@@ -88,6 +89,7 @@ def test_nobody_listening_costs_the_range_no_statement(merchant, account):
     with CaptureQueriesContext(connection) as unheard:
         jobs.iron_fans_recompute(merchant=merchant, now=NOW)
     Follow.objects.update(iron_fan=False, iron_fan_since=None, score=100.0)
+    fan_counts_recount(account_ids=Follow.objects.values_list("account_id", flat=True))
     listen(merchant, "order.recorded")  # an endpoint, but not for fans
     with CaptureQueriesContext(connection) as other_types:
         jobs.iron_fans_recompute(merchant=merchant, now=NOW)

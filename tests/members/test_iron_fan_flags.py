@@ -11,6 +11,7 @@ import pytest
 
 from members import services as members_services
 from members.engagement import jobs
+from members.fan_counts import fan_counts_recount
 from members.iron_fan_flags import IS_IRON_FAN, iron_fan_flags_sync
 from members.models import Follow, Membership
 from tests.conftest import requires_postgres
@@ -152,6 +153,7 @@ def test_an_iron_fan_who_joins_or_rejoins_is_flagged_at_once(merchant, account):
     assert flag(joined) is True
     members_services.membership_leave(shopper=shopper, merchant=merchant)
     Follow.objects.filter(shopper=shopper).update(iron_fan=False)  # demoted while away
+    fan_counts_recount(account_ids=[account.pk])
     iron_fan_flags_sync(merchant_id=merchant.pk, shopper_ids=[shopper.pk])
     members_services.membership_join(shopper=shopper, merchant=merchant)
 

@@ -110,8 +110,10 @@ def test_only_rows_whose_status_changes_are_written(merchant, account, django_as
     updates = [q["sql"] for q in queries if q["sql"].lstrip().startswith("UPDATE")]
     follows = [sql for sql in updates if '"members_follow"' in sql or "members_follow SET" in sql]
     assert len(follows) == 2  # one promote and one demote statement for the range
-    # and one set-based statement for the changed shoppers' membership flags
-    assert len(updates) == 3 and "members_membership SET iron_fan" in updates[2]
+    # and one set-based statement for the changed shoppers' membership flags, then one for
+    # the account's iron-fan count (members.fan_counts)
+    assert len(updates) == 4 and "members_membership SET iron_fan" in updates[2]
+    assert "members_accountfancount SET" in updates[3]
 
 
 def test_another_merchants_fans_are_left_alone(merchant, other_merchant, account):
