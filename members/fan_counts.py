@@ -3,8 +3,8 @@
 The merchant's account list shows every account's fans, iron fans and their ratio. Counted
 from the follows on every request, that was 10 ms of PostgreSQL for 30 accounts and 50k
 follows, and grows with the fans: a merchant with a million is a second a page
-(docs/performance.md, "Accounts"). So the counts are kept, one row per account, and moved
-in the same transaction as the write that changes them:
+(docs/performance.md, "Issue 14, 2026-12-03 night"). So the counts are kept, one row per
+account, and moved in the same transaction as the write that changes them:
 
 - a follow (``follow_create``): one more fan;
 - an unfollow (``follow_delete``) and a shopper's deletion (``shopper_delete``): one fan
