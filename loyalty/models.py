@@ -92,7 +92,11 @@ class PointsEntry(models.Model):
         ADJUST = "adjust"
         BONUS = "bonus"
 
-    account = models.ForeignKey(PointsAccount, on_delete=models.CASCADE, related_name="entries")
+    # No index of its own: ``pointsentry_account_recent`` leads with it (one index less to
+    # write on every entry, docs/performance.md "Redundant indexes").
+    account = models.ForeignKey(
+        PointsAccount, on_delete=models.CASCADE, related_name="entries", db_index=False
+    )
     delta = models.BigIntegerField()
     kind = models.CharField(max_length=10, choices=Kind.choices)
     order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

@@ -70,7 +70,8 @@ class Order(models.Model):
         PARTIALLY_REFUNDED = "partially_refunded"
         REFUNDED = "refunded"
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="orders")
+    # No index of its own: ``order_unique_merchant_external_id`` leads with it.
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="orders", db_index=False)
     shopper = models.ForeignKey(Shopper, on_delete=models.PROTECT, related_name="orders")
     external_id = models.CharField(max_length=100)
     via_account = models.ForeignKey(
@@ -131,8 +132,10 @@ class Order(models.Model):
 
 
 class OrderLine(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_lines")
+    # No index of their own: ``orderline_unique_product`` leads with the order,
+    # ``orderline_product_order`` with the product.
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", db_index=False)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_lines", db_index=False)
     quantity = models.PositiveIntegerField()
     unit_price = models.DecimalField(**MONEY)
     refunded_quantity = models.PositiveIntegerField(default=0)
@@ -182,7 +185,10 @@ class Refund(models.Model):
 class PurchaseStat(models.Model):
     """One row per shopper and product bought: "My frequently purchased goods"."""
 
-    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="purchase_stats")
+    # No index of its own: ``purchasestat_unique_shopper_product`` leads with it.
+    shopper = models.ForeignKey(
+        Shopper, on_delete=models.CASCADE, related_name="purchase_stats", db_index=False
+    )
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="purchase_stats")
     # Denormalised from the product so a shopper's list filters by merchant on one index.
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
@@ -225,7 +231,8 @@ class Preference(models.Model):
         CATEGORY = "category"
         TAG = "tag"
 
-    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="preferences")
+    # No index of its own: ``preference_unique_shopper_slug`` leads with it.
+    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="preferences", db_index=False)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     slug = models.CharField(max_length=50)
     weight = models.FloatField()

@@ -77,7 +77,8 @@ class EngagementScore(models.Model):
     follow when they follow (and back here when they unfollow). See docs/iron-fans.md.
     """
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: ``engagement_score_unique_pair`` leads with it.
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
     shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="+")
     score = models.FloatField(default=0.0)
     score_at = models.DateTimeField(null=True, blank=True)
