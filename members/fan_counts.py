@@ -15,9 +15,9 @@ account, and moved in the same transaction as the write that changes them:
 Whatever loads follows in bulk by other means (the benchmark's dataset) calls
 ``fan_counts_recount`` after.
 
-A move is a delta added in one upsert, never a count read and written back, so moves made
-at the same time add up. Lock order (``core.locks``): the count rows come last, after the
-follows, in account-id order.
+A move is a delta added by one statement an account, never a count read and written back,
+so moves made at the same time add up. Lock order (``core.locks``): the count rows come
+last, after the follows, in account-id order.
 """
 
 from collections.abc import Iterable, Mapping
@@ -60,12 +60,13 @@ _ADD = (
 _TAKE = f"UPDATE {COUNT} SET fans = fans + %s, iron_fans = iron_fans + %s WHERE account_id = %s"
 
 
-def fan_moves(follows: Iterable[tuple[int, bool]], *, sign: int) -> dict[int, tuple[int, int]]:
-    """The moves of follows ``(account_id, iron_fan)`` made (``sign`` 1) or gone (-1)."""
+def fans_gone(follows: Iterable[tuple[int, bool]]) -> dict[int, tuple[int, int]]:
+    """The moves of follows ``(account_id, iron_fan)`` that are gone: a fan less each, and an
+    iron fan less for each that was one."""
     moves: dict[int, tuple[int, int]] = {}
     for account_id, iron_fan in follows:
         fans, iron = moves.get(account_id, (0, 0))
-        moves[account_id] = (fans + sign, iron + sign * bool(iron_fan))
+        moves[account_id] = (fans - 1, iron - 1 if iron_fan else iron)
     return moves
 
 

@@ -44,5 +44,5 @@ def fan_policies_lock() -> QuerySet[FanPolicy]:
 
 def account_fan_counts_lock() -> QuerySet[AccountFanCount]:
     """Accounts' fan counts, locked: a recount reads the follows only once it holds them
-    (``members.fan_counts``); every other writer moves them by an upsert, last."""
+    (``members.fan_counts``); every other writer moves them by a delta, last."""
     return locked(AccountFanCount)

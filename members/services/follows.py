@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from members import errors
 from members.engagement import selectors as engagement_selectors
 from members.engagement import services as engagement_services
-from members.fan_counts import fan_counts_move
+from members.fan_counts import fan_counts_move, fans_gone
 from members.iron_fan_flags import iron_fan_flags_sync, iron_fan_memberships_lock
 from members.locks import follows_lock
 from members.models import Account, Follow, Shopper
@@ -52,6 +52,6 @@ def follow_delete(*, shopper: Shopper, handle: str) -> None:
     policy = engagement_selectors.fan_policy_for(merchant_id=account.merchant_id)
     engagement_services.follow_release_score(follow=follow, policy=policy)
     follow.delete()
-    fan_counts_move({account.pk: (-1, -1 if follow.iron_fan else 0)})
+    fan_counts_move(fans_gone([(account.pk, follow.iron_fan)]))
     if follow.iron_fan:
         iron_fan_flags_sync(merchant_id=account.merchant_id, shopper_ids=[shopper.pk])

@@ -2,7 +2,7 @@
 
 from django.db import transaction
 
-from members.fan_counts import fan_counts_move, fan_moves
+from members.fan_counts import fan_counts_move, fans_gone
 from members.locks import follows_lock, memberships_lock
 from members.models import Follow, Shopper
 
@@ -19,5 +19,5 @@ def shopper_delete(*, shopper: Shopper) -> None:
     list(memberships_lock().filter(shopper=shopper).values_list("pk"))
     follows = list(follows_lock().filter(shopper=shopper).values_list("account_id", "iron_fan"))
     Follow.objects.filter(shopper=shopper).delete()
-    fan_counts_move(fan_moves(follows, sign=-1))
+    fan_counts_move(fans_gone(follows))
     shopper.delete()

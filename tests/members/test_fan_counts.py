@@ -9,11 +9,9 @@ threads). A recount repairs counts that drifted, exactly, even while fans follow
 from io import StringIO
 
 import pytest
-from django.contrib.admin.utils import quote
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 from django.test import Client
-from django.urls import reverse
 from django.utils import timezone
 
 from members import errors
@@ -29,8 +27,8 @@ from tests.members.factories import (
     FollowFactory,
     MembershipFactory,
     ShopperFactory,
-    UserFactory,
 )
+from tests.members.test_account_delete import admin_url, superuser_client
 from tests.threads import all_at_once, each_at_once
 
 
@@ -174,16 +172,9 @@ def test_a_shoppers_deletion_counts_each_of_their_follows_out(merchant, other_me
     assert_every_count_matches_the_follows()
 
 
-def admin_url(model, view: str, obj=None) -> str:
-    name = f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}"
-    return reverse(name, args=[] if obj is None else [quote(obj.pk)])
-
-
 @pytest.fixture
 def superuser(db) -> Client:
-    client = Client()
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
+    return superuser_client()
 
 
 def test_a_superusers_deletion_of_a_follow_in_the_admin_is_an_unfollow(superuser, koe):
