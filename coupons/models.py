@@ -136,16 +136,23 @@ class Coupon(models.Model):
         CouponTemplate, on_delete=models.PROTECT, related_name="coupons", db_index=False
     )
     # Denormalised from the template: the merchant's coupon lists and expiry use one index.
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
-    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="coupons")
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="coupons", db_index=False)
     code = models.CharField(max_length=32, unique=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.ISSUED)
     source = models.CharField(max_length=12, choices=Source.choices)
-    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="coupons")
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="coupons", db_index=False
+    )
     # The campaign run that issued it: one coupon per run and shopper, so a redelivered
     # or rerun chunk issues nothing twice (null: not from a campaign; nulls never collide).
     campaign_run = models.ForeignKey(
-        "CampaignRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="coupons"
+        "CampaignRun",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="coupons",
+        db_index=False,
     )
     issued_at = models.DateTimeField()
     valid_from = models.DateTimeField(null=True, blank=True)
@@ -282,7 +289,7 @@ class CampaignRun(models.Model):
         FAILED = "failed"
         CANCELLED = "cancelled"
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="runs")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="runs", db_index=False)
     # Denormalised from the campaign: tenancy checks and the admin's list use one index.
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
@@ -337,7 +344,7 @@ class CampaignRunChunk(models.Model):
     so a redelivered task finds it taken and does nothing.
     """
 
-    run = models.ForeignKey(CampaignRun, on_delete=models.CASCADE, related_name="chunks")
+    run = models.ForeignKey(CampaignRun, on_delete=models.CASCADE, related_name="chunks", db_index=False)
     shopper_lo = models.BigIntegerField()
     shopper_hi = models.BigIntegerField()
     done_at = models.DateTimeField(null=True, blank=True)

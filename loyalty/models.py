@@ -170,7 +170,9 @@ class TierChange(models.Model):
         REVIEW = "review"
         MANUAL = "manual"
 
-    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="tier_changes")
+    membership = models.ForeignKey(
+        Membership, on_delete=models.CASCADE, related_name="tier_changes", db_index=False
+    )
     from_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     to_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     reason = models.CharField(max_length=10, choices=Reason.choices)

@@ -158,8 +158,8 @@ class Account(models.Model):
 class Follow(models.Model):
     """A fan: a shopper following one account, with their decayed engagement score."""
 
-    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="follows")
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="follows")
+    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="follows", db_index=False)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="follows", db_index=False)
     created_at = models.DateTimeField(auto_now_add=True)
     score = models.FloatField(default=0.0)
     score_at = models.DateTimeField(null=True, blank=True)
@@ -216,7 +216,7 @@ class AccountFanCount(models.Model):
 
 
 class Tier(models.Model):
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="tiers")
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="tiers", db_index=False)
     name = models.CharField(max_length=50)
     rank = models.PositiveSmallIntegerField()
     min_spend_12m = models.DecimalField(
@@ -244,8 +244,10 @@ class Membership(models.Model):
         ACTIVE = "active"
         LEFT = "left"
 
-    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="memberships")
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="memberships")
+    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="memberships", db_index=False)
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, related_name="memberships", db_index=False
+    )
     number = models.PositiveIntegerField(editable=False)
     tier = models.ForeignKey(
         Tier, null=True, blank=True, on_delete=models.SET_NULL, related_name="memberships"
@@ -306,7 +308,7 @@ class ShopperClaim(models.Model):
     and merchant: asking again replaces it.
     """
 
-    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="claims")
+    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="claims", db_index=False)
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
     code_hash = models.CharField(max_length=64)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -20,7 +20,9 @@ class Category(models.Model):
     pool) compare slugs, so "tea" at two merchants is one interest, while neither
     merchant's staff ever sees the other's names in its forms."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="categories")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, related_name="categories", db_index=False
+    )
     slug = models.SlugField(max_length=50, validators=[SLUG_VALIDATOR])
     name = models.CharField(max_length=100)
 
@@ -38,7 +40,7 @@ class Category(models.Model):
 
 
 class Product(models.Model):
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="products")
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="products", db_index=False)
     sku = models.CharField(max_length=64)
     title = models.CharField(max_length=200)
     category = models.ForeignKey(
@@ -162,7 +164,7 @@ class OrderLine(models.Model):
 
 
 class Refund(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refunds")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refunds", db_index=False)
     external_id = models.CharField(max_length=100)
     amount = models.DecimalField(**MONEY)
     lines = models.JSONField()  # [{"sku", "quantity"}], as refunded
@@ -342,9 +344,11 @@ class PushRollout(models.Model):
 class InboxMessage(models.Model):
     """A product pushed to a shopper. ``delivered_at`` is null while the fatigue cap defers it."""
 
-    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="inbox")
+    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="inbox", db_index=False)
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
-    rollout = models.ForeignKey(PushRollout, on_delete=models.CASCADE, related_name="messages")
+    rollout = models.ForeignKey(
+        PushRollout, on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
     stage = models.CharField(max_length=10, choices=PushRollout.Stage.choices)
     created_at = models.DateTimeField()
     delivered_at = models.DateTimeField(null=True, blank=True)

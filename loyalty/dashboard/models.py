@@ -17,7 +17,7 @@ MONEY = {"max_digits": 16, "decimal_places": 2}
 
 
 class MerchantDailyMetrics(models.Model):
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+", db_index=False)
     date = models.DateField()
     # Memberships active at the day's end; joined and left during the day.
     members = models.PositiveIntegerField(default=0)
@@ -70,7 +70,7 @@ class MerchantDailyMetrics(models.Model):
 class MerchantDailyTier(models.Model):
     """Active members per tier at the day's end (``tier`` null: members without a tier)."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+", db_index=False)
     date = models.DateField()
     tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     members = models.PositiveIntegerField(default=0)
@@ -87,7 +87,7 @@ class MerchantDailyTier(models.Model):
 class MerchantDailyCoupons(models.Model):
     """Coupons issued, redeemed and expired during the day, per template, source and campaign."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+", db_index=False)
     date = models.DateField()
     template = models.ForeignKey(CouponTemplate, on_delete=models.CASCADE, related_name="+")
     source = models.CharField(max_length=12, choices=Coupon.Source.choices)

@@ -162,7 +162,7 @@ class FanPolicy(models.Model):
 class AccountDailyStat(models.Model):
     """An account's fans on one (UTC) day: written by the snapshot and recompute jobs."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="daily_stats")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="daily_stats", db_index=False)
     date = models.DateField()
     fans = models.PositiveIntegerField(default=0)
     iron_fans = models.PositiveIntegerField(default=0)

@@ -24,7 +24,9 @@ class WebhookEndpoint(models.Model):
     """A URL of the merchant's that receives the event types in ``events``, signed with
     ``secret``. During a rotation the previous secret signs too, until it expires."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, related_name="webhook_endpoints", db_index=False
+    )
     url = models.URLField(max_length=500)
     events = models.JSONField(default=list, help_text="Event types sent to this endpoint.")
     secret = models.CharField(max_length=200)
@@ -71,7 +73,9 @@ class WebhookDelivery(models.Model):
         DELIVERED = "delivered"
         FAILED = "failed"
 
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
     event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="deliveries")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
