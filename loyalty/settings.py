@@ -121,6 +121,10 @@ try:
     )
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is malformed: {exc}") from None
+if _database["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend with a health check that asks the socket, not the server: no
+    # `SELECT 1` round trip before each request's first statement (core/postgresql).
+    _database["ENGINE"] = "core.postgresql"
 if _database["ENGINE"] != "django.db.backends.sqlite3":
     # A database that does not answer fails the request in seconds (a 503), never hangs it.
     _database.setdefault("OPTIONS", {}).setdefault(

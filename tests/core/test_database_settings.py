@@ -53,3 +53,22 @@ def test_db_prepare_threshold_sets_how_often_a_statement_runs_before_it_is_prepa
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", str(threshold)]
+
+
+@pytest.mark.parametrize(
+    ("url", "engine"),
+    [
+        ("postgres://u@db.example/fanbase", "core.postgresql"),
+        ("sqlite:///x.sqlite3", "django.db.backends.sqlite3"),
+    ],
+    ids=["postgresql", "sqlite"],
+)
+def test_postgresql_runs_on_the_backend_whose_health_check_asks_the_socket(url, engine):
+    code = (
+        "import loyalty.settings as s; d = s.DATABASES['default'];"
+        " print(d['ENGINE'], d['CONN_HEALTH_CHECKS'])"
+    )
+    result = run_python(code, SECRET_KEY="s", DATABASE_URL=url)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [engine, "True"]
