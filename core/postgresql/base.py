@@ -26,12 +26,9 @@ from psycopg import pq
 
 class DatabaseWrapper(base.DatabaseWrapper):
     def is_usable(self) -> bool:
-        connection = self.connection
-        if connection is None or connection.closed or connection.broken:
+        if self.connection is None or not _open(self.connection.pgconn):
             return False
-        pgconn = connection.pgconn
-        if pgconn.status != pq.ConnStatus.OK:
-            return False
+        pgconn = self.connection.pgconn
         if pgconn.transaction_status != pq.TransactionStatus.IDLE or not hasattr(select, "poll"):
             return super().is_usable()
         try:
@@ -49,6 +46,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
             pgconn.consume_input()
         except psycopg.Error:
             return False
-        if pgconn.status != pq.ConnStatus.OK:
+        if not _open(pgconn):
             return False
         return super().is_usable()
+
+
+def _open(pgconn) -> bool:
+    """Connected and not lost: psycopg's ``closed`` and ``broken`` both mean this is false."""
+    return pgconn.status == pq.ConnStatus.OK

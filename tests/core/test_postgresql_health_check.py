@@ -37,6 +37,13 @@ def last_statement(observer, pid: int) -> str:
         return cursor.fetchone()[0]
 
 
+def server_ends(wrapper, *, observer, pid: int) -> None:
+    """The server ends the backend ``pid`` of ``wrapper``'s idle connection, and says so."""
+    with observer.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    wait_until_readable(wrapper)
+
+
 def wait_until_readable(wrapper) -> None:
     poller = select.poll()
     poller.register(wrapper.connection.pgconn.socket, select.POLLIN)
@@ -54,9 +61,7 @@ def test_an_idle_healthy_connection_is_usable_without_a_statement(db):
 def test_a_connection_the_server_ended_is_not_usable(db):
     with fresh_connection() as wrapper, fresh_connection() as observer:
         pid = backend_pid(wrapper)
-        with observer.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
-        wait_until_readable(wrapper)
+        server_ends(wrapper, observer=observer, pid=pid)
 
         assert wrapper.is_usable() is False
 
@@ -67,9 +72,7 @@ def test_the_next_request_gets_a_new_connection_when_the_server_ended_the_last_o
     with fresh_connection() as wrapper, fresh_connection() as observer:
         assert wrapper.health_check_enabled
         pid = backend_pid(wrapper)
-        with observer.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
-        wait_until_readable(wrapper)
+        server_ends(wrapper, observer=observer, pid=pid)
 
         wrapper.close_if_unusable_or_obsolete()  # request_started: what Django does first
         new_pid = backend_pid(wrapper)
